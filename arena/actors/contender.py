@@ -1,0 +1,67 @@
+"""The contender actor: hosts one contender object and its own ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import ray
+
+from arena.risk import PortfolioState, RiskVerdict
+from arena.runner import ContenderRunner, RunnerSettings
+from contenders.registry import resolve
+from ledger.types import OrderRequest
+
+_FIELDS = ("open", "high", "low", "close", "volume")
+
+
+@ray.remote(max_restarts=0)
+class ContenderActor:
+    """One per contender; its CPU/GPU request comes from the config
+    (``contenders[i].resources``). A contender that raises is halted with its
+    reason recorded; the actor itself keeps marking its ledger to market.
+
+    Args:
+        class_name: registry name or ``module:Class``.
+        params: the contender's parameters.
+        seed: the contender's seed.
+        settings: runner settings (run id, name, symbols, capital, execution).
+        data_symbols: the data's symbols, to select this contender's columns.
+        guardian, recorder: actor handles.
+    """
+
+    def __init__(self, class_name: str, params: dict[str, Any], seed: int, settings: RunnerSettings,
+                 data_symbols: Sequence[str], guardian: Any, recorder: Any) -> None:
+        self._guardian = guardian
+        self._recorder = recorder
+        contender = resolve(class_name)(seed=seed, **params)
+        self._runner = ContenderRunner(contender, settings, self._vet)
+        idx = [list(data_symbols).index(s) for s in settings.symbols]
+        self._cols = None if idx == list(range(len(data_symbols))) else np.asarray(idx)
+        self._pending_write: Any = None
+
+    def _vet(self, state: PortfolioState, requests: list[OrderRequest]) -> list[RiskVerdict]:
+        return ray.get(self._guardian.vet.remote(state, requests))
+
+    def on_chunk(self, chunk: dict[str, Any]) -> int:
+        """Process a chunk of bars (data-symbol order) and ship its audit rows to the
+        recorder, waiting for the previous shipment first (bounded queue)."""
+        if self._cols is not None:
+            chunk = {**chunk, **{f: chunk[f][:, self._cols] for f in _FIELDS}}
+        n = self._runner.on_chunk(chunk)
+        records = self._runner.drain_records()
+        if self._pending_write is not None:
+            ray.get(self._pending_write)
+        self._pending_write = self._recorder.append.remote(records) if records else None
+        return n
+
+    def finish(self) -> dict[str, Any]:
+        """Flush the last records and return the runner's result (see ``ContenderRunner.finish``)."""
+        records = self._runner.drain_records()
+        if self._pending_write is not None:
+            ray.get(self._pending_write)
+            self._pending_write = None
+        if records:
+            ray.get(self._recorder.append.remote(records))
+        return self._runner.finish()

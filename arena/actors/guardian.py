@@ -1,0 +1,49 @@
+"""The risk-guardian actor: one per run, vets every order of every contender."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ray
+
+from arena.risk import PortfolioState, RiskGuardian, RiskLimits, RiskVerdict
+from ledger.types import OrderRequest
+
+
+@ray.remote(num_cpus=0, max_restarts=0)
+class RiskGuardianActor:
+    """Wraps :class:`arena.risk.RiskGuardian` (plain Python) in an actor, so that
+    one guardian sees every contender and an operator can trip the arena-wide
+    kill switch (``arena kill-switch``, ``POST /kill-switch``) while a run goes on.
+    Guardian events (kill switch, contender halts) are forwarded to the recorder."""
+
+    def __init__(self, run_id: str, limits: RiskLimits, recorder: Any) -> None:
+        self._run_id = run_id
+        self._guardian = RiskGuardian(limits)
+        self._recorder = recorder
+
+    def vet(self, state: PortfolioState, requests: list[OrderRequest]) -> list[RiskVerdict]:
+        verdicts = self._guardian.vet(state, requests)
+        self._forward_events()
+        return verdicts
+
+    def trip_kill_switch(self, reason: str) -> str:
+        self._guardian.trip_kill_switch(reason)
+        self._forward_events()
+        return self._run_id
+
+    def reset_kill_switch(self) -> None:
+        self._guardian.reset_kill_switch()
+
+    def status(self) -> dict[str, Any]:
+        return {"run_id": self._run_id, "kill_switch": self._guardian.kill_switch_active,
+                "kill_switch_reason": self._guardian.kill_switch_reason, "halted": self._guardian.halted()}
+
+    def _forward_events(self) -> None:
+        events = self._guardian.events()
+        if events:
+            rows = [{"run_id": self._run_id, "ts": e.get("ts_ns"), "contender": e.get("contender"),
+                     "kind": e["kind"], "reason": e.get("reason", ""),
+                     "details_json": {k: v for k, v in e.items() if k not in ("ts_ns", "contender", "kind", "reason")}}
+                    for e in events]
+            ray.get(self._recorder.append.remote({"events": rows}))

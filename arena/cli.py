@@ -1,0 +1,252 @@
+"""The ``arena`` command line.
+
+``arena run CONFIG``, ``arena serve``, ``arena runs``, ``arena leaderboard RUN_ID``,
+``arena why DECISION_ID``, ``arena data list``, ``arena data validate FILE``,
+``arena kill-switch``. Errors in user input exit with status 2 and a message
+naming the file and key; nothing prints a Python traceback for them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+app = typer.Typer(help="model-arena: trading models compete on real market data.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+data_app = typer.Typer(help="Bundled data sets and data-quality checks.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+DEFAULT_STORE = "duckdb://runs/arena.duckdb"
+StoreOpt = Annotated[str, typer.Option("--store", envvar="ARENA_STORE", help="store URL, e.g. duckdb://runs/arena.duckdb")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
+
+out = Console()
+err = Console(stderr=True)
+
+_COLUMNS = [("rank", "#", "{}"), ("contender", "contender", "{}"), ("status", "status", "{}"),
+            ("final_equity", "equity $", "{:,.2f}"), ("total_return", "return", "{:+.2%}"),
+            ("cagr", "CAGR", "{:+.2%}"), ("volatility", "vol", "{:.2%}"), ("sharpe", "Sharpe", "{:.2f}"),
+            ("sortino", "Sortino", "{:.2f}"), ("calmar", "Calmar", "{:.2f}"), ("max_drawdown", "max DD", "{:.2%}"),
+            ("trades", "trades", "{}"), ("win_rate", "win", "{:.0%}"), ("turnover", "turnover", "{:.2f}"),
+            ("psr", "PSR", "{:.2f}"), ("dsr", "DSR", "{:.2f}")]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+def _fmt(value: Any, spec: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    try:
+        return spec.format(value)
+    except (ValueError, TypeError):
+        return str(value)
+
+
+def _leaderboard_table(rows: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title, header_style="bold")
+    for _, head, _ in _COLUMNS:
+        table.add_column(head, justify="left" if head in ("contender", "status") else "right")
+    for row in rows:
+        table.add_row(*(_fmt(row.get(key), spec) for key, _, spec in _COLUMNS))
+    return table
+
+
+def _open_store(url: str, read_only: bool = True):
+    from arena.store import StoreBusyError, open_store
+
+    try:
+        return open_store(url, read_only=read_only)
+    except StoreBusyError as exc:
+        _fail(str(exc))
+    except (ValueError, NotImplementedError, OSError) as exc:
+        _fail(f"cannot open store {url!r}: {exc}")
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="YAML config file")],
+    json_out: JsonOpt = False,
+    store: Annotated[Optional[str], typer.Option("--store", envvar="ARENA_STORE", help="override the config's store URL")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="override the config's seed")] = None,
+) -> None:
+    """Run an arena: every contender in its own Ray actor with its own ledger."""
+    from arena.config import ConfigError, load_config
+
+    overrides: dict[str, Any] = {}
+    if store:
+        overrides["store"] = store
+    if seed is not None:
+        overrides["seed"] = seed
+    try:
+        cfg = load_config(config, overrides)
+    except ConfigError as exc:
+        _fail(str(exc))
+    from arena.topology import run_arena
+
+    quiet = json_out or not sys.stderr.isatty() and os.environ.get("ARENA_PROGRESS") != "1"
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("bars"), TimeElapsedColumn(), TimeRemainingColumn(), console=err,
+                        disable=json_out)
+    try:
+        with progress:
+            task = progress.add_task(f"{cfg.name}: replay", total=None)
+
+            def on_progress(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            result = run_arena(cfg, progress=on_progress)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    del quiet
+    if json_out:
+        print(json.dumps({"run_id": result.run_id, "status": result.status, "n_bars": result.n_bars,
+                          "data_sha256": result.data_sha256, "stats": result.stats,
+                          "leaderboard": result.leaderboard}, default=str))
+        return
+    out.print(_leaderboard_table(result.leaderboard, f"{cfg.name} — run {result.run_id} ({result.n_bars} bars, {result.status})"))
+    if result.stats:
+        s = result.stats
+        out.print(f"PBO (CSCV over {s.get('n_trials')} contenders): {_fmt(s.get('pbo'), '{:.2f}')}")
+    out.print(f"store: {cfg.store}   serve it: arena serve --store {cfg.store}")
+
+
+@app.command()
+def serve(
+    store: StoreOpt = DEFAULT_STORE,
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP port")] = 8000,
+) -> None:
+    """Serve the leaderboard and "why?" over HTTP (Ray Serve + FastAPI; docs at /docs)."""
+    from serve.deployment import run_serve
+
+    out.print(f"serving {store} on http://{host}:{port}  (OpenAPI docs: http://{host}:{port}/docs; Ctrl-C stops)")
+    run_serve(store, host=host, port=port, blocking=True)
+
+
+@app.command()
+def runs(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
+    """List the recorded runs."""
+    rows = _open_store(store).list_runs()
+    if json_out:
+        print(json.dumps(rows, default=str))
+        return
+    table = Table(header_style="bold")
+    for col in ("run_id", "name", "status", "started_at", "n_bars", "data_sha256", "code_version"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(str(r.get("run_id")), str(r.get("name")), str(r.get("status")), str(r.get("started_at")),
+                      str(r.get("n_bars")), str(r.get("data_sha256", ""))[:12], str(r.get("code_version")))
+    out.print(table)
+
+
+@app.command()
+def leaderboard(run_id: str, store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
+    """Show a run's leaderboard."""
+    st = _open_store(store)
+    if st.get_run(run_id) is None:
+        _fail(f"no run {run_id!r} in {store} (see `arena runs`)")
+    rows = st.leaderboard(run_id)
+    if json_out:
+        print(json.dumps(rows, default=str))
+        return
+    out.print(_leaderboard_table(rows, f"run {run_id}"))
+
+
+@app.command()
+def why(decision_id: str, store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False,
+        top: Annotated[int, typer.Option(help="contributions to show")] = 20) -> None:
+    """Explain one decision: its contributions (top first), risk verdicts, orders and fills."""
+    d = _open_store(store).decision(decision_id)
+    if d is None:
+        _fail(f"no decision {decision_id!r} in {store}")
+    if json_out:
+        print(json.dumps(d, default=str))
+        return
+    out.print(f"[bold]{d['decision_id']}[/]  {d['contender']}  at {d['ts']}  weights={d.get('weights')}  "
+              f"confidence={_fmt(d.get('confidence'), '{:.2f}')}")
+    expl = sorted(d.get("explanation") or [], key=lambda e: -abs(e.get("contribution") or 0.0))[:top]
+    table = Table(title="why", header_style="bold")
+    for col in ("symbol", "feature", "value", "contribution", "method"):
+        table.add_column(col, justify="right" if col in ("value", "contribution") else "left")
+    for e in expl:
+        table.add_row(e.get("symbol") or "", e["feature"], _fmt(e.get("value"), "{:.6g}"),
+                      _fmt(e.get("contribution"), "{:+.6g}"), e.get("method", ""))
+    out.print(table)
+    for v in d.get("verdicts", []):
+        out.print(f"risk: {v.get('symbol')} {v.get('action')} scale={_fmt(v.get('scale'), '{:.2f}')} {v.get('reasons')}")
+    for f in d.get("fills", []):
+        out.print(f"fill: {f.get('side')} {f.get('quantity')} {f.get('symbol')} @ {_fmt(f.get('price'), '{:.4f}')} at {f.get('ts')}")
+
+
+@app.command("kill-switch")
+def kill_switch(
+    reason: Annotated[str, typer.Option(help="why (recorded with the event)")] = "operator",
+    run_id: Annotated[Optional[str], typer.Option("--run-id", help="only this run (default: every running arena)")] = None,
+) -> None:
+    """Trip the arena-wide kill switch: the guardian denies every exposure-increasing order."""
+    from arena.control import NoClusterError, trip_kill_switch
+
+    try:
+        tripped = trip_kill_switch(reason, run_id)
+    except (NoClusterError, ValueError) as exc:
+        _fail(str(exc))
+    if not tripped:
+        _fail("no running arena found" + (f" with run id {run_id!r}" if run_id else ""), code=1)
+    out.print(f"kill switch tripped for: {', '.join(tripped)}")
+
+
+@data_app.command("list")
+def data_list(json_out: JsonOpt = False) -> None:
+    """List the bundled data sets (real historical bars)."""
+    from arena.data import list_samples
+
+    samples = list_samples()
+    if json_out:
+        print(json.dumps(samples, default=str))
+        return
+    table = Table(header_style="bold")
+    for col in ("name", "frequency", "symbols", "rows", "first", "last", "source"):
+        table.add_column(col)
+    for m in samples:
+        src = m.get("source", {})
+        src_s = f"{src.get('package')} {src.get('version')}" if isinstance(src, dict) else str(src)
+        table.add_row(m["name"], str(m.get("frequency")), ", ".join(m.get("symbols", [])), str(m.get("rows")),
+                      str(m.get("first_timestamp", m.get("start", ""))), str(m.get("last_timestamp", m.get("end", ""))), src_s)
+    out.print(table)
+
+
+@data_app.command("validate")
+def data_validate(
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet file of OHLCV bars")],
+    symbol: Annotated[Optional[str], typer.Option(help="symbol, when the file has no symbol column")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Print a data-quality report (score, gaps, duplicates, spikes, problems) without running anything."""
+    from arena.data import quality_report_for_file
+
+    try:
+        report = quality_report_for_file(file, symbol=symbol)
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+    if json_out:
+        print(json.dumps(report, default=str))
+        return
+    from arena.data import render_quality_report
+
+    out.print(render_quality_report(report))
+
+
+if __name__ == "__main__":
+    app()

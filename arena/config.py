@@ -1,0 +1,263 @@
+"""Arena configuration: YAML parsed strictly into frozen, typed objects.
+
+Unknown keys and bad values fail with an error naming the file and the key
+(``contenders[1].params.fsat``), with a did-you-mean hint where one fits.
+
+Example (``configs/local.yaml``)::
+
+    name: goog-sma
+    data: {source: csv, path: goog.csv, symbol: GOOG}   # or {source: sample, name: us_equities_daily}
+    capital: 10000                                      # USD per contender
+    execution: {fill_price: next_open, commission_bps: 0, slippage_bps: 0, sizing: whole_shares}
+    risk: {max_position_weight: 1.0, max_gross_leverage: 1.0, max_drawdown: 1.0}
+    contenders:
+      - {name: sma, class: sma_crossover, params: {fast: 10, slow: 30}}
+      - {name: bench, class: buy_and_hold}
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+
+
+class ConfigError(ValueError):
+    """The config file is unreadable or invalid; the message names file and key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SampleData(_Strict):
+    """A bundled data set (``arena data list``)."""
+
+    source: Literal["sample"]
+    name: str
+
+
+class FileData(_Strict):
+    """A user CSV or Parquet file of OHLCV bars; ``symbol`` when it has no symbol column.
+    A relative ``path`` is looked up from the working directory, then from the config's folder."""
+
+    source: Literal["csv", "parquet", "file"]
+    path: str
+    symbol: str | None = None
+
+
+class SyntheticData(_Strict):
+    """Seeded synthetic GBM bars (tests, benchmarks)."""
+
+    source: Literal["synthetic"]
+    symbols: list[str] = Field(default_factory=lambda: ["SYN"], min_length=1)
+    n_bars: int = Field(1000, gt=1)
+    freq: str = "1D"
+    seed: int = 0
+    start: str = "2020-01-01"
+
+
+DataConfig = Annotated[SampleData | FileData | SyntheticData, Field(discriminator="source")]
+
+
+class ExecutionSettings(_Strict):
+    """Execution simulation; see ``ledger.execution.ExecutionConfig`` for the conventions."""
+
+    fill_price: Literal["next_open", "next_close"] = "next_open"
+    slippage_bps: float = Field(0.0, ge=0)
+    commission_bps: float = Field(0.0, ge=0)
+    commission_per_share: float = Field(0.0, ge=0)
+    max_participation: float | None = Field(None, gt=0, le=1)
+    latency_bars: int = Field(0, ge=0)
+    sizing: Literal["whole_shares", "fractional"] = "whole_shares"
+    allow_short: bool = False
+    margin: bool = False
+
+
+class RiskSettings(_Strict):
+    """Risk limits (fractions of equity); see ``arena.risk.RiskLimits``."""
+
+    max_position_weight: float = Field(1.0, gt=0)
+    max_gross_leverage: float = Field(1.0, gt=0)
+    require_cash: bool = True
+    max_drawdown: float = Field(1.0, gt=0, le=1)
+    daily_loss_limit: float | None = Field(None, gt=0, le=1)
+    sharpe_floor: float | None = None
+    sharpe_window_bars: int = Field(63, ge=2)
+    sharpe_scale: float = Field(0.5, gt=0, le=1)
+    estimated_cost_bps: float = Field(0.0, ge=0)
+
+
+class Resources(_Strict):
+    """Ray resources of one contender actor."""
+
+    num_cpus: float = Field(0.25, ge=0)
+    num_gpus: float = Field(0.0, ge=0)
+
+
+class ContenderSpec(_Strict):
+    """One contender: a unique ``name``, a ``class`` (short name or ``module:Class``) and its params."""
+
+    name: str
+    class_: str = Field(alias="class")
+    params: dict[str, Any] = Field(default_factory=dict)
+    symbols: list[str] | None = None
+    resources: Resources = Resources()
+    warmup_bars: int = Field(0, ge=0)
+    rebalance_drift: float | None = Field(None, gt=0)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, v: str) -> str:
+        if not _NAME.match(v):
+            raise ValueError("must start with a letter and hold only letters, digits, '_', '-', '.' (max 64)")
+        return v
+
+
+class ReplaySettings(_Strict):
+    """How bars are published: ``replay`` as fast as possible, or ``paced`` one bar every ``bar_interval_s``."""
+
+    mode: Literal["replay", "paced"] = "replay"
+    bar_interval_s: float = Field(1.0, gt=0)
+    chunk_bars: int = Field(512, ge=1)
+    max_inflight_chunks: int = Field(4, ge=1)
+
+
+class RaySettings(_Strict):
+    """Where to run: ``address`` of an existing cluster (``auto``) or None for a local one."""
+
+    address: str | None = None
+    num_cpus: int | None = Field(None, ge=1)
+
+
+class ArenaConfig(_Strict):
+    """A whole arena run."""
+
+    name: str
+    data: DataConfig
+    capital: float = Field(10_000.0, gt=0, description="USD per contender")
+    seed: int = 0
+    execution: ExecutionSettings = ExecutionSettings()
+    risk: RiskSettings = RiskSettings()
+    contenders: list[ContenderSpec] = Field(min_length=1)
+    replay: ReplaySettings = ReplaySettings()
+    store: str = "duckdb://runs/arena.duckdb"
+    ray: RaySettings = RaySettings()
+    base_dir: str = Field(".", exclude=True, description="folder of the config file (set by load_config)")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ArenaConfig:
+        seen: set[str] = set()
+        for c in self.contenders:
+            if c.name in seen:
+                raise ValueError(f"contender name {c.name!r} is used twice; names must be unique")
+            seen.add(c.name)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of the config as it will run (aliases used: ``class``)."""
+        return self.model_dump(mode="json", by_alias=True, exclude={"base_dir"})
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("sample", "csv", "parquet", "file", "synthetic") and out == "data":
+            continue  # discriminated-union tag, not a key
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _format_errors(exc: ValidationError, where: str, raw: dict[str, Any]) -> str:
+    lines = []
+    for err in exc.errors():
+        key = _loc(err["loc"])
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            parent = err["loc"][:-1]
+            model = _model_at(parent, raw)
+            hint = difflib.get_close_matches(str(err["loc"][-1]), model, n=1) if model else []
+            msg = "unknown key" + (f"; did you mean {hint[0]!r}?" if hint else "")
+        lines.append(f"  {key}: {msg}")
+    return f"{where}: invalid config\n" + "\n".join(lines)
+
+
+def _model_at(loc: tuple[Any, ...], raw: dict[str, Any]) -> list[str]:
+    model: Any = ArenaConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if model is ArenaConfig and part == "data":
+            return ["source", "name", "path", "symbol", "symbols", "n_bars", "freq", "seed", "start"]
+        field = getattr(model, "model_fields", {}).get(part) or getattr(model, "model_fields", {}).get(part + "_")
+        if field is None:
+            return []
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        model = next((a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if model is None:
+            return []
+    fields = getattr(model, "model_fields", {})
+    return [f.alias or k for k, f in fields.items() if k != "base_dir"]
+
+
+def parse_config(raw: Any, where: str = "<config>", base_dir: str | Path = ".") -> ArenaConfig:
+    """Validate a config mapping, including every contender's class and params.
+
+    Raises:
+        ConfigError: naming ``where`` and each bad key.
+    """
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping at the top level, got {type(raw).__name__}")
+    try:
+        cfg = ArenaConfig.model_validate({**raw, "base_dir": str(base_dir)})
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, where, raw)) from None
+    from contenders.base import ParamError
+    from contenders.registry import UnknownContenderError, resolve
+
+    for i, spec in enumerate(cfg.contenders):
+        try:
+            resolve(spec.class_)(**spec.params)
+        except UnknownContenderError as exc:
+            raise ConfigError(f"{where}: contenders[{i}].class: {exc}") from None
+        except ParamError as exc:
+            raise ConfigError(f"{where}: contenders[{i}].params: {exc}") from None
+    return cfg
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> ArenaConfig:
+    """Read and validate a YAML config file.
+
+    Args:
+        path: the YAML file.
+        overrides: top-level keys to replace (e.g. ``{"store": ...}`` from the CLI).
+
+    Raises:
+        ConfigError: unreadable file, bad YAML (with line), or invalid content.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read config: {exc.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{p}:{at} bad YAML: {getattr(exc, 'problem', exc)}") from None
+    if isinstance(raw, dict) and overrides:
+        raw = {**raw, **overrides}
+    return parse_config(raw, str(p), p.parent.resolve())

@@ -1,0 +1,401 @@
+"""One contender's bar loop: contender + ledger + risk vetting + audit records.
+
+Plain Python, no Ray: the contender actor (``arena.actors``) wraps a
+:class:`ContenderRunner`, and tests drive one directly. Per bar timestamp:
+
+1. the ledger fills working orders against the bar and marks to market at its close;
+2. the contender sees the bar, its past-only history and its portfolio, and may decide;
+3. every order of the decision is vetted by the risk guardian (``vet``) and only
+   approved (possibly scaled) orders reach the ledger, to fill on a later bar.
+
+Every decision, verdict, order event, fill and the equity at every bar close is
+kept as an audit record and handed out by :meth:`ContenderRunner.drain_records`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from contenders.base import Contender
+from contenders.market import Bars, History
+from contenders.portfolio import Portfolio
+from ledger import ExecutionConfig, Ledger
+from ledger.types import Contribution, Decision, Fill, OrderEvent, OrderRequest
+
+from arena.risk import Action, PortfolioState, RiskVerdict
+
+Vet = Callable[[PortfolioState, list[OrderRequest]], list[RiskVerdict]]
+_FIELDS = ("open", "high", "low", "close", "volume")
+_NS_PER_DAY = 86_400 * 1_000_000_000
+
+
+@dataclass
+class RunnerSettings:
+    """How a runner trades; built by the topology from the config."""
+
+    run_id: str
+    name: str
+    symbols: tuple[str, ...]
+    capital_usd: float
+    execution: ExecutionConfig
+    n_bars_hint: int = 1024
+    warmup_bars: int = 0
+    rebalance_drift: float | None = None
+    sharpe_window_bars: int = 63
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _decision_symbols(decision: Decision) -> list[str]:
+    syms = dict.fromkeys(decision.weights)
+    syms.update(dict.fromkeys(o.symbol for o in decision.orders))
+    syms.update(dict.fromkeys(c.symbol for c in decision.explanation if c.symbol))
+    return list(syms)
+
+
+def _request_dict(r: OrderRequest | None) -> dict[str, Any] | None:
+    if r is None:
+        return None
+    return {
+        "symbol": r.symbol, "side": r.side.value if r.side else None, "quantity": r.quantity,
+        "target_weight": r.target_weight, "type": r.type.value, "limit_price": r.limit_price,
+        "stop_price": r.stop_price, "time_in_force": r.time_in_force.value, "tag": r.tag,
+    }
+
+
+class ContenderRunner:
+    """Hosts one contender and its own ledger and runs its bar loop.
+
+    Args:
+        contender: the model instance.
+        settings: run id, name, symbols (the contender's universe, array order),
+            capital (USD), execution model, warm-up and drift settings.
+        vet: the risk guardian's vetting function; called with the portfolio
+            state and the decision's orders, returns one verdict per order.
+
+    Feed bars with :meth:`on_chunk` (arrays ``[T, S]`` in ``settings.symbols``
+    order), collect audit rows with :meth:`drain_records`, and the contender's
+    full result with :meth:`finish`.
+    """
+
+    def __init__(self, contender: Contender, settings: RunnerSettings, vet: Vet) -> None:
+        self.contender = contender
+        self.s = settings
+        self._vet = vet
+        self.symbols = tuple(settings.symbols)
+        self.ledger = Ledger(self.symbols, settings.capital_usd, settings.execution,
+                             order_id_prefix=f"{settings.name}-")
+        cap = max(int(settings.n_bars_hint), 16)
+        s = len(self.symbols)
+        self._buf: dict[str, np.ndarray] = {f: np.full((cap, s), np.nan) for f in _FIELDS}
+        self._buf["ts_ns"] = np.zeros(cap, dtype=np.int64)
+        self._equity = np.zeros(cap)
+        self._cash = np.zeros(cap)
+        self._gross = np.zeros(cap)
+        self._n = 0
+        self._emitted = 0
+        self.status = "ok"
+        self.halt_reason = ""
+        self._peak = settings.capital_usd
+        self._day = None
+        self._day_start = settings.capital_usd
+        self._order_meta: dict[str, tuple[str | None, OrderRequest]] = {}
+        self._targets: dict[str, float] = {}
+        self._rows: dict[str, list[dict[str, Any]]] = {
+            "decisions": [], "orders": [], "fills": [], "risk_verdicts": [], "events": []}
+        self._fills: list[Fill] = []
+        self.latencies_ns: list[int] = []
+        self.n_decisions = 0
+
+    # ----------------------------------------------------------------- buffers
+    def _grow(self) -> None:
+        cap = len(self._equity) * 2
+        for k, a in self._buf.items():
+            new = np.full((cap,) + a.shape[1:], np.nan) if a.ndim == 2 else np.zeros(cap, dtype=a.dtype)
+            new[: len(a)] = a
+            self._buf[k] = new
+        for name in ("_equity", "_cash", "_gross"):
+            old = getattr(self, name)
+            new = np.zeros(cap)
+            new[: len(old)] = old
+            setattr(self, name, new)
+
+    # ---------------------------------------------------------------- bar loop
+    def on_chunk(self, chunk: Mapping[str, Any]) -> int:
+        """Process a chunk of bars.
+
+        Args:
+            chunk: ``ts_ns`` int64 [T]; ``open``, ``high``, ``low``, ``close``,
+                ``volume`` float64 [T, S] in this runner's symbol order;
+                optional ``published_ns`` int64 [T] (wall-clock publication
+                time, for latency measurement in paced mode).
+
+        Returns:
+            The number of bars processed so far.
+        """
+        ts_arr = chunk["ts_ns"]
+        cols = [chunk[f] for f in _FIELDS]
+        published = chunk.get("published_ns")
+        for i in range(len(ts_arr)):
+            if self._n == len(self._equity):
+                self._grow()
+            self._step(int(ts_arr[i]), [c[i] for c in cols], None if published is None else int(published[i]))
+        return self._n
+
+    def _step(self, ts: int, row: list[np.ndarray], published_ns: int | None) -> None:
+        n = self._n
+        buf = self._buf
+        buf["ts_ns"][n] = ts
+        for f, r in zip(_FIELDS, row):
+            buf[f][n] = r
+        self._n = n + 1
+        o, h, lo, c, v = (buf[f][n] for f in _FIELDS)
+        led = self.ledger
+        day = ts // _NS_PER_DAY
+        if day != self._day:
+            if self._day is not None:
+                self._day_start = float(self._equity[n - 1])
+            self._day = day
+        fills = led.on_bar(ts, o, h, lo, c, v)
+        if fills:
+            self._record_fills(fills)
+        events = led.drain_events()
+        if events:
+            self._record_events(events)
+        eq = led.equity
+        self._equity[n] = eq
+        self._cash[n] = led.cash
+        self._gross[n] = led.gross_exposure_usd
+        if eq > self._peak:
+            self._peak = eq
+        if self.status != "ok":
+            return
+        if n + 1 < self.s.warmup_bars:
+            return
+        history = History(buf, n + 1, self.symbols)
+        if n + 1 == self.s.warmup_bars:
+            self._guard(lambda: self.contender.fit(history), ts)
+            return
+        for arr in (o, h, lo, c, v):
+            arr.flags.writeable = False
+        bars = Bars(ts, n, self.symbols, o, h, lo, c, v, history)
+        try:
+            decision = self.contender.on_bars(bars, Portfolio(led, self._equity, n + 1))
+        except Exception as exc:  # a contender's bug halts it, not the arena
+            self._halt(ts, exc)
+            return
+        finally:
+            for arr in (o, h, lo, c, v):
+                arr.flags.writeable = True
+        if decision is not None and not isinstance(decision, Decision):
+            self._halt(ts, TypeError(f"on_bars must return Decision or None, got {type(decision).__name__}"))
+            return
+        if decision is None or decision.is_empty:
+            decision = self._drift_decision()
+            if decision is None:
+                return
+        self._act(ts, n, decision, c, published_ns)
+
+    def _guard(self, fn: Callable[[], Any], ts: int) -> None:
+        try:
+            fn()
+        except Exception as exc:
+            self._halt(ts, exc)
+
+    def _halt(self, ts: int, exc: BaseException) -> None:
+        self.status = "halted"
+        self.halt_reason = f"{type(exc).__name__}: {exc}"
+        self._rows["events"].append({
+            "run_id": self.s.run_id, "ts": ts, "contender": self.s.name, "kind": "CONTENDER_FAILED",
+            "reason": self.halt_reason,
+            "details_json": {"traceback": "".join(traceback.format_exception(exc))[-4000:]},
+        })
+
+    def _drift_decision(self) -> Decision | None:
+        thr = self.s.rebalance_drift
+        if thr is None or not self._targets:
+            return None
+        w = self.ledger.weights()
+        out, expl = {}, []
+        for sym, target in self._targets.items():
+            drift = float(w[self.symbols.index(sym)]) - target
+            if abs(drift) > thr:
+                out[sym] = target
+                expl.append(Contribution("weight_drift", drift, -drift, "rule", sym))
+        return Decision(weights=out, explanation=tuple(expl)) if out else None
+
+    # ------------------------------------------------------------- decisions
+    def _state(self, ts: int, n: int, close: np.ndarray) -> PortfolioState:
+        led = self.ledger
+        w = self.s.sharpe_window_bars
+        lo = max(0, n - w)
+        eq = self._equity[lo : n + 1]
+        rets = tuple((eq[1:] / eq[:-1] - 1.0).tolist()) if len(eq) > 1 else ()
+        prices = led.last_prices
+        return PortfolioState(
+            contender=self.s.name, ts_ns=ts, equity=led.equity, cash=led.cash,
+            peak_equity=self._peak, day_start_equity=self._day_start,
+            positions={s: float(q) for s, q in zip(self.symbols, led.quantities) if q != 0},
+            prices={s: float(p) for s, p in zip(self.symbols, prices) if p == p},
+            recent_returns=rets, margin=self.s.execution.margin,
+        )
+
+    def _act(self, ts: int, n: int, decision: Decision, close: np.ndarray, published_ns: int | None) -> None:
+        self.n_decisions += 1
+        decision_id = f"{self.s.run_id}/{self.s.name}/{n}"
+        requests = [OrderRequest(sym, target_weight=float(w), tag=decision_id) for sym, w in decision.weights.items()]
+        requests.extend(decision.orders)
+        verdicts = self._vet(self._state(ts, n, close), requests) if requests else []
+        if published_ns is not None:
+            self.latencies_ns.append(time.time_ns() - published_ns)
+        self._rows["decisions"].append({
+            "decision_id": decision_id, "run_id": self.s.run_id, "contender": self.s.name, "ts": ts,
+            "bar_index": n, "weights_json": dict(decision.weights),
+            "orders_json": [_request_dict(o) for o in decision.orders], "confidence": decision.confidence,
+            "explanation_json": [
+                {"feature": e.feature, "value": _num(e.value), "contribution": _num(e.contribution),
+                 "method": e.method, "symbol": e.symbol} for e in decision.explanation],
+            "symbols": _decision_symbols(decision),
+        })
+        for k, v in enumerate(verdicts):
+            rec = v.to_record()
+            self._rows["risk_verdicts"].append({
+                "verdict_id": f"{decision_id}/{k}", "run_id": self.s.run_id, "contender": self.s.name,
+                "decision_id": decision_id, "ts": ts, "symbol": v.request.symbol, "action": v.action.value,
+                "scale": float(v.scale), "reasons_json": list(v.reasons), "details_json": dict(v.details),
+                "requested_json": _request_dict(v.request), "approved_json": _request_dict(v.approved),
+            })
+            if v.approved is not None:
+                oid = self.ledger.submit(v.approved, ts)
+                self._order_meta[oid] = (decision_id, v.approved)
+                if v.approved.target_weight is not None:
+                    self._targets[v.approved.symbol] = v.approved.target_weight
+            if v.action is Action.DENY:
+                try:
+                    self.contender.on_denied(v)
+                except Exception as exc:
+                    self._halt(ts, exc)
+            del rec
+        events = self.ledger.drain_events()
+        if events:
+            self._record_events(events)
+
+    def _record_events(self, events: Sequence[OrderEvent]) -> None:
+        rows = self._rows["orders"]
+        for e in events:
+            decision_id, req = self._order_meta.get(e.client_order_id, (None, None))
+            rows.append({
+                "run_id": self.s.run_id, "contender": self.s.name, "decision_id": decision_id,
+                "client_order_id": e.client_order_id, "symbol": e.symbol, "status": e.status.value,
+                "ts": e.ts_ns, "filled_quantity": float(e.filled_quantity), "reason": e.reason,
+                "side": req.side.value if req is not None and req.side else None,
+                "quantity": req.quantity if req is not None else None,
+                "target_weight": req.target_weight if req is not None else None,
+                "order_type": req.type.value if req is not None else None,
+                "limit_price": req.limit_price if req is not None else None,
+                "stop_price": req.stop_price if req is not None else None,
+                "time_in_force": req.time_in_force.value if req is not None else None,
+            })
+
+    def _record_fills(self, fills: Sequence[Fill]) -> None:
+        rows = self._rows["fills"]
+        for f in fills:
+            self._fills.append(f)
+            decision_id = self._order_meta.get(f.client_order_id, (None, None))[0]
+            rows.append({
+                "run_id": self.s.run_id, "contender": self.s.name, "decision_id": decision_id,
+                "client_order_id": f.client_order_id, "symbol": f.symbol, "side": f.side.value,
+                "quantity": float(f.quantity), "price": float(f.price), "commission": float(f.commission),
+                "slippage": float(f.slippage), "ts": f.ts_ns,
+            })
+            if self.status == "ok":
+                try:
+                    self.contender.on_fill(f)
+                except Exception as exc:
+                    self._halt(f.ts_ns, exc)
+
+    # ---------------------------------------------------------------- output
+    def drain_records(self) -> dict[str, Any]:
+        """Audit rows since the last drain: table name → list of row dicts, and
+        ``equity`` → DataFrame[run_id, contender, ts, bar_index, equity, cash, gross_exposure]."""
+        out: dict[str, Any] = {k: v for k, v in self._rows.items() if v}
+        self._rows = {k: [] for k in self._rows}
+        lo, hi = self._emitted, self._n
+        if hi > lo:
+            out["equity"] = pd.DataFrame({
+                "run_id": self.s.run_id, "contender": self.s.name, "ts": self._buf["ts_ns"][lo:hi],
+                "bar_index": np.arange(lo, hi, dtype=np.int64), "equity": self._equity[lo:hi],
+                "cash": self._cash[lo:hi], "gross_exposure": self._gross[lo:hi],
+            })
+            self._emitted = hi
+        return out
+
+    def finish(self) -> dict[str, Any]:
+        """The contender's full result: equity/cash/gross arrays [n] (USD), bar
+        timestamps, fills and closed trades as row dicts, status and halt reason,
+        decision count and measured latencies (ns)."""
+        n = self._n
+        return {
+            "name": self.s.name, "ts_ns": self._buf["ts_ns"][:n].copy(), "equity": self._equity[:n].copy(),
+            "cash": self._cash[:n].copy(), "gross_exposure": self._gross[:n].copy(),
+            "fills": [{"ts": f.ts_ns, "symbol": f.symbol, "side": f.side.value, "quantity": f.quantity,
+                       "price": f.price, "commission": f.commission} for f in self._fills],
+            "closed_trades": [_trade_dict(t) for t in self.ledger.closed_trades()],
+            "status": self.status, "halt_reason": self.halt_reason, "n_decisions": self.n_decisions,
+            "latencies_ns": list(self.latencies_ns),
+        }
+
+    def halt(self, reason: str, ts: int) -> None:
+        """Stop deciding (positions are kept and still marked to market)."""
+        if self.status == "ok":
+            self.status = "halted"
+            self.halt_reason = reason
+
+
+def _trade_dict(t: Any) -> dict[str, Any]:
+    return {k: getattr(t, k) for k in ("symbol", "entry_ts_ns", "exit_ts_ns", "quantity", "entry_price",
+                                       "exit_price", "pnl")}
+
+
+def _num(x: float) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def replay_local(contender: Contender, panel: Any, *, capital_usd: float = 10_000.0,
+                 execution: ExecutionConfig | None = None, limits: Any = None, name: str = "local",
+                 run_id: str = "local", chunk_bars: int = 256) -> tuple[ContenderRunner, dict[str, Any]]:
+    """Replay a panel through one contender in this process, without Ray.
+
+    The same runner, ledger and risk rules as in the arena; meant for unit tests
+    of a contender and for quick experiments.
+
+    Args:
+        contender: the model.
+        panel: an ``arena.data.Panel`` (timestamps [T], symbols [S], OHLCV [T, S]).
+        capital_usd: starting cash, USD.
+        execution: execution model (default: next open, no costs, whole shares).
+        limits: ``arena.risk.RiskLimits`` (default: permissive long-only limits).
+
+    Returns:
+        ``(runner, result)``: the runner (its ``drain_records()`` gives the audit
+        rows) and ``runner.finish()``.
+    """
+    from arena.risk import RiskGuardian, RiskLimits
+
+    guardian = RiskGuardian(limits or RiskLimits())
+    settings = RunnerSettings(run_id=run_id, name=name, symbols=tuple(panel.symbols), capital_usd=capital_usd,
+                              execution=execution or ExecutionConfig(), n_bars_hint=len(panel))
+    runner = ContenderRunner(contender, settings, guardian.vet)
+    for lo in range(0, len(panel), chunk_bars):
+        hi = min(len(panel), lo + chunk_bars)
+        runner.on_chunk({"ts_ns": panel.timestamps[lo:hi], "open": panel.open[lo:hi], "high": panel.high[lo:hi],
+                         "low": panel.low[lo:hi], "close": panel.close[lo:hi], "volume": panel.volume[lo:hi]})
+    return runner, runner.finish()

@@ -1,0 +1,196 @@
+"""The one place that knows the Ray topology of an arena run.
+
+::
+
+    MarketDataActor ──chunks of bars (timestamp order, bounded in flight)──▶ ContenderActor × N
+                                                                              │ (contender + own Ledger)
+                                      vet(state, orders) ◀────────────────────┤
+                          RiskGuardianActor (named guardian:<run_id>)         │ audit rows (batched)
+                                      │ guardian events                       ▼
+                                      └──────────────────────────────▶ RecorderActor ──▶ Store (DuckDB)
+
+The driver (``run_arena``) creates the actors, streams progress from the
+market-data actor, collects each contender's result, computes the
+leaderboard and records it. Everything else is plain Python in ``ledger/``,
+``contenders/``, ``arena/risk``, ``arena/metrics`` and ``arena/runner.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import ray
+
+from arena.actors import ContenderActor, MarketDataActor, RecorderActor, RiskGuardianActor
+from arena.config import ArenaConfig
+from arena.metrics import ContenderResult, build_leaderboard, periods_per_year, run_statistics
+from arena.provenance import code_version
+from arena.risk import RiskLimits
+from arena.runner import RunnerSettings
+from ledger import ExecutionConfig
+
+NAMESPACE = "model-arena"
+GUARDIAN_PREFIX = "guardian:"
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RunResult:
+    """What a finished run returns: its id, leaderboard rows (best first), run-level
+    statistics (PBO …), status, and per-contender raw results (equity arrays, fills)."""
+
+    run_id: str
+    leaderboard: list[dict[str, Any]]
+    stats: dict[str, Any]
+    status: str
+    n_bars: int
+    data_sha256: str
+    contenders: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+def ensure_ray(cfg: ArenaConfig) -> None:
+    """Connect to ``cfg.ray.address`` (or ``RAY_ADDRESS``), or start a local Ray with
+    enough logical CPUs for every contender's request, so a local run never waits
+    on resources it cannot get."""
+    if ray.is_initialized():
+        return
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    address = cfg.ray.address or os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, namespace=NAMESPACE, log_to_driver=True)
+        return
+    need = sum(c.resources.num_cpus for c in cfg.contenders)
+    cpus = cfg.ray.num_cpus or max(os.cpu_count() or 1, math.ceil(need))
+    ray.init(num_cpus=cpus, include_dashboard=False, namespace=NAMESPACE, configure_logging=False)
+
+
+def _execution(cfg: ArenaConfig) -> ExecutionConfig:
+    return ExecutionConfig(**cfg.execution.model_dump())
+
+
+def new_run_id(cfg: ArenaConfig) -> str:
+    """``<name>-<UTC yyyymmddThhmmss>-<6 hex>``: unique, sortable, readable."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return f"{cfg.name}-{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+def run_arena(cfg: ArenaConfig, *, progress: Progress | None = None, run_id: str | None = None) -> RunResult:
+    """Run an arena end to end on Ray and record it in ``cfg.store``.
+
+    Args:
+        cfg: a validated config.
+        progress: called as ``progress(bars_published, total_bars)``.
+        run_id: force a run id (default: :func:`new_run_id`).
+
+    Returns:
+        The run's :class:`RunResult`.
+
+    Raises:
+        arena.data errors: when the data source cannot be loaded or fails validation.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    ensure_ray(cfg)
+    run_id = run_id or new_run_id(cfg)
+    started_at = datetime.now(timezone.utc)
+    market = MarketDataActor.remote(cfg.data.model_dump(), cfg.base_dir)
+    info = ray.get(market.info.remote())
+    ppy = periods_per_year(info["timestamps_ns"])
+    recorder = RecorderActor.remote(cfg.store)
+    ray.get(recorder.create_run.remote({
+        "run_id": run_id, "name": cfg.name, "config": cfg.to_dict(), "data_source": info["source"],
+        "data_sha256": info["data_sha256"], "code_version": code_version(), "seed": cfg.seed,
+        "started_at": started_at, "symbols": info["symbols"], "periods_per_year": ppy, "status": "running",
+    }))
+    limits = RiskLimits(**cfg.risk.model_dump(), periods_per_year=ppy)
+    guardian = RiskGuardianActor.options(name=GUARDIAN_PREFIX + run_id, namespace=NAMESPACE).remote(
+        run_id, limits, recorder)
+    execution = _execution(cfg)
+    actors: dict[str, Any] = {}
+    for i, spec in enumerate(cfg.contenders):
+        symbols = tuple(spec.symbols or info["symbols"])
+        unknown = sorted(set(symbols) - set(info["symbols"]))
+        if unknown:
+            raise ValueError(f"contenders[{i}].symbols: {unknown} not in the data (has {info['symbols']})")
+        settings = RunnerSettings(
+            run_id=run_id, name=spec.name, symbols=symbols, capital_usd=cfg.capital, execution=execution,
+            n_bars_hint=info["n_bars"], warmup_bars=spec.warmup_bars, rebalance_drift=spec.rebalance_drift,
+            sharpe_window_bars=cfg.risk.sharpe_window_bars)
+        actors[spec.name] = ContenderActor.options(
+            num_cpus=spec.resources.num_cpus, num_gpus=spec.resources.num_gpus, name=f"contender:{run_id}:{spec.name}",
+            namespace=NAMESPACE,
+        ).remote(spec.class_, spec.params, _seed(cfg.seed, i), settings, info["symbols"], guardian, recorder)
+    ray.get([a.__ray_ready__.remote() for a in actors.values()])
+    t_ready = time.perf_counter()
+
+    failed: dict[str, str] = {}
+    for update in market.stream.options(num_returns="streaming").remote(
+        actors, cfg.replay.mode, cfg.replay.chunk_bars, cfg.replay.max_inflight_chunks, cfg.replay.bar_interval_s
+    ):
+        state = ray.get(update)
+        failed = state["failed"]
+        if progress is not None:
+            progress(state["bars"], info["n_bars"])
+    t_stream = time.perf_counter()
+
+    results: dict[str, dict[str, Any]] = {}
+    for name, actor in actors.items():
+        if name in failed:
+            continue
+        try:
+            results[name] = ray.get(actor.finish.remote())
+        except ray.exceptions.RayError as exc:
+            failed[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:500]}"
+    gstatus = ray.get(guardian.status.remote())
+    per_contender: dict[str, ContenderResult] = {}
+    for name, res in results.items():
+        status, reason = res["status"], res["halt_reason"]
+        if status == "ok" and name in gstatus["halted"]:
+            status, reason = "halted", gstatus["halted"][name]
+        per_contender[name] = _to_result(res, status, reason)
+    events = [{"run_id": run_id, "ts": int(info["last_ns"]), "contender": name, "kind": "CONTENDER_FAILED",
+               "reason": reason, "details_json": {}} for name, reason in failed.items()]
+    leaderboard = build_leaderboard(per_contender, ppy) if per_contender else []
+    stats = run_statistics(per_contender, ppy) if per_contender else {}
+    status = "killed" if gstatus["kill_switch"] else "finished"
+    rows = [{"run_id": run_id, **row} for row in leaderboard]
+    batch: dict[str, Any] = {"leaderboard": rows}
+    if events:
+        batch["events"] = events
+    ray.get(recorder.append.remote(batch))
+    ray.get(recorder.finish_run.remote(run_id, datetime.now(timezone.utc), status, info["n_bars"]))
+    ray.get(recorder.close.remote())
+    for a in (*actors.values(), guardian, market, recorder):
+        ray.kill(a)
+    t_end = time.perf_counter()
+    return RunResult(
+        run_id=run_id, leaderboard=leaderboard, stats=stats, status=status, n_bars=info["n_bars"],
+        data_sha256=info["data_sha256"], contenders=results,
+        timings_s={"startup": t_ready - t0, "stream": t_stream - t_ready, "finish": t_end - t_stream},
+    )
+
+
+def _seed(seed: int, index: int) -> int:
+    """A per-contender seed derived from the run seed (numpy SeedSequence), stable across runs."""
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+
+
+def _to_result(res: dict[str, Any], status: str, reason: str) -> ContenderResult:
+    idx = pd.to_datetime(res["ts_ns"], utc=True)
+    fills = pd.DataFrame(res["fills"], columns=["ts", "symbol", "side", "quantity", "price", "commission"])
+    trades = pd.DataFrame(res["closed_trades"], columns=["symbol", "entry_ts_ns", "exit_ts_ns", "quantity",
+                                                          "entry_price", "exit_price", "pnl"])
+    return ContenderResult(
+        equity=pd.Series(res["equity"], index=idx), fills=fills, closed_trades=trades,
+        gross_exposure=pd.Series(res["gross_exposure"], index=idx), status=status, halt_reason=reason)

@@ -1,0 +1,153 @@
+"""What a contender sees of the market: the new bars and a past-only history.
+
+Both are numpy views over the arena's replay buffer, marked read-only, and the
+buffer itself only ever holds bars up to the current one: a contender cannot
+look ahead, by construction (the idea of backtesting.py's ``I()``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+_FIELDS = ("open", "high", "low", "close", "volume")
+
+
+class Bar(NamedTuple):
+    """One OHLCV bar of one symbol (prices in quote currency, volume in units)."""
+
+    symbol: str
+    ts_ns: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
+class History:
+    """Past-only OHLCV history, including the current bar.
+
+    Attributes are read-only numpy views of shape ``[n, S]`` (``n`` bars seen so
+    far, ``S`` symbols in ``symbols`` order; NaN where a symbol had no bar) and
+    ``timestamps`` int64 ns UTC of shape ``[n]``.
+
+    Example:
+        >>> close = history.close            # float64 [n, S]
+        >>> sma_10 = close[-10:].mean(axis=0)  # one value per symbol
+    """
+
+    __slots__ = ("_buf", "_n", "symbols")
+
+    def __init__(self, buffers: dict[str, np.ndarray], n: int, symbols: tuple[str, ...]) -> None:
+        self._buf = buffers
+        self._n = n
+        self.symbols = symbols
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _get(self, field: str) -> np.ndarray:
+        return _readonly(self._buf[field][: self._n])
+
+    @property
+    def timestamps(self) -> np.ndarray:
+        """int64 ns UTC, shape [n]."""
+        return self._get("ts_ns")
+
+    @property
+    def open(self) -> np.ndarray:
+        """float64 [n, S], quote currency."""
+        return self._get("open")
+
+    @property
+    def high(self) -> np.ndarray:
+        """float64 [n, S], quote currency."""
+        return self._get("high")
+
+    @property
+    def low(self) -> np.ndarray:
+        """float64 [n, S], quote currency."""
+        return self._get("low")
+
+    @property
+    def close(self) -> np.ndarray:
+        """float64 [n, S], quote currency."""
+        return self._get("close")
+
+    @property
+    def volume(self) -> np.ndarray:
+        """float64 [n, S], units."""
+        return self._get("volume")
+
+    def column(self, symbol: str, field: str = "close") -> np.ndarray:
+        """One symbol's series, float64 [n].
+
+        Raises:
+            KeyError: if ``symbol`` is not in this history or ``field`` is not OHLCV.
+        """
+        if field not in _FIELDS:
+            raise KeyError(f"unknown field {field!r}; expected one of {_FIELDS}")
+        try:
+            j = self.symbols.index(symbol)
+        except ValueError:
+            raise KeyError(f"unknown symbol {symbol!r}; this history has {list(self.symbols)}") from None
+        return self._get(field)[:, j]
+
+    def frame(self) -> pd.DataFrame:
+        """The history as ``DataFrame[timestamp, symbol, open, high, low, close, volume]``
+        (long form, UTC timestamps; rows where a symbol had no bar are left out).
+        Slow compared with the array views: meant for model fitting, not per-bar use."""
+        n, s = self._n, len(self.symbols)
+        ts = np.repeat(self._buf["ts_ns"][:n], s)
+        data = {"timestamp": pd.to_datetime(ts, utc=True), "symbol": np.tile(np.array(self.symbols, dtype=object), n)}
+        for f in _FIELDS:
+            data[f] = self._buf[f][:n].reshape(-1)
+        df = pd.DataFrame(data)
+        return df[df["close"].notna()].reset_index(drop=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Bars:
+    """The bars of one timestamp, for every symbol the contender trades.
+
+    Attributes:
+        ts_ns: bar timestamp, ns since the epoch, UTC.
+        index: bar number in the replay (0-based, counting every timestamp).
+        symbols: the contender's symbols (order of the arrays).
+        open, high, low, close, volume: float64 [S]; NaN where a symbol has no bar.
+        history: past-only history up to and including this bar.
+    """
+
+    ts_ns: int
+    index: int
+    symbols: tuple[str, ...]
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    history: History
+
+    @property
+    def timestamp(self) -> pd.Timestamp:
+        """The bar timestamp as a UTC pandas Timestamp."""
+        return pd.Timestamp(self.ts_ns, tz="UTC")
+
+    def __getitem__(self, symbol: str) -> Bar:
+        """One symbol's bar. Raises KeyError for a symbol the contender does not trade."""
+        try:
+            j = self.symbols.index(symbol)
+        except ValueError:
+            raise KeyError(f"unknown symbol {symbol!r}; these bars have {list(self.symbols)}") from None
+        return Bar(symbol, self.ts_ns, float(self.open[j]), float(self.high[j]), float(self.low[j]),
+                   float(self.close[j]), float(self.volume[j]))
