@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -13,12 +15,16 @@ def ray_session():
     import ray
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    support = str(Path(__file__).parent / "support")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (support, os.environ.get("PYTHONPATH")) if p)
+    if support not in sys.path:
+        sys.path.insert(0, support)
     if not ray.is_initialized():
         ray.init(
             num_cpus=4,
             include_dashboard=False,
             log_to_driver=False,
-            namespace="model-arena-tests",
+            namespace="model-arena",
             configure_logging=False,
         )
     yield ray

@@ -1,0 +1,1 @@
+"""Benchmarks: figures printed as JSON (``python -m benchmarks.replay``), not timed tests."""

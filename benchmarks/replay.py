@@ -1,0 +1,155 @@
+"""Replay benchmark: start-up, throughput, paced latency and peak memory, as JSON.
+
+Run: ``python -m benchmarks.replay`` (``make bench``). Figures:
+
+* ``startup_s``: from the call to the first bar (Ray start, data load, actors ready).
+* ``events_per_s``: bar·contender events per second excluding start-up, where a
+  bar is one symbol's OHLCV bar; measured through the whole pipeline (fan-out,
+  contender, ledger, risk guardian, audit store).
+* ``latency_ms``: paced mode, p50/p99 from a bar's publication to its vetted
+  order (a contender that orders on every bar).
+* ``peak_rss_mb``: peak resident memory of the driver and all Ray processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class _PeakRss:
+    """Samples the summed RSS of this process and its descendants plus Ray's processes."""
+
+    def __init__(self, period_s: float = 0.05) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, args=(period_s,), daemon=True)
+
+    def _run(self, period_s: float) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            procs = {me.pid: me}
+            for p in psutil.process_iter(["cmdline"]):
+                cmd = " ".join(p.info.get("cmdline") or [])
+                if "ray" in cmd and ("raylet" in cmd or "default_worker" in cmd or "gcs_server" in cmd or "ray::" in cmd):
+                    procs[p.pid] = p
+            for p in procs.values():
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            self._stop.wait(period_s)
+
+    def __enter__(self) -> "_PeakRss":
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._t.join()
+
+
+def _config(store_dir: Path, contenders: list[dict], **over):
+    from arena.config import parse_config
+
+    raw = {"name": "bench", "data": {"source": "sample", "name": over.pop("sample", "us_equities_daily")},
+           "capital": 10_000, "seed": 0, "contenders": contenders,
+           "store": f"duckdb://{store_dir / (str(time.time_ns()) + '.duckdb')}"}
+    raw.update(over)
+    return parse_config(raw)
+
+
+EIGHT = [
+    {"name": "bench", "class": "buy_and_hold"},
+    {"name": "sma_10_30", "class": "sma_crossover", "params": {"fast": 10, "slow": 30}},
+    {"name": "sma_20_50", "class": "sma_crossover", "params": {"fast": 20, "slow": 50}},
+    {"name": "sma_50_200", "class": "sma_crossover", "params": {"fast": 50, "slow": 200}},
+    {"name": "rsi_14", "class": "rsi_mean_reversion"},
+    {"name": "rsi_7", "class": "rsi_mean_reversion", "params": {"period": 7}},
+    {"name": "mom_63", "class": "momentum", "params": {"lookback": 63}},
+    {"name": "mom_126", "class": "momentum", "params": {"lookback": 126}},
+]
+
+
+def _throughput(store_dir: Path, contenders: list[dict]) -> dict:
+    from arena.topology import run_arena
+
+    cfg = _config(store_dir, contenders)
+    res = run_arena(cfg)
+    n_sym = len(res.contenders[next(iter(res.contenders))]["equity"]) and len(cfg.contenders)
+    s = res.timings_s["stream"] + res.timings_s["finish"]
+    n_symbols = len(_symbols(cfg))
+    bars = res.n_bars * n_symbols
+    del n_sym
+    return {"contenders": len(contenders), "timestamps": res.n_bars, "symbols": n_symbols,
+            "bars": bars, "seconds_excl_startup": round(s, 4), "startup_s": round(res.timings_s["startup"], 3),
+            "bars_per_s": round(bars / s), "events_per_s": round(bars * len(contenders) / s)}
+
+
+def _symbols(cfg) -> list[str]:
+    from arena.data import source_from_spec
+
+    return sorted(source_from_spec(cfg.data.model_dump()).load()["symbol"].unique())
+
+
+def _latency(store_dir: Path, n_bars: int, interval_s: float) -> dict:
+    from arena.topology import run_arena
+
+    cfg = _config(store_dir, [{"name": "every_bar", "class": "benchmarks.bench_contenders:RebalanceEveryBar"}],
+                  replay={"mode": "paced", "bar_interval_s": interval_s},
+                  data={"source": "synthetic", "symbols": ["A", "B", "C", "D"], "n_bars": n_bars, "seed": 1})
+    res = run_arena(cfg)
+    lat = np.asarray(res.contenders["every_bar"]["latencies_ns"]) / 1e6
+    return {"bars": int(lat.size), "bar_interval_s": interval_s, "p50_ms": round(float(np.percentile(lat, 50)), 3),
+            "p99_ms": round(float(np.percentile(lat, 99)), 3), "max_ms": round(float(lat.max()), 3)}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--paced-bars", type=int, default=500)
+    ap.add_argument("--interval-s", type=float, default=0.01)
+    args = ap.parse_args(argv)
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    import ray
+
+    with tempfile.TemporaryDirectory() as tmp, _PeakRss() as rss:
+        d = Path(tmp)
+        t0 = time.perf_counter()
+        from arena.topology import ensure_ray
+
+        ensure_ray(_config(d, EIGHT))
+        ray_init_s = time.perf_counter() - t0
+        one = _throughput(d, [EIGHT[1]])
+        eight = _throughput(d, EIGHT)
+        latency = _latency(d, args.paced_bars, args.interval_s)
+        ray.shutdown()
+    out = {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "ray": ray.__version__},
+        "ray_init_s": round(ray_init_s, 3),
+        "startup_s": round(ray_init_s + one["startup_s"], 3),
+        "one_sma": one,
+        "eight_rule_contenders": eight,
+        "paced_latency": latency,
+        "peak_rss_mb": round(rss.peak / 2**20, 1),
+        "targets": {"one_sma_bars_per_s": 100_000, "eight_events_per_s": 200_000, "startup_s": 6.0, "p99_ms": 5.0},
+    }
+    print(json.dumps(out, indent=2))
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""The whole arena on a real Ray instance: fan-out, ledgers, risk, store, leaderboard."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from arena.config import parse_config
+from arena.store import open_store
+from arena.topology import run_arena
+
+pytestmark = pytest.mark.ray
+
+
+def _config(tmp_path, **over):
+    raw = {
+        "name": "t-arena",
+        "data": {"source": "sample", "name": "us_equities_daily"},
+        "capital": 10_000,
+        "seed": 3,
+        "execution": {"fill_price": "next_open", "commission_bps": 1.0, "slippage_bps": 2.0},
+        "risk": {"max_position_weight": 0.5, "max_gross_leverage": 1.0, "max_drawdown": 0.5},
+        "contenders": [
+            {"name": "bench", "class": "buy_and_hold"},
+            {"name": "sma", "class": "sma_crossover", "params": {"fast": 10, "slow": 30}},
+            {"name": "rsi", "class": "rsi_mean_reversion"},
+            {"name": "mom", "class": "momentum", "params": {"lookback": 63}},
+        ],
+        "store": f"duckdb://{tmp_path / 'arena.duckdb'}",
+    }
+    raw.update(over)
+    return parse_config(raw)
+
+
+@pytest.fixture(scope="module")
+def finished_run(ray_session, tmp_path_factory):
+    cfg = _config(tmp_path_factory.mktemp("run"))
+    return cfg, run_arena(cfg)
+
+
+def test_leaderboard_has_every_contender_with_metrics(finished_run):
+    cfg, result = finished_run
+    assert result.status == "finished"
+    names = {r["contender"] for r in result.leaderboard}
+    assert names == {"bench", "sma", "rsi", "mom"}
+    for row in result.leaderboard:
+        for key in ("final_equity", "total_return", "sharpe", "sortino", "calmar", "max_drawdown", "trades", "dsr"):
+            assert key in row
+    assert [r["rank"] for r in result.leaderboard] == [1, 2, 3, 4]
+
+
+def test_risk_limit_scales_the_benchmark(finished_run):
+    """max_position_weight 0.5 is binding for nobody with 4 symbols at 0.25 each; the
+    store holds one verdict per order and every order went through the guardian."""
+    cfg, result = finished_run
+    store = open_store(cfg.store, read_only=True)
+    d = store.decisions(result.run_id, contender="bench")
+    assert len(d) == 1
+    why = store.decision(d[0]["decision_id"])
+    assert len(why["verdicts"]) == len(why["weights"])
+    assert {v["action"] for v in why["verdicts"]} == {"ALLOW"}
+    assert why["fills"], "the benchmark's orders filled"
+
+
+def test_store_records_run_provenance_and_equity(finished_run):
+    cfg, result = finished_run
+    store = open_store(cfg.store, read_only=True)
+    run = store.get_run(result.run_id)
+    assert run["data_sha256"] == result.data_sha256
+    assert run["seed"] == 3 and run["status"] == "finished" and run["code_version"]
+    eq = store.equity_curve(result.run_id, "sma")
+    assert len(eq) == result.n_bars
+    assert eq[-1]["equity"] == pytest.approx(next(r for r in result.leaderboard if r["contender"] == "sma")["final_equity"])
+
+
+def test_same_config_data_and_seed_give_identical_decisions_and_fills(finished_run, tmp_path):
+    cfg, first = finished_run
+    cfg2 = _config(tmp_path)
+    second = run_arena(cfg2)
+
+    def strip(rows):
+        return [{k: v for k, v in r.items() if k not in ("run_id", "decision_id", "verdict_id")} for r in rows]
+
+    a, b = open_store(cfg.store, read_only=True), open_store(cfg2.store, read_only=True)
+    for name in ("bench", "sma", "rsi", "mom"):
+        da = a.decisions(first.run_id, contender=name, limit=1000)
+        db = b.decisions(second.run_id, contender=name, limit=1000)
+        assert strip(da) == strip(db)
+        assert first.contenders[name]["fills"] == second.contenders[name]["fills"]
+    lb = lambda res: [{k: v for k, v in r.items() if k != "run_id"} for r in res.leaderboard]  # noqa: E731
+    assert lb(first) == lb(second)
+
+
+def test_failing_contender_is_halted_and_the_run_goes_on(ray_session, tmp_path):
+    cfg = _config(tmp_path, contenders=[
+        {"name": "bench", "class": "buy_and_hold"},
+        {"name": "broken", "class": "arena_test_contenders:FailsAtBar", "params": {"fail_at": 40}},
+    ])
+    result = run_arena(cfg)
+    rows = {r["contender"]: r for r in result.leaderboard}
+    assert rows["broken"]["status"] == "halted"
+    assert "model blew up at bar 40" in rows["broken"]["halt_reason"]
+    assert rows["bench"]["status"] == "ok"
+    events = open_store(cfg.store, read_only=True).kill_switch_events(result.run_id)
+    assert any(e["kind"] == "CONTENDER_FAILED" and e["contender"] == "broken" for e in events)
+
+
+def test_kill_switch_trips_a_running_arena(ray_session, tmp_path):
+    from arena.control import running_arenas, trip_kill_switch
+
+    cfg = _config(tmp_path, contenders=[{"name": "flip", "class": "arena_test_contenders:FlipEveryBar"}],
+                  replay={"mode": "paced", "bar_interval_s": 0.002})
+    box = {}
+    t = threading.Thread(target=lambda: box.update(result=run_arena(cfg, run_id="kill-test")))
+    t.start()
+    deadline = time.time() + 60
+    while "kill-test" not in running_arenas() and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    assert trip_kill_switch("test drill", "kill-test") == ["kill-test"]
+    t.join(timeout=120)
+    result = box["result"]
+    assert result.status == "killed"
+    store = open_store(cfg.store, read_only=True)
+    assert any(e["kind"] == "KILL_SWITCH_TRIPPED" for e in store.kill_switch_events("kill-test"))
+    n = result.contenders["flip"]["n_decisions"]
+    denied = [v for d in store.decisions("kill-test", limit=20, offset=n - 20)
+              for v in store.decision(d["decision_id"])["verdicts"] if v["action"] == "DENY"]
+    assert denied and all("ARENA_KILL_SWITCH" in v["reasons"] for v in denied)

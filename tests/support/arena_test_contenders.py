@@ -1,0 +1,30 @@
+"""Contenders used only by tests (importable by Ray workers via PYTHONPATH set in conftest)."""
+
+from __future__ import annotations
+
+from contenders import Contender, Contribution, Decision
+
+
+class FailsAtBar(Contender):
+    """Trades like buy-and-hold, then raises at bar ``fail_at``."""
+
+    fail_at: int = 50
+
+    def on_bars(self, bars, portfolio):
+        if bars.index == self.fail_at:
+            raise RuntimeError(f"model blew up at bar {bars.index}")
+        if bars.index == 0:
+            return Decision(weights={s: 1.0 / len(bars.symbols) for s in bars.symbols},
+                            explanation=[Contribution("start", 1.0, 1.0)])
+        return None
+
+
+class FlipEveryBar(Contender):
+    """Alternates all-in / flat every bar on every symbol (stress for latency and risk)."""
+
+    weight: float = 1.0
+
+    def on_bars(self, bars, portfolio):
+        w = self.weight / len(bars.symbols) if bars.index % 2 == 0 else 0.0
+        return Decision(weights={s: w for s in bars.symbols},
+                        explanation=[Contribution("parity", float(bars.index % 2), w)])
