@@ -31,7 +31,7 @@ import ray
 
 from arena.actors import ContenderActor, MarketDataActor, RecorderActor, RiskGuardianActor
 from arena.config import ArenaConfig
-from arena.metrics import ContenderResult, build_leaderboard, periods_per_year, run_statistics
+from arena.metrics import ContenderResult, build_leaderboard, periods_per_year, run_stats
 from arena.provenance import code_version
 from arena.risk import RiskLimits
 from arena.runner import RunnerSettings
@@ -162,7 +162,7 @@ def run_arena(cfg: ArenaConfig, *, progress: Progress | None = None, run_id: str
     events = [{"run_id": run_id, "ts": int(info["last_ns"]), "contender": name, "kind": "CONTENDER_FAILED",
                "reason": reason, "details_json": {}} for name, reason in failed.items()]
     leaderboard = build_leaderboard(per_contender, ppy) if per_contender else []
-    stats = run_statistics(per_contender, ppy) if per_contender else {}
+    stats = run_stats(per_contender, ppy) if per_contender else {}
     status = "killed" if gstatus["kill_switch"] else "finished"
     rows = [{"run_id": run_id, **row} for row in leaderboard]
     batch: dict[str, Any] = {"leaderboard": rows}

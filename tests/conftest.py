@@ -11,7 +11,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def ray_session():
-    """A real local Ray instance shared by the whole test session (2 CPUs, no dashboard)."""
+    """A real local Ray instance shared by the whole test session (4 logical CPUs, no dashboard)."""
     import ray
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")

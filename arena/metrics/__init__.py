@@ -1,0 +1,59 @@
+"""Leaderboard metrics: per-contender performance, multiple-testing statistics, ranking.
+
+No Ray here: these are plain functions over pandas/numpy data, called by the
+arena once a run has finished (or on demand for a live leaderboard).
+
+* :mod:`arena.metrics.performance` — :func:`periods_per_year`, :func:`contender_metrics`.
+* :mod:`arena.metrics.overfitting` — PSR, DSR and PBO (Bailey & López de Prado).
+* :mod:`arena.metrics.leaderboard` — :class:`ContenderResult`, :func:`build_leaderboard`,
+  :func:`run_stats`.
+"""
+
+from arena.metrics._checks import CLOSED_TRADE_COLUMNS, FILL_COLUMNS
+from arena.metrics.leaderboard import (
+    ContenderResult,
+    build_leaderboard,
+    returns_matrix,
+    run_stats,
+)
+from arena.metrics.overfitting import (
+    PBOResult,
+    deflated_sharpe_ratio,
+    expected_max_sharpe,
+    probabilistic_sharpe_ratio,
+    probability_of_backtest_overfitting,
+    psr_from_moments,
+    sharpe_per_bar,
+)
+from arena.metrics.performance import (
+    METRIC_KEYS,
+    bar_returns,
+    contender_metrics,
+    max_drawdown,
+    max_drawdown_duration_bars,
+    per_bar_risk_free,
+    periods_per_year,
+)
+
+__all__ = [
+    "CLOSED_TRADE_COLUMNS",
+    "FILL_COLUMNS",
+    "METRIC_KEYS",
+    "ContenderResult",
+    "PBOResult",
+    "bar_returns",
+    "build_leaderboard",
+    "contender_metrics",
+    "deflated_sharpe_ratio",
+    "expected_max_sharpe",
+    "max_drawdown",
+    "max_drawdown_duration_bars",
+    "per_bar_risk_free",
+    "periods_per_year",
+    "probabilistic_sharpe_ratio",
+    "probability_of_backtest_overfitting",
+    "psr_from_moments",
+    "returns_matrix",
+    "run_stats",
+    "sharpe_per_bar",
+]

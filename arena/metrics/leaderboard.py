@@ -1,0 +1,233 @@
+"""Leaderboard assembly: one JSON-safe row per contender, plus run-level statistics.
+
+A row holds every metric of :func:`~arena.metrics.performance.contender_metrics`,
+the contender's Deflated Sharpe Ratio (trials = the run's contenders) and the
+run-level Probability of Backtest Overfitting over the contenders' bar returns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from arena.metrics._checks import json_float
+from arena.metrics.overfitting import (
+    deflated_sharpe_ratio,
+    probability_of_backtest_overfitting,
+    sharpe_per_bar,
+)
+from arena.metrics.performance import bar_returns, contender_metrics, per_bar_risk_free
+
+STATUSES: frozenset[str] = frozenset({"ok", "halted"})
+"""Allowed :attr:`ContenderResult.status` values."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ContenderResult:
+    """What one contender leaves behind at the end of a run.
+
+    Args:
+        equity: Series[USD] indexed by bar timestamp (UTC), marked at each bar
+            close; first value = starting capital.
+        fills: DataFrame[ts, symbol, side, quantity, price, commission] (may be empty).
+        closed_trades: DataFrame[symbol, entry_ts, exit_ts, quantity, entry_price,
+            exit_price, pnl] (may be empty).
+        gross_exposure: Series[USD] Σ|position market value| at each bar close,
+            same index as ``equity``.
+        status: ``"ok"``, or ``"halted"`` when the risk guardian stopped it.
+        halt_reason: the guardian's reason code; required when halted, empty otherwise.
+
+    Raises:
+        ValueError: for an unknown status, a halted result without a reason,
+            or a reason on a result that was not halted.
+    """
+
+    equity: pd.Series
+    fills: pd.DataFrame
+    closed_trades: pd.DataFrame
+    gross_exposure: pd.Series
+    status: str = "ok"
+    halt_reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(
+                f"ContenderResult.status must be one of {sorted(STATUSES)}, got {self.status!r}"
+            )
+        if self.status == "halted" and not self.halt_reason:
+            raise ValueError("ContenderResult: a halted contender needs a halt_reason")
+        if self.status == "ok" and self.halt_reason:
+            raise ValueError(
+                f"ContenderResult: halt_reason {self.halt_reason!r} given but status is 'ok'"
+            )
+
+
+def returns_matrix(
+    per_contender: Mapping[str, ContenderResult],
+    risk_free_rate: float = 0.0,
+    periods_per_year: float = 252.0,
+) -> pd.DataFrame:
+    """Per-bar excess returns of every contender, aligned on the union of bars.
+
+    A bar on which a contender has no equity mark (it started later, or its
+    series stops after a halt) counts as a 0 raw return for it: no mark, no
+    change in equity. The per-bar risk-free rate
+    (:func:`~arena.metrics.performance.per_bar_risk_free`) is then subtracted.
+
+    Args:
+        per_contender: contender name → result.
+        risk_free_rate: annual risk-free rate (fraction).
+        periods_per_year: bars per year, used to de-annualize ``risk_free_rate``.
+
+    Returns:
+        DataFrame[bar timestamp × contender name] of excess returns (fraction),
+        columns in ``per_contender`` order.
+
+    Raises:
+        ValueError: if an equity curve is invalid (naming the contender).
+    """
+    rf_bar = per_bar_risk_free(risk_free_rate, periods_per_year)
+    columns: dict[str, pd.Series] = {}
+    for name, result in per_contender.items():
+        try:
+            columns[name] = bar_returns(result.equity)
+        except ValueError as exc:
+            raise ValueError(f"contender {name!r}: {exc}") from None
+    if not columns:
+        return pd.DataFrame()
+    frame = pd.concat(columns, axis=1, join="outer").sort_index()
+    return frame.fillna(0.0) - rf_bar
+
+
+def run_stats(
+    per_contender: Mapping[str, ContenderResult],
+    periods_per_year: float,
+    risk_free_rate: float = 0.0,
+    n_partitions: int = 16,
+) -> dict[str, float | int | str | None]:
+    """Run-level multiple-testing statistics.
+
+    Args:
+        per_contender: contender name → result.
+        periods_per_year: bars per year.
+        risk_free_rate: annual risk-free rate (fraction).
+        n_partitions: CSCV blocks requested (even; lowered for short runs).
+
+    Returns:
+        ``{"pbo": float | None, "n_trials": int, "pbo_combinations": int,
+        "pbo_partitions": int, "pbo_bars": int, "pbo_reason": str}`` where
+        ``pbo`` is :func:`~arena.metrics.overfitting.probability_of_backtest_overfitting`
+        over the contenders' excess-return matrix (:func:`returns_matrix`),
+        ``n_trials`` the number of contenders, ``pbo_bars`` the matrix's rows
+        and ``pbo_reason`` why ``pbo`` is None ("" otherwise).
+
+    Raises:
+        ValueError: for invalid inputs (see :func:`returns_matrix`).
+    """
+    matrix = returns_matrix(per_contender, risk_free_rate, periods_per_year)
+    return _pbo_stats(matrix, len(per_contender), n_partitions)
+
+
+def _pbo_stats(
+    matrix: pd.DataFrame, n_trials: int, n_partitions: int
+) -> dict[str, float | int | str | None]:
+    result = probability_of_backtest_overfitting(
+        matrix.to_numpy(dtype="float64").reshape(len(matrix), n_trials),
+        n_partitions=n_partitions,
+    )
+    return {
+        "pbo": json_float(result.pbo),
+        "n_trials": n_trials,
+        "pbo_combinations": result.n_combinations,
+        "pbo_partitions": result.n_partitions,
+        "pbo_bars": result.n_observations,
+        "pbo_reason": result.reason,
+    }
+
+
+def build_leaderboard(
+    per_contender: Mapping[str, ContenderResult],
+    periods_per_year: float,
+    risk_free_rate: float = 0.0,
+    n_partitions: int = 16,
+) -> list[dict[str, float | int | str | None]]:
+    """The leaderboard: one JSON-safe row per contender, best Sharpe first.
+
+    Each row: ``contender``, ``rank`` (1 = best), ``status``, ``halt_reason``,
+    every key of :data:`~arena.metrics.performance.METRIC_KEYS`, ``dsr`` and
+    ``pbo``. ``dsr`` is the Deflated Sharpe Ratio of the contender's excess
+    returns with ``N`` = number of contenders and the trials' per-bar Sharpe
+    ratios (a contender with fewer than 3 bars enters as Sharpe 0). ``pbo`` is
+    the run-level value of :func:`run_stats`, repeated on every row.
+
+    Rows are sorted by ``sharpe`` descending (None last), ties by contender
+    name. No value is NaN or ±inf: undefined or infinite values are None.
+
+    Args:
+        per_contender: contender name → result.
+        periods_per_year: bars per year (see
+            :func:`~arena.metrics.performance.periods_per_year`).
+        risk_free_rate: annual risk-free rate (fraction).
+        n_partitions: CSCV blocks requested for the PBO.
+
+    Returns:
+        A list of row dicts (empty when there are no contenders).
+
+    Raises:
+        ValueError: naming the contender, for any invalid input.
+    """
+    for name in per_contender:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"contender names must be non-empty strings, got {name!r}")
+    matrix = returns_matrix(per_contender, risk_free_rate, periods_per_year)
+    stats = _pbo_stats(matrix, len(per_contender), n_partitions)
+
+    rows: list[dict[str, float | int | str | None]] = []
+    excess: dict[str, np.ndarray] = {}
+    for name, result in per_contender.items():
+        try:
+            metrics = contender_metrics(
+                result.equity,
+                result.fills,
+                result.closed_trades,
+                result.gross_exposure,
+                periods_per_year,
+                risk_free_rate,
+            )
+        except ValueError as exc:
+            raise ValueError(f"contender {name!r}: {exc}") from None
+        excess[name] = matrix[name].loc[result.equity.index[1:]].to_numpy(dtype="float64")
+        rows.append(
+            {
+                "contender": name,
+                "rank": 0,
+                "status": result.status,
+                "halt_reason": result.halt_reason,
+                **metrics,
+            }
+        )
+
+    trial_sharpes = [_trial_sharpe(r) for r in excess.values()]
+    for row in rows:
+        row["dsr"] = json_float(deflated_sharpe_ratio(excess[str(row["contender"])], trial_sharpes))
+        row["pbo"] = stats["pbo"]
+
+    rows.sort(key=_sort_key)
+    for rank, row in enumerate(rows, start=1):
+        row["rank"] = rank
+    return rows
+
+
+def _trial_sharpe(returns: np.ndarray) -> float:
+    sharpe = sharpe_per_bar(returns)
+    return 0.0 if math.isnan(sharpe) else sharpe
+
+
+def _sort_key(row: Mapping[str, object]) -> tuple[bool, float, str]:
+    sharpe = row["sharpe"]
+    descending = -float(sharpe) if isinstance(sharpe, int | float) else 0.0
+    return (sharpe is None, descending, str(row["contender"]))
