@@ -191,6 +191,7 @@ def _to_result(res: dict[str, Any], status: str, reason: str) -> ContenderResult
     fills = pd.DataFrame(res["fills"], columns=["ts", "symbol", "side", "quantity", "price", "commission"])
     trades = pd.DataFrame(res["closed_trades"], columns=["symbol", "entry_ts_ns", "exit_ts_ns", "quantity",
                                                           "entry_price", "exit_price", "pnl"])
+    trades = trades.rename(columns={"entry_ts_ns": "entry_ts", "exit_ts_ns": "exit_ts"})
     return ContenderResult(
         equity=pd.Series(res["equity"], index=idx), fills=fills, closed_trades=trades,
         gross_exposure=pd.Series(res["gross_exposure"], index=idx), status=status, halt_reason=reason)
