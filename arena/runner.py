@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from contenders.base import Contender
 from contenders.market import Bars, History
@@ -96,6 +95,7 @@ class ContenderRunner:
         s = len(self.symbols)
         self._buf: dict[str, np.ndarray] = {f: np.full((cap, s), np.nan) for f in _FIELDS}
         self._buf["ts_ns"] = np.zeros(cap, dtype=np.int64)
+        self._ro = _readonly_views(self._buf)
         self._equity = np.zeros(cap)
         self._cash = np.zeros(cap)
         self._gross = np.zeros(cap)
@@ -121,6 +121,7 @@ class ContenderRunner:
             new = np.full((cap,) + a.shape[1:], np.nan) if a.ndim == 2 else np.zeros(cap, dtype=a.dtype)
             new[: len(a)] = a
             self._buf[k] = new
+        self._ro = _readonly_views(self._buf)
         for name in ("_equity", "_cash", "_gross"):
             old = getattr(self, name)
             new = np.zeros(cap)
@@ -151,12 +152,11 @@ class ContenderRunner:
 
     def _step(self, ts: int, row: list[np.ndarray], published_ns: int | None) -> None:
         n = self._n
-        buf = self._buf
+        buf, ro = self._buf, self._ro
         buf["ts_ns"][n] = ts
-        for f, r in zip(_FIELDS, row):
-            buf[f][n] = r
+        buf["open"][n], buf["high"][n], buf["low"][n], buf["close"][n], buf["volume"][n] = row
         self._n = n + 1
-        o, h, lo, c, v = (buf[f][n] for f in _FIELDS)
+        o, h, lo, c, v = ro["open"][n], ro["high"][n], ro["low"][n], ro["close"][n], ro["volume"][n]
         led = self.ledger
         day = ts // _NS_PER_DAY
         if day != self._day:
@@ -175,32 +175,25 @@ class ContenderRunner:
         self._gross[n] = led.gross_exposure_usd
         if eq > self._peak:
             self._peak = eq
-        if self.status != "ok":
+        if self.status != "ok" or n + 1 < self.s.warmup_bars:
             return
-        if n + 1 < self.s.warmup_bars:
-            return
-        history = History(buf, n + 1, self.symbols)
+        history = History(ro, n + 1, self.symbols)
         if n + 1 == self.s.warmup_bars:
             self._guard(lambda: self.contender.fit(history), ts)
             return
-        for arr in (o, h, lo, c, v):
-            arr.flags.writeable = False
         bars = Bars(ts, n, self.symbols, o, h, lo, c, v, history)
         try:
             decision = self.contender.on_bars(bars, Portfolio(led, self._equity, n + 1))
         except Exception as exc:  # a contender's bug halts it, not the arena
             self._halt(ts, exc)
             return
-        finally:
-            for arr in (o, h, lo, c, v):
-                arr.flags.writeable = True
-        if decision is not None and not isinstance(decision, Decision):
-            self._halt(ts, TypeError(f"on_bars must return Decision or None, got {type(decision).__name__}"))
-            return
-        if decision is None or decision.is_empty:
+        if decision is None or (type(decision) is Decision and decision.is_empty):
             decision = self._drift_decision()
             if decision is None:
                 return
+        elif not isinstance(decision, Decision):
+            self._halt(ts, TypeError(f"on_bars must return Decision or None, got {type(decision).__name__}"))
+            return
         self._act(ts, n, decision, c, published_ns)
 
     def _guard(self, fn: Callable[[], Any], ts: int) -> None:
@@ -324,15 +317,18 @@ class ContenderRunner:
     # ---------------------------------------------------------------- output
     def drain_records(self) -> dict[str, Any]:
         """Audit rows since the last drain: table name → list of row dicts, and
-        ``equity`` → DataFrame[run_id, contender, ts, bar_index, equity, cash, gross_exposure]."""
+        ``equity`` → columns (dict of equal-length arrays) [run_id, contender, ts, bar_index,
+        equity, cash, gross_exposure]; the recorder turns it into a DataFrame (keeps pandas
+        out of the contender actors, which start faster)."""
         out: dict[str, Any] = {k: v for k, v in self._rows.items() if v}
         self._rows = {k: [] for k in self._rows}
         lo, hi = self._emitted, self._n
         if hi > lo:
-            out["equity"] = pd.DataFrame({
-                "run_id": self.s.run_id, "contender": self.s.name, "ts": self._buf["ts_ns"][lo:hi],
-                "bar_index": np.arange(lo, hi, dtype=np.int64), "equity": self._equity[lo:hi],
-                "cash": self._cash[lo:hi], "gross_exposure": self._gross[lo:hi],
+            out["equity"] = _Columns({
+                "run_id": [self.s.run_id] * (hi - lo), "contender": [self.s.name] * (hi - lo),
+                "ts": self._buf["ts_ns"][lo:hi].copy(),
+                "bar_index": np.arange(lo, hi, dtype=np.int64), "equity": self._equity[lo:hi].copy(),
+                "cash": self._cash[lo:hi].copy(), "gross_exposure": self._gross[lo:hi].copy(),
             })
             self._emitted = hi
         return out
@@ -357,6 +353,23 @@ class ContenderRunner:
         if self.status == "ok":
             self.status = "halted"
             self.halt_reason = reason
+
+
+def _readonly_views(buffers: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Read-only views of the replay buffers: what the contender and the ledger see."""
+    out = {}
+    for k, a in buffers.items():
+        v = a.view()
+        v.flags.writeable = False
+        out[k] = v
+    return out
+
+
+class _Columns(dict):
+    """Column name → equal-length array; ``len()`` is the number of rows."""
+
+    def __len__(self) -> int:
+        return len(next(iter(self.values()))) if dict.__len__(self) else 0
 
 
 def _trade_dict(t: Any) -> dict[str, Any]:

@@ -29,7 +29,10 @@ import numpy as np
 import pandas as pd
 import ray
 
-from arena.actors import ContenderActor, MarketDataActor, RecorderActor, RiskGuardianActor
+from arena.actors.contender import ContenderActor
+from arena.actors.guardian import RiskGuardianActor
+from arena.actors.market import MarketDataActor
+from arena.actors.recorder import RecorderActor
 from arena.config import ArenaConfig
 from arena.metrics import ContenderResult, build_leaderboard, periods_per_year, run_stats
 from arena.provenance import code_version

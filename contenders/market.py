@@ -10,8 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported only when a contender asks for it (fast actor start-up)
+    import pandas as pd
 
 _FIELDS = ("open", "high", "low", "close", "volume")
 
@@ -57,7 +61,8 @@ class History:
         return self._n
 
     def _get(self, field: str) -> np.ndarray:
-        return _readonly(self._buf[field][: self._n])
+        a = self._buf[field][: self._n]
+        return _readonly(a) if a.flags.writeable else a
 
     @property
     def timestamps(self) -> np.ndarray:
@@ -103,10 +108,12 @@ class History:
             raise KeyError(f"unknown symbol {symbol!r}; this history has {list(self.symbols)}") from None
         return self._get(field)[:, j]
 
-    def frame(self) -> pd.DataFrame:
+    def frame(self) -> "pd.DataFrame":
         """The history as ``DataFrame[timestamp, symbol, open, high, low, close, volume]``
         (long form, UTC timestamps; rows where a symbol had no bar are left out).
         Slow compared with the array views: meant for model fitting, not per-bar use."""
+        import pandas as pd
+
         n, s = self._n, len(self.symbols)
         ts = np.repeat(self._buf["ts_ns"][:n], s)
         data = {"timestamp": pd.to_datetime(ts, utc=True), "symbol": np.tile(np.array(self.symbols, dtype=object), n)}
@@ -139,8 +146,10 @@ class Bars:
     history: History
 
     @property
-    def timestamp(self) -> pd.Timestamp:
+    def timestamp(self) -> "pd.Timestamp":
         """The bar timestamp as a UTC pandas Timestamp."""
+        import pandas as pd
+
         return pd.Timestamp(self.ts_ns, tz="UTC")
 
     def __getitem__(self, symbol: str) -> Bar:

@@ -1,8 +1,3 @@
-"""The arena's Ray actors. Only ``arena.topology`` creates them and wires them together."""
-
-from arena.actors.contender import ContenderActor
-from arena.actors.guardian import RiskGuardianActor
-from arena.actors.market import MarketDataActor
-from arena.actors.recorder import RecorderActor
-
-__all__ = ["ContenderActor", "MarketDataActor", "RecorderActor", "RiskGuardianActor"]
+"""The arena's Ray actors, one module each. Only ``arena.topology`` creates them and
+wires them together. Nothing is imported here, so that a worker hosting one actor
+imports only what that actor needs (faster start-up)."""

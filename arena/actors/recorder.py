@@ -26,6 +26,10 @@ class RecorderActor:
         """Append a batch: table name → rows (list of dicts or a DataFrame). Returns rows written."""
         n = 0
         for table, rows in batch.items():
+            if isinstance(rows, dict):  # columns → a DataFrame
+                import pandas as pd
+
+                rows = pd.DataFrame(rows)
             if len(rows):
                 self._store.append(table, rows)
                 n += len(rows)

@@ -38,10 +38,12 @@ class SmaCrossover(Contender):
         close = bars.history.close
         if len(close) <= self.slow:
             return None
-        fast_now = close[-self.fast :].mean(axis=0)
-        slow_now = close[-self.slow :].mean(axis=0)
-        fast_prev = close[-self.fast - 1 : -1].mean(axis=0)
-        slow_prev = close[-self.slow - 1 : -1].mean(axis=0)
+        window = close[-self.slow - 1 :]  # the slow window of this bar and of the previous one
+        f, sl = self.fast, self.slow
+        fast_now = window[-f:].sum(axis=0) / f
+        fast_prev = window[-f - 1 : -1].sum(axis=0) / f
+        slow_now = window[1:].sum(axis=0) / sl
+        slow_prev = window[:-1].sum(axis=0) / sl
         up = (fast_prev < slow_prev) & (fast_now > slow_now)
         down = (fast_prev > slow_prev) & (fast_now < slow_now)
         if not (up.any() or down.any()):
