@@ -230,7 +230,12 @@ class ContenderRunner:
         w = self.s.sharpe_window_bars
         lo = max(0, n - w)
         eq = self._equity[lo : n + 1]
-        rets = tuple((eq[1:] / eq[:-1] - 1.0).tolist()) if len(eq) > 1 else ()
+        if len(eq) > 1:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = eq[1:] / eq[:-1] - 1.0
+            rets = tuple(np.where(np.isfinite(r), r, -1.0).tolist())  # equity at 0: a total loss
+        else:
+            rets = ()
         prices = led.last_prices
         return PortfolioState(
             contender=self.s.name, ts_ns=ts, equity=led.equity, cash=led.cash,

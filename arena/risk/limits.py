@@ -1,0 +1,147 @@
+"""Risk limits: the frozen configuration of the risk guardian.
+
+All limits are fractions of equity unless their name says otherwise
+(``0.25`` → 25 % of equity; ``max_gross_leverage=1.5`` → 150 % gross exposure).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+__all__ = ["RiskLimits"]
+
+
+@dataclass(frozen=True, slots=True)
+class RiskLimits:
+    """Limits the risk guardian enforces on every contender.
+
+    Args:
+        max_position_weight: cap on ``|projected weight|`` per symbol (fraction of
+            equity, > 0; 1.0 → at most 100 % of equity in one symbol, long or short).
+            An order that would exceed it is SCALED down to the cap
+            (``MAX_POSITION_WEIGHT``).
+        max_gross_leverage: cap on ``Σ|projected weights|`` across all symbols
+            (fraction of equity, > 0; 1.0 → no leverage). Exceeding it SCALES every
+            exposure-increasing order of the decision by one common factor
+            (``MAX_GROSS_LEVERAGE``).
+        require_cash: when True and the portfolio has no margin, the decision's buys
+            (priced as in :class:`arena.risk.rules.CashSufficiency`, costs included)
+            must not take cash below 0; buys are SCALED down proportionally, DENIED
+            if nothing fits (``INSUFFICIENT_CASH``).
+        max_drawdown: per-contender kill switch, fraction in (0, 1]: once
+            ``1 − equity / peak_equity >= max_drawdown`` the contender is halted for
+            good (until an operator releases it): exposure-increasing orders are
+            DENIED (``MAX_DRAWDOWN``), reductions pass. 1.0 turns it off.
+        daily_loss_limit: fraction in (0, 1] or None (off): once
+            ``1 − equity / day_start_equity >= daily_loss_limit`` exposure-increasing
+            orders are DENIED until the next UTC day (``DAILY_LOSS_LIMIT``).
+        sharpe_floor: annualized Sharpe ratio (any finite number) or None (off):
+            when the rolling Sharpe of the last ``sharpe_window_bars`` bar returns is
+            below it, exposure-increasing orders are SCALED by ``sharpe_scale``
+            (``SHARPE_FLOOR``).
+        sharpe_window_bars: rolling Sharpe window in bars, integer >= 2.
+        sharpe_scale: factor in (0, 1] applied under the Sharpe floor (0.5 → half size).
+        periods_per_year: bars per year for annualizing the Sharpe ratio, > 0
+            (252 for daily equity bars, 365 for daily crypto bars).
+        estimated_cost_bps: slippage + commission estimate used by the cash check,
+            in basis points of notional, >= 0 (10 → 0.1 %).
+
+    Raises:
+        ValueError: naming the field, when a value is out of range or of the wrong type.
+
+    Example:
+        >>> RiskLimits(max_position_weight=0.25, daily_loss_limit=0.05).max_gross_leverage
+        1.0
+    """
+
+    max_position_weight: float = 1.0
+    max_gross_leverage: float = 1.0
+    require_cash: bool = True
+    max_drawdown: float = 1.0
+    daily_loss_limit: float | None = None
+    sharpe_floor: float | None = None
+    sharpe_window_bars: int = 63
+    sharpe_scale: float = 0.5
+    periods_per_year: float = 252.0
+    estimated_cost_bps: float = 0.0
+
+    def __post_init__(self) -> None:
+        _positive("max_position_weight", self.max_position_weight, self)
+        _positive("max_gross_leverage", self.max_gross_leverage, self)
+        if not isinstance(self.require_cash, bool):
+            raise ValueError(
+                f"RiskLimits.require_cash must be True or False, got {self.require_cash!r}"
+            )
+        _fraction("max_drawdown", self.max_drawdown, self)
+        if self.daily_loss_limit is not None:
+            _fraction("daily_loss_limit", self.daily_loss_limit, self)
+        if self.sharpe_floor is not None:
+            _finite("sharpe_floor", self.sharpe_floor, self, "an annualized Sharpe ratio")
+        w = self.sharpe_window_bars
+        if isinstance(w, bool) or not isinstance(w, int) or w < 2:
+            raise ValueError(
+                f"RiskLimits.sharpe_window_bars must be an integer number of bars >= 2, got {w!r}"
+            )
+        _fraction("sharpe_scale", self.sharpe_scale, self)
+        _positive("periods_per_year", self.periods_per_year, self, "bars per year, 252 for daily bars")
+        _finite("estimated_cost_bps", self.estimated_cost_bps, self, "basis points >= 0")
+        if self.estimated_cost_bps < 0:
+            raise ValueError(
+                "RiskLimits.estimated_cost_bps must be >= 0 basis points (10 → 0.1 %), "
+                f"got {self.estimated_cost_bps!r}"
+            )
+
+    @property
+    def drawdown_enabled(self) -> bool:
+        """True when the drawdown kill switch is on (``max_drawdown < 1``)."""
+        return self.max_drawdown < 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (field → value), the inverse of :meth:`from_dict`."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RiskLimits:
+        """Build limits from a mapping (a parsed YAML section), strictly.
+
+        Args:
+            data: field name → value; missing fields take their defaults.
+
+        Returns:
+            The validated limits.
+
+        Raises:
+            ValueError: on an unknown key (with a did-you-mean hint) or a bad value.
+        """
+        names = [f.name for f in fields(cls)]
+        for key in data:
+            if key not in names:
+                hint = difflib.get_close_matches(str(key), names, n=1)
+                extra = f"; did you mean {hint[0]!r}?" if hint else f"; known keys: {', '.join(names)}"
+                raise ValueError(f"RiskLimits: unknown key {key!r}{extra}")
+        return cls(**dict(data))
+
+
+def _finite(name: str, value: Any, _limits: RiskLimits, expected: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"RiskLimits.{name} must be a finite number ({expected}), got {value!r}")
+    if isinstance(value, int):
+        object.__setattr__(_limits, name, float(value))
+
+
+def _positive(
+    name: str, value: Any, limits: RiskLimits, unit: str = "fraction of equity, 1.0 = 100 %"
+) -> None:
+    _finite(name, value, limits, "> 0")
+    if not value > 0:
+        raise ValueError(f"RiskLimits.{name} must be > 0 ({unit}), got {value!r}")
+
+
+def _fraction(name: str, value: Any, limits: RiskLimits) -> None:
+    _finite(name, value, limits, "a fraction in (0, 1]")
+    if not 0.0 < value <= 1.0:
+        raise ValueError(f"RiskLimits.{name} must be a fraction in (0, 1] (0.2 → 20 %), got {value!r}")

@@ -1,0 +1,128 @@
+"""The portfolio state a contender sends with each vetting request."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["NS_PER_DAY", "PortfolioState"]
+
+NS_PER_DAY = 86_400 * 1_000_000_000
+"""Nanoseconds in one UTC day (timestamps are ns since the Unix epoch, UTC)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioState:
+    """One contender's portfolio at the decision bar, as the risk guardian sees it.
+
+    Plain data, cheap to pickle (the contender actor sends one with every ``vet``).
+
+    Args:
+        contender: the contender's unique name (non-empty).
+        ts_ns: decision bar timestamp, ns since the Unix epoch, UTC.
+        equity: USD, marked at the decision bar's close (cash + Σ units × price).
+        cash: USD (may be negative with margin).
+        peak_equity: USD, running maximum of equity, including this bar (> 0, >= equity).
+        day_start_equity: USD, equity at the close of the last bar of the previous
+            UTC day (the starting capital on the first day).
+        positions: units per symbol (signed: negative = short). Symbols not named
+            are flat. Copied into a plain ``dict``.
+        prices: reference price per symbol (last close), USD per unit, > 0. Must
+            cover every symbol with a non-zero position. Copied into a plain ``dict``.
+        recent_returns: the last ``<= sharpe_window_bars`` simple bar returns of
+            equity (fraction; 0.01 → +1 %), oldest first. Lists are turned into tuples.
+        margin: True when the ledger trades on margin (cash may go negative).
+
+    Raises:
+        ValueError: naming the field (and symbol or index), when a value is
+            missing, of the wrong type, not finite or out of range.
+    """
+
+    contender: str
+    ts_ns: int
+    equity: float
+    cash: float
+    peak_equity: float
+    day_start_equity: float
+    positions: Mapping[str, float] = field(default_factory=dict)
+    prices: Mapping[str, float] = field(default_factory=dict)
+    recent_returns: tuple[float, ...] = ()
+    margin: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.contender, str) or not self.contender:
+            raise ValueError(f"PortfolioState.contender must be a non-empty name, got {self.contender!r}")
+        who = f"PortfolioState({self.contender!r})"
+        if isinstance(self.ts_ns, bool) or not isinstance(self.ts_ns, numbers.Integral):
+            raise ValueError(f"{who}.ts_ns must be an int (ns since epoch, UTC), got {self.ts_ns!r}")
+        object.__setattr__(self, "ts_ns", int(self.ts_ns))
+        for name in ("equity", "cash", "peak_equity", "day_start_equity"):
+            _check_finite(who, name, getattr(self, name))
+        if not self.peak_equity > 0:
+            raise ValueError(f"{who}.peak_equity must be > 0 USD, got {self.peak_equity!r}")
+        if self.peak_equity < self.equity:
+            raise ValueError(
+                f"{who}.peak_equity ({self.peak_equity!r}) must be >= equity ({self.equity!r}): "
+                "it is the running maximum of equity including this bar"
+            )
+        if not isinstance(self.margin, bool):
+            raise ValueError(f"{who}.margin must be True or False, got {self.margin!r}")
+        positions = _as_dict(who, "positions", self.positions)
+        prices = _as_dict(who, "prices", self.prices)
+        for sym, units in positions.items():
+            _check_finite(who, f"positions[{sym!r}]", units)
+        for sym, px in prices.items():
+            _check_finite(who, f"prices[{sym!r}]", px)
+            if not px > 0:
+                raise ValueError(f"{who}.prices[{sym!r}] must be > 0 USD, got {px!r}")
+        for sym, units in positions.items():
+            if units != 0 and sym not in prices:
+                raise ValueError(
+                    f"{who}.prices lacks {sym!r}, which has a position of {units} units: "
+                    "every held symbol needs a reference price"
+                )
+        returns = tuple(self.recent_returns)
+        for i, r in enumerate(returns):
+            _check_finite(who, f"recent_returns[{i}]", r)
+        object.__setattr__(self, "positions", positions)
+        object.__setattr__(self, "prices", prices)
+        object.__setattr__(self, "recent_returns", returns)
+
+    @property
+    def drawdown(self) -> float:
+        """Drawdown from peak equity, fraction: ``1 − equity / peak_equity`` (0 at a new high)."""
+        return 1.0 - self.equity / self.peak_equity
+
+    @property
+    def daily_loss(self) -> float:
+        """Loss since the start of the UTC day, fraction: ``1 − equity / day_start_equity``.
+
+        Negative on a winning day; 0.0 when ``day_start_equity <= 0`` (no meaningful base).
+        """
+        if self.day_start_equity <= 0:
+            return 0.0
+        return 1.0 - self.equity / self.day_start_equity
+
+    @property
+    def utc_day(self) -> int:
+        """Index of the UTC day of ``ts_ns`` (days since 1970-01-01)."""
+        return self.ts_ns // NS_PER_DAY
+
+
+def _check_finite(who: str, name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{who}.{name} must be a finite number, got {value!r}")
+
+
+def _as_dict(who: str, name: str, value: Any) -> dict[str, float]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{who}.{name} must be a mapping symbol → number, got {type(value).__name__}")
+    out: dict[str, float] = {}
+    for key, v in value.items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"{who}.{name} keys must be non-empty symbol strings, got {key!r}")
+        out[key] = v
+    return out
