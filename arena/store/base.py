@@ -1,0 +1,306 @@
+"""The store interface: what the arena writes and what the API reads.
+
+Kept narrow on purpose: the embedded DuckDB store (:mod:`arena.store.duckdb_store`)
+implements it today, and a QuestDB-backed store (many Ray workers writing at
+once) will implement the same methods. Tables and columns are defined once, in
+:mod:`arena.store.schema`.
+
+Writes are append-only and batched: each :meth:`Store.append` call adds a batch
+of rows; the only in-place change is :meth:`Store.finish_run` at run end. Reads
+return JSON-ready dicts (see :func:`arena.store.decode.decode_row`), and every
+value a caller supplies is a bound query parameter, never spliced into SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import MISSING, dataclass, fields
+from types import TracebackType
+from typing import Any
+
+import pandas as pd
+
+from arena.store.schema import RUN_STATUSES
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class StoreBusyError(RuntimeError):
+    """The store file is locked by another connection (DuckDB allows one writer process).
+
+    Args:
+        path: the store file.
+        detail: the backend's own message.
+    """
+
+    def __init__(self, path: str, detail: str = "") -> None:
+        self.path = path
+        message = (
+            f"store {path!r} is busy: another process holds it open for writing "
+            "(a DuckDB file has one writer at a time, and read-only readers cannot "
+            "open it meanwhile); retry when the run has finished"
+        )
+        super().__init__(f"{message} [{detail}]" if detail else message)
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """Everything recorded about an arena run when it starts.
+
+    Args:
+        run_id: unique id of the run (e.g. ``20240102-120000-ab12``).
+        name: human-readable name.
+        config: the run's full configuration (JSON-serializable mapping).
+        data_source: where the bars came from (provider, files, date range).
+        data_sha256: SHA-256 of the bar data, 64 lowercase hex digits.
+        code_version: git sha or package version, with ``+dirty`` when the tree
+            had uncommitted changes.
+        seed: random seed, or None.
+        started_at: start time, tz-aware (stored in UTC).
+        symbols: symbols traded.
+        periods_per_year: bars per year used to annualize metrics (252 for daily
+            equity bars, 365 for daily crypto bars).
+        status: ``running`` (the default), ``finished``, ``failed`` or ``killed``.
+
+    Raises:
+        ValueError: naming the field, for an empty run_id or name, a naive
+            started_at, a malformed data_sha256, no symbols, a non-positive
+            periods_per_year or an unknown status.
+    """
+
+    run_id: str
+    name: str
+    config: Mapping[str, Any]
+    data_source: Mapping[str, Any]
+    data_sha256: str
+    code_version: str
+    seed: int | None
+    started_at: dt.datetime
+    symbols: tuple[str, ...]
+    periods_per_year: float
+    status: str = "running"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "symbols", tuple(self.symbols))
+        for name in ("run_id", "name", "code_version"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"RunRecord.{name}: expected a non-empty string, got {value!r}")
+        if not isinstance(self.data_sha256, str) or not _SHA256.match(self.data_sha256):
+            raise ValueError(
+                "RunRecord.data_sha256: expected 64 lowercase hex digits (SHA-256), "
+                f"got {self.data_sha256!r}"
+            )
+        if not isinstance(self.started_at, dt.datetime) or self.started_at.tzinfo is None:
+            raise ValueError(
+                f"RunRecord.started_at: expected a tz-aware datetime (UTC), got {self.started_at!r}"
+            )
+        if not self.symbols or not all(isinstance(s, str) and s for s in self.symbols):
+            raise ValueError(
+                f"RunRecord.symbols: expected one or more non-empty strings, got {self.symbols!r}"
+            )
+        if not isinstance(self.periods_per_year, (int, float)) or not self.periods_per_year > 0:
+            raise ValueError(
+                f"RunRecord.periods_per_year: expected a number > 0 (bars per year, 252 for "
+                f"daily equity bars), got {self.periods_per_year!r}"
+            )
+        if self.status not in RUN_STATUSES:
+            raise ValueError(
+                f"RunRecord.status: expected one of {sorted(RUN_STATUSES)}, got {self.status!r}"
+            )
+        if self.seed is not None and (
+            isinstance(self.seed, bool) or not isinstance(self.seed, int)
+        ):
+            raise ValueError(f"RunRecord.seed: expected an int or None, got {self.seed!r}")
+
+    @classmethod
+    def coerce(cls, run: RunRecord | Mapping[str, Any]) -> RunRecord:
+        """``run`` itself, or a RunRecord built (and validated) from a mapping of its fields.
+
+        Raises:
+            ValueError: naming unknown or missing fields, or as the constructor does.
+            TypeError: if ``run`` is neither a RunRecord nor a mapping.
+        """
+        if isinstance(run, RunRecord):
+            return run
+        if not isinstance(run, Mapping):
+            raise TypeError(f"expected a RunRecord or a mapping, got {type(run).__name__}")
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(run) - set(names))
+        if unknown:
+            raise ValueError(f"RunRecord: unknown field(s) {unknown}; fields: {', '.join(names)}")
+        required = [f.name for f in fields(cls) if f.default is MISSING]
+        missing = [name for name in required if name not in run]
+        if missing:
+            raise ValueError(f"RunRecord: missing field(s) {missing}")
+        return cls(**run)
+
+    def to_row(self) -> dict[str, Any]:
+        """The ``runs`` table row for this record (ended_at and n_bars NULL)."""
+        return {
+            "run_id": self.run_id,
+            "name": self.name,
+            "config_json": dict(self.config),
+            "data_source_json": dict(self.data_source),
+            "data_sha256": self.data_sha256,
+            "code_version": self.code_version,
+            "seed": self.seed,
+            "started_at": self.started_at,
+            "ended_at": None,
+            "status": self.status,
+            "n_bars": None,
+            "symbols": list(self.symbols),
+            "periods_per_year": float(self.periods_per_year),
+        }
+
+
+class Store(ABC):
+    """Where an arena run's records live. Use :func:`arena.store.open_store` to get one.
+
+    A store opened with ``read_only=True`` raises on every write. Stores are
+    context managers: ``with open_store(url) as store: ...`` closes on exit.
+    """
+
+    read_only: bool
+
+    # ------------------------------------------------------------------ writes
+
+    @abstractmethod
+    def create_run(self, run: RunRecord | Mapping[str, Any]) -> None:
+        """Record the start of a run (one ``runs`` row, status ``running``).
+
+        Args:
+            run: the record, or a mapping of :class:`RunRecord` fields
+                (see :meth:`RunRecord.coerce`).
+
+        Raises:
+            ValueError: if a run with the same run_id exists.
+            PermissionError: if the store is read-only.
+        """
+
+    @abstractmethod
+    def finish_run(self, run_id: str, ended_at: dt.datetime, status: str, n_bars: int) -> None:
+        """Record the end of a run; flushes pending appends first.
+
+        Args:
+            run_id: the run.
+            ended_at: end time, tz-aware.
+            status: ``finished``, ``failed`` or ``killed``.
+            n_bars: bars processed (>= 0).
+
+        Raises:
+            ValueError: for an unknown run_id, a naive ended_at, a status
+                outside the three above, or a negative n_bars.
+            PermissionError: if the store is read-only.
+        """
+
+    @abstractmethod
+    def append(self, table: str, rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> None:
+        """Append a batch of rows to ``table`` (one of ``schema.TABLES``, not ``runs``).
+
+        Rows are validated at once (see :func:`arena.store.rows.to_arrow`); the
+        backend may buffer them until :meth:`flush`, a read, or its batch size.
+
+        Raises:
+            ValueError: naming the table (and row, column) for an unknown table,
+                an unknown or missing column, a wrong value, or a repeated key.
+            PermissionError: if the store is read-only.
+        """
+
+    @abstractmethod
+    def flush(self) -> None:
+        """Write every buffered row to durable storage."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Flush and release the store; further calls raise. Closing twice is a no-op."""
+
+    # ------------------------------------------------------------------ reads
+
+    @abstractmethod
+    def list_runs(self) -> list[dict[str, Any]]:
+        """All runs, newest ``started_at`` first (``runs`` rows, decoded)."""
+
+    @abstractmethod
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        """The run's ``runs`` row, decoded, or None if there is no such run."""
+
+    @abstractmethod
+    def leaderboard(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's leaderboard rows ordered by rank (1 first); [] before run end."""
+
+    @abstractmethod
+    def contenders(self, run_id: str) -> list[str]:
+        """Sorted names of contenders with any equity, decision or leaderboard row in the run."""
+
+    @abstractmethod
+    def equity_curve(
+        self,
+        run_id: str,
+        contender: str,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """The contender's ``equity`` rows with start <= ts <= end, in bar order.
+
+        Raises:
+            ValueError: if start or end is naive.
+        """
+
+    @abstractmethod
+    def decisions(
+        self,
+        run_id: str,
+        contender: str | None = None,
+        symbol: str | None = None,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """A page of the run's decisions ordered by (ts, contender, decision_id).
+
+        Args:
+            run_id: the run.
+            contender: only this contender's decisions.
+            symbol: only decisions touching this symbol.
+            start: only decisions with ts >= start (tz-aware).
+            end: only decisions with ts <= end (tz-aware).
+            limit: page size, >= 1.
+            offset: rows to skip, >= 0.
+
+        Raises:
+            ValueError: for a naive start/end, limit < 1 or offset < 0.
+        """
+
+    @abstractmethod
+    def decision(self, decision_id: str) -> dict[str, Any] | None:
+        """One decision with its explanation and everything it caused, or None.
+
+        Returns:
+            The decoded ``decisions`` row plus ``verdicts`` (its ``risk_verdicts``
+            rows), ``order_events`` (the lifecycle events of orders carrying its
+            decision_id, and the other events of the same client_order_id) and
+            ``fills`` (fills carrying its decision_id or one of those
+            client_order_ids), each in time order.
+        """
+
+    @abstractmethod
+    def kill_switch_events(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's ``events`` rows whose kind starts with ``KILL_SWITCH``, in time order."""
+
+    # ------------------------------------------------------------------ context manager
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

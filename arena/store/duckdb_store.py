@@ -1,0 +1,465 @@
+"""The embedded store: one DuckDB file, no server.
+
+DuckDB allows one writer *process* per file, and while it has the file open no
+other process can open it, not even read-only. The arena therefore writes
+through one recorder; readers (the HTTP API) open the file ``read_only=True``
+for the length of a request and get :class:`StoreBusyError` while a run is
+writing. Many concurrent writers are the QuestDB store's job.
+
+Appends are validated at once and buffered per table in Arrow; a table's
+buffer is inserted in one ``INSERT ... SELECT`` from the Arrow batch when it
+reaches ``batch_rows``, when ``flush_interval_s`` has passed since the last
+write (checked on append, so a crash loses at most that much of the audit
+trail), on :meth:`DuckDBStore.flush`, before any read through
+the same store, and on close.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from arena.store.base import RunRecord, Store, StoreBusyError
+from arena.store.decode import decode_row, utc_datetime
+from arena.store.rows import to_arrow
+from arena.store.schema import (
+    FINAL_RUN_STATUSES,
+    KILL_SWITCH_EVENT_PREFIX,
+    TABLES,
+    ColumnType,
+    Table,
+    get_table,
+)
+
+DUCKDB_TYPES: Mapping[ColumnType, str] = {
+    ColumnType.STRING: "VARCHAR",
+    ColumnType.INT: "BIGINT",
+    ColumnType.FLOAT: "DOUBLE",
+    ColumnType.TIMESTAMP: "TIMESTAMP WITH TIME ZONE",
+    ColumnType.JSON: "JSON",
+    ColumnType.STRING_LIST: "VARCHAR[]",
+}
+"""DuckDB SQL type of each column type (as ``information_schema`` spells it)."""
+
+_BATCH_VIEW = "_arena_append_batch"
+_LOCK_MARKERS = ("could not set lock", "conflicting lock", "different configuration")
+
+
+def duckdb_ddl(table: Table) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` statement for ``table``, generated from the schema."""
+    parts = [
+        f'"{c.name}" {DUCKDB_TYPES[c.type]}{"" if c.nullable else " NOT NULL"}'
+        for c in table.columns
+    ]
+    if table.key:
+        parts.append("PRIMARY KEY (" + ", ".join(f'"{k}"' for k in table.key) + ")")
+    return f'CREATE TABLE IF NOT EXISTS "{table.name}" (\n  ' + ",\n  ".join(parts) + "\n)"
+
+
+def _select_list(table: Table, alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f'{prefix}"{c}"' for c in table.column_names)
+
+
+class DuckDBStore(Store):
+    """A :class:`Store` in one DuckDB file.
+
+    Args:
+        path: the ``.duckdb`` file; created (with its folder) when opened for writing.
+        read_only: open for reading only; writes then raise PermissionError.
+        batch_rows: buffered rows per table that trigger an insert.
+        flush_interval_s: an append writes every buffer when this long has
+            passed since the last write (0 writes on every append).
+        busy_timeout_s: how long to retry while another process holds the file
+            before raising :class:`StoreBusyError`.
+
+    Raises:
+        FileNotFoundError: naming the file, if ``read_only`` and it does not exist.
+        StoreBusyError: naming the file, if it stays locked for ``busy_timeout_s``.
+        ValueError: naming the file, table and column, if an existing file's
+            tables do not match :data:`arena.store.schema.TABLES`.
+
+    Examples:
+        >>> with DuckDBStore("/tmp/arena.duckdb") as store:  # doctest: +SKIP
+        ...     store.append("equity", [{"run_id": "r1", "contender": "sma", "ts": 0,
+        ...                              "bar_index": 0, "equity": 1e5, "cash": 1e5,
+        ...                              "gross_exposure": 0.0}])
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        read_only: bool = False,
+        *,
+        batch_rows: int = 50_000,
+        flush_interval_s: float = 1.0,
+        busy_timeout_s: float = 2.0,
+    ) -> None:
+        if batch_rows < 1:
+            raise ValueError(f"batch_rows must be >= 1, got {batch_rows}")
+        self.path = Path(path).expanduser().resolve()
+        self.read_only = read_only
+        if not flush_interval_s >= 0:
+            raise ValueError(f"flush_interval_s must be >= 0 seconds, got {flush_interval_s}")
+        self.batch_rows = batch_rows
+        self.flush_interval_s = flush_interval_s
+        self._last_write_s = time.monotonic()
+        self._lock = threading.RLock()
+        self._pending: dict[str, list[pa.Table]] = {}
+        self._pending_rows: dict[str, int] = {}
+        self._pending_keys: dict[str, set[tuple[Any, ...]]] = {}
+        if read_only and not self.path.is_file():
+            raise FileNotFoundError(f"store file {str(self.path)!r} does not exist")
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._con: duckdb.DuckDBPyConnection | None = self._connect(busy_timeout_s)
+        try:
+            self._con.execute("SET TimeZone = 'UTC'")
+            if not read_only:
+                for table in TABLES.values():
+                    self._con.execute(duckdb_ddl(table))
+            self._check_schema()
+        except BaseException:
+            self._con.close()
+            self._con = None
+            raise
+
+    def __repr__(self) -> str:
+        mode = "read-only" if self.read_only else "read-write"
+        return f"DuckDBStore({str(self.path)!r}, {mode})"
+
+    # ------------------------------------------------------------------ connection
+
+    def _connect(self, busy_timeout_s: float) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + max(busy_timeout_s, 0.0)
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=self.read_only)
+            except (duckdb.IOException, duckdb.ConnectionException) as exc:
+                text = str(exc).lower()
+                if not any(marker in text for marker in _LOCK_MARKERS):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise StoreBusyError(str(self.path), str(exc)) from None
+                time.sleep(0.05)
+
+    def _check_schema(self) -> None:
+        con = self._live()
+        for table in TABLES.values():
+            found = con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_name = ? AND table_schema = 'main' ORDER BY ordinal_position",
+                [table.name],
+            ).fetchall()
+            if not found:
+                raise ValueError(
+                    f"{str(self.path)!r} is not an arena store: table {table.name!r} is missing"
+                )
+            expected = [(c.name, DUCKDB_TYPES[c.type]) for c in table.columns]
+            for i in range(max(len(expected), len(found))):
+                want = expected[i] if i < len(expected) else None
+                have = tuple(found[i]) if i < len(found) else None
+                if want != have:
+                    raise ValueError(
+                        f"{str(self.path)!r}: table {table.name!r} does not match this "
+                        f"version's schema at column {i}: expected (name, type) {want!r}, "
+                        f"found {have!r}"
+                    )
+
+    def _live(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            raise RuntimeError(f"store {str(self.path)!r} is closed")
+        return self._con
+
+    def _writable(self) -> duckdb.DuckDBPyConnection:
+        con = self._live()
+        if self.read_only:
+            raise PermissionError(f"store {str(self.path)!r} is open read-only; cannot write")
+        return con
+
+    # ------------------------------------------------------------------ writes
+
+    def create_run(self, run: RunRecord | Mapping[str, Any]) -> None:
+        """See :meth:`Store.create_run`."""
+        run = RunRecord.coerce(run)
+        with self._lock:
+            con = self._writable()
+            batch = to_arrow(TABLES["runs"], [run.to_row()])
+            try:
+                self._insert(con, TABLES["runs"], batch)
+            except duckdb.ConstraintException:
+                raise ValueError(
+                    f"run {run.run_id!r} already exists in {str(self.path)!r}"
+                ) from None
+
+    def finish_run(self, run_id: str, ended_at: dt.datetime, status: str, n_bars: int) -> None:
+        """See :meth:`Store.finish_run`."""
+        ended_utc = utc_datetime(ended_at, "ended_at")
+        if status not in FINAL_RUN_STATUSES:
+            raise ValueError(
+                f"finish_run status: expected one of {sorted(FINAL_RUN_STATUSES)}, got {status!r}"
+            )
+        if isinstance(n_bars, bool) or not isinstance(n_bars, int) or n_bars < 0:
+            raise ValueError(f"finish_run n_bars: expected an int >= 0, got {n_bars!r}")
+        with self._lock:
+            con = self._writable()
+            self._write_pending()
+            found = con.execute("SELECT status FROM runs WHERE run_id = ?", [run_id]).fetchall()
+            row = found[0] if found else None
+            if row is None:
+                raise ValueError(f"finish_run: unknown run_id {run_id!r}")
+            if row[0] != "running":
+                raise ValueError(f"finish_run: run {run_id!r} already ended with status {row[0]!r}")
+            con.execute(
+                "UPDATE runs SET ended_at = ?, status = ?, n_bars = ? WHERE run_id = ?",
+                [ended_utc, status, n_bars, run_id],
+            )
+
+    def append(self, table: str, rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> None:
+        """See :meth:`Store.append`. ``runs`` rows go through :meth:`create_run`."""
+        spec = get_table(table)
+        if spec.name == "runs":
+            raise ValueError("table 'runs' is written with create_run/finish_run, not append")
+        batch = to_arrow(spec, rows)
+        with self._lock:
+            self._writable()
+            if batch.num_rows == 0:
+                return
+            if spec.key:
+                keys = set(zip(*(batch.column(k).to_pylist() for k in spec.key), strict=True))
+                pending = self._pending_keys.setdefault(spec.name, set())
+                clash = keys & pending
+                if clash:
+                    raise ValueError(
+                        f"table {spec.name!r}: key ({', '.join(spec.key)}) = "
+                        f"{sorted(clash)[0]!r} was already appended"
+                    )
+                pending |= keys
+            self._pending.setdefault(spec.name, []).append(batch)
+            self._pending_rows[spec.name] = self._pending_rows.get(spec.name, 0) + batch.num_rows
+            if time.monotonic() - self._last_write_s >= self.flush_interval_s:
+                self._write_pending()
+            elif self._pending_rows[spec.name] >= self.batch_rows:
+                self._write_table(spec)
+
+    def flush(self) -> None:
+        """See :meth:`Store.flush`; a no-op on a read-only store."""
+        with self._lock:
+            self._live()
+            if not self.read_only:
+                self._write_pending()
+
+    def close(self) -> None:
+        """See :meth:`Store.close`."""
+        with self._lock:
+            if self._con is None:
+                return
+            try:
+                if not self.read_only:
+                    self._write_pending()
+            finally:
+                self._con.close()
+                self._con = None
+
+    def _write_pending(self) -> None:
+        for name in list(self._pending):
+            self._write_table(TABLES[name])
+        self._last_write_s = time.monotonic()
+
+    def _write_table(self, spec: Table) -> None:
+        batches = self._pending.pop(spec.name, [])
+        self._pending_rows.pop(spec.name, None)
+        self._pending_keys.pop(spec.name, None)
+        if not batches:
+            return
+        batch = pa.concat_tables(batches)
+        con = self._live()
+        try:
+            self._insert(con, spec, batch)
+        except duckdb.ConstraintException as exc:
+            raise ValueError(
+                f"table {spec.name!r}: {batch.num_rows} buffered rows were not written: "
+                f"{self._clash(con, spec, batch) or exc}"
+            ) from None
+
+    @staticmethod
+    def _insert(con: duckdb.DuckDBPyConnection, spec: Table, batch: pa.Table) -> None:
+        cols = _select_list(spec)
+        con.register(_BATCH_VIEW, batch)
+        try:
+            con.execute(f'INSERT INTO "{spec.name}" ({cols}) SELECT {cols} FROM {_BATCH_VIEW}')
+        finally:
+            con.unregister(_BATCH_VIEW)
+
+    @staticmethod
+    def _clash(con: duckdb.DuckDBPyConnection, spec: Table, batch: pa.Table) -> str:
+        keys = ", ".join(f'"{k}"' for k in spec.key)
+        con.register(_BATCH_VIEW, batch.select(list(spec.key)))
+        try:
+            rows = con.execute(
+                f'SELECT {keys} FROM "{spec.name}" JOIN {_BATCH_VIEW} USING ({keys}) LIMIT 1'
+            ).fetchall()
+        finally:
+            con.unregister(_BATCH_VIEW)
+        if not rows:
+            return ""
+        return f"key ({', '.join(spec.key)}) = {tuple(rows[0])!r} already exists"
+
+    # ------------------------------------------------------------------ reads
+
+    def _query(self, table: Table, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        with self._lock:
+            con = self._live()
+            if not self.read_only:
+                self._write_pending()
+            rows = con.execute(sql, list(params)).fetchall()
+        names = table.column_names
+        return [decode_row(table, dict(zip(names, row, strict=True))) for row in rows]
+
+    def list_runs(self) -> list[dict[str, Any]]:
+        """See :meth:`Store.list_runs`."""
+        t = TABLES["runs"]
+        return self._query(
+            t, f"SELECT {_select_list(t)} FROM runs ORDER BY started_at DESC, run_id", []
+        )
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        """See :meth:`Store.get_run`."""
+        t = TABLES["runs"]
+        rows = self._query(t, f"SELECT {_select_list(t)} FROM runs WHERE run_id = ?", [run_id])
+        return rows[0] if rows else None
+
+    def leaderboard(self, run_id: str) -> list[dict[str, Any]]:
+        """See :meth:`Store.leaderboard`."""
+        t = TABLES["leaderboard"]
+        sql = (
+            f'SELECT {_select_list(t)} FROM leaderboard WHERE run_id = ? ORDER BY "rank", contender'
+        )
+        return self._query(t, sql, [run_id])
+
+    def contenders(self, run_id: str) -> list[str]:
+        """See :meth:`Store.contenders`."""
+        sql = (
+            "SELECT contender FROM equity WHERE run_id = ? "
+            "UNION SELECT contender FROM decisions WHERE run_id = ? "
+            "UNION SELECT contender FROM leaderboard WHERE run_id = ? ORDER BY contender"
+        )
+        with self._lock:
+            con = self._live()
+            if not self.read_only:
+                self._write_pending()
+            return [r[0] for r in con.execute(sql, [run_id, run_id, run_id]).fetchall()]
+
+    def equity_curve(
+        self,
+        run_id: str,
+        contender: str,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """See :meth:`Store.equity_curve`."""
+        t = TABLES["equity"]
+        where, params = ["run_id = ?", "contender = ?"], [run_id, contender]
+        _time_bounds(where, params, start, end)
+        sql = (
+            f"SELECT {_select_list(t)} FROM equity WHERE {' AND '.join(where)} "
+            "ORDER BY ts, bar_index"
+        )
+        return self._query(t, sql, params)
+
+    def decisions(
+        self,
+        run_id: str,
+        contender: str | None = None,
+        symbol: str | None = None,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """See :meth:`Store.decisions`."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"decisions limit: expected an int >= 1, got {limit!r}")
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ValueError(f"decisions offset: expected an int >= 0, got {offset!r}")
+        t = TABLES["decisions"]
+        where: list[str] = ["run_id = ?"]
+        params: list[Any] = [run_id]
+        if contender is not None:
+            where.append("contender = ?")
+            params.append(contender)
+        if symbol is not None:
+            where.append("list_contains(symbols, ?)")
+            params.append(symbol)
+        _time_bounds(where, params, start, end)
+        sql = (
+            f"SELECT {_select_list(t)} FROM decisions WHERE {' AND '.join(where)} "
+            "ORDER BY ts, contender, decision_id LIMIT ? OFFSET ?"
+        )
+        return self._query(t, sql, [*params, limit, offset])
+
+    def decision(self, decision_id: str) -> dict[str, Any] | None:
+        """See :meth:`Store.decision`."""
+        t = TABLES["decisions"]
+        found = self._query(
+            t, f"SELECT {_select_list(t)} FROM decisions WHERE decision_id = ?", [decision_id]
+        )
+        if not found:
+            return None
+        result = found[0]
+        scope = [result["run_id"], result["contender"]]
+        own_orders = (
+            "SELECT client_order_id FROM orders "
+            "WHERE run_id = ? AND contender = ? AND decision_id = ?"
+        )
+        v, o, f = TABLES["risk_verdicts"], TABLES["orders"], TABLES["fills"]
+        result["verdicts"] = self._query(
+            v,
+            f"SELECT {_select_list(v)} FROM risk_verdicts WHERE decision_id = ? "
+            "AND run_id = ? AND contender = ? ORDER BY ts, rowid",
+            [decision_id, *scope],
+        )
+        result["order_events"] = self._query(
+            o,
+            f"SELECT {_select_list(o)} FROM orders WHERE run_id = ? AND contender = ? "
+            f"AND (decision_id = ? OR client_order_id IN ({own_orders})) ORDER BY ts, rowid",
+            [*scope, decision_id, *scope, decision_id],
+        )
+        result["fills"] = self._query(
+            f,
+            f"SELECT {_select_list(f)} FROM fills WHERE run_id = ? AND contender = ? "
+            f"AND (decision_id = ? OR client_order_id IN ({own_orders})) ORDER BY ts, rowid",
+            [*scope, decision_id, *scope, decision_id],
+        )
+        return result
+
+    def kill_switch_events(self, run_id: str) -> list[dict[str, Any]]:
+        """See :meth:`Store.kill_switch_events`."""
+        t = TABLES["events"]
+        sql = (
+            f"SELECT {_select_list(t)} FROM events WHERE run_id = ? AND starts_with(kind, ?) "
+            "ORDER BY ts, rowid"
+        )
+        return self._query(t, sql, [run_id, KILL_SWITCH_EVENT_PREFIX])
+
+
+def _time_bounds(
+    where: list[str], params: list[Any], start: dt.datetime | None, end: dt.datetime | None
+) -> None:
+    start_utc, end_utc = utc_datetime(start, "start"), utc_datetime(end, "end")
+    if start_utc is not None and end_utc is not None and start_utc > end_utc:
+        raise ValueError(f"start {start_utc.isoformat()} is after end {end_utc.isoformat()}")
+    if start_utc is not None:
+        where.append("ts >= ?")
+        params.append(start_utc)
+    if end_utc is not None:
+        where.append("ts <= ?")
+        params.append(end_utc)

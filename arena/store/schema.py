@@ -1,0 +1,329 @@
+"""The arena's tables, defined once.
+
+Every store backend (the embedded DuckDB store here, the QuestDB store later)
+generates its DDL and its append validation from :data:`TABLES`, so a column
+is added in exactly one place.
+
+Conventions:
+
+* Timestamps are UTC instants with microsecond precision (DuckDB
+  ``TIMESTAMP WITH TIME ZONE``, QuestDB ``TIMESTAMP``). Rows handed to
+  ``Store.append`` give ``ts`` as int64 nanoseconds since the Unix epoch (UTC),
+  the ledger's ``ts_ns``; sub-microsecond digits are floored away.
+* Money columns (``equity``, ``cash``, ``gross_exposure``, ``price``,
+  ``commission``, ``slippage``, ``final_equity``) are in the quote currency, USD
+  for the bundled data. Returns, drawdowns and weights are fractions
+  (0.05 → 5 %). Quantities are instrument units.
+* ``*_json`` columns hold JSON text written with ``json.dumps(..., sort_keys=True)``;
+  rows read back carry them decoded, under the name without ``_json``
+  (``weights_json`` → ``weights``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+
+
+class ColumnType(StrEnum):
+    """Backend-neutral column types; each backend maps them to its own SQL types."""
+
+    STRING = "STRING"
+    INT = "INT"  # 64-bit signed integer
+    FLOAT = "FLOAT"  # 64-bit IEEE double
+    TIMESTAMP = "TIMESTAMP"  # UTC instant, microsecond precision
+    JSON = "JSON"  # JSON text; Python objects are serialized on append
+    STRING_LIST = "STRING_LIST"  # list of strings
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of an arena table.
+
+    Args:
+        name: column name; JSON columns end in ``_json``.
+        type: backend-neutral type.
+        nullable: whether rows may leave it out or give None.
+        doc: meaning and unit, for the docs and for error messages.
+        json_kind: for JSON columns, the top-level JSON type a value must have:
+            ``object``, ``array``, or "" for any.
+    """
+
+    name: str
+    type: ColumnType
+    nullable: bool = False
+    doc: str = ""
+    json_kind: str = ""
+
+    @property
+    def read_name(self) -> str:
+        """Key under which a read row carries this column (``_json`` suffix dropped)."""
+        if self.type is ColumnType.JSON and self.name.endswith("_json"):
+            return self.name[: -len("_json")]
+        return self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """An arena table: ordered columns and an optional unique key.
+
+    Args:
+        name: table name.
+        columns: columns in storage order.
+        key: columns whose values are unique per row (empty for none).
+        doc: what one row is.
+    """
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    doc: str = ""
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """Column names in storage order."""
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        """The column called ``name``.
+
+        Raises:
+            ValueError: if the table has no such column.
+        """
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise ValueError(
+            f"table {self.name!r} has no column {name!r}; columns: {', '.join(self.column_names)}"
+        )
+
+
+_STR, _INT, _FLOAT, _TS, _JSON, _LIST = (
+    ColumnType.STRING,
+    ColumnType.INT,
+    ColumnType.FLOAT,
+    ColumnType.TIMESTAMP,
+    ColumnType.JSON,
+    ColumnType.STRING_LIST,
+)
+
+
+def _c(
+    name: str, type_: ColumnType, doc: str = "", *, null: bool = False, kind: str = ""
+) -> Column:
+    return Column(name=name, type=type_, nullable=null, doc=doc, json_kind=kind)
+
+
+_TABLE_LIST: tuple[Table, ...] = (
+    Table(
+        "runs",
+        (
+            _c("run_id", _STR, "unique id of the arena run"),
+            _c("name", _STR, "human-readable run name"),
+            _c("config_json", _JSON, "the run's full configuration", kind="object"),
+            _c(
+                "data_source_json",
+                _JSON,
+                "where the bars came from (provider, files, range)",
+                kind="object",
+            ),
+            _c("data_sha256", _STR, "SHA-256 of the bar data, hex"),
+            _c("code_version", _STR, "git sha or package version, with '+dirty' when modified"),
+            _c("seed", _INT, "random seed of the run", null=True),
+            _c("started_at", _TS, "when the run started (UTC)"),
+            _c("ended_at", _TS, "when the run ended (UTC); NULL while running", null=True),
+            _c("status", _STR, "running | finished | failed | killed"),
+            _c("n_bars", _INT, "bars processed; NULL while running", null=True),
+            _c("symbols", _LIST, "symbols traded"),
+            _c("periods_per_year", _FLOAT, "bars per year used to annualize metrics (252 daily)"),
+        ),
+        key=("run_id",),
+        doc="one row per arena run; updated once, at run end",
+    ),
+    Table(
+        "decisions",
+        (
+            _c("decision_id", _STR, "unique id of the decision"),
+            _c("run_id", _STR),
+            _c("contender", _STR, "contender name"),
+            _c("ts", _TS, "bar timestamp the decision was made on (UTC)"),
+            _c("bar_index", _INT, "0-based index of the bar in the run"),
+            _c(
+                "weights_json",
+                _JSON,
+                "{symbol: target weight (fraction of equity)}",
+                null=True,
+                kind="object",
+            ),
+            _c("orders_json", _JSON, "explicit order requests", null=True, kind="array"),
+            _c("confidence", _FLOAT, "contender's confidence in [0, 1]", null=True),
+            _c(
+                "explanation_json",
+                _JSON,
+                "list of {feature, value, contribution, method, symbol}",
+                null=True,
+                kind="array",
+            ),
+            _c("symbols", _LIST, "symbols the decision touches (derived when left out)", null=True),
+        ),
+        key=("decision_id",),
+        doc="one row per contender decision",
+    ),
+    Table(
+        "orders",
+        (
+            _c("run_id", _STR),
+            _c("contender", _STR),
+            _c("decision_id", _STR, "decision that caused the order; NULL for none", null=True),
+            _c("client_order_id", _STR),
+            _c("symbol", _STR),
+            _c("status", _STR, "NEW, ACCEPTED, PARTIALLY_FILLED, FILLED, REJECTED, ..."),
+            _c("ts", _TS, "time of the lifecycle event (UTC)"),
+            _c("filled_quantity", _FLOAT, "cumulative filled quantity (units)", null=True),
+            _c("reason", _STR, "reason code for REJECTED / CANCELLED / EXPIRED", null=True),
+            _c("side", _STR, "BUY | SELL", null=True),
+            _c("quantity", _FLOAT, "requested quantity (units)", null=True),
+            _c("target_weight", _FLOAT, "requested target weight (fraction of equity)", null=True),
+            _c("order_type", _STR, "MARKET | LIMIT | STOP", null=True),
+            _c("limit_price", _FLOAT, "limit price (USD)", null=True),
+            _c("stop_price", _FLOAT, "stop price (USD)", null=True),
+            _c("time_in_force", _STR, "DAY | GTC | IOC", null=True),
+        ),
+        doc="one row per order lifecycle event",
+    ),
+    Table(
+        "fills",
+        (
+            _c("run_id", _STR),
+            _c("contender", _STR),
+            _c("decision_id", _STR, null=True),
+            _c("client_order_id", _STR),
+            _c("symbol", _STR),
+            _c("side", _STR, "BUY | SELL"),
+            _c("quantity", _FLOAT, "filled quantity (units, > 0)"),
+            _c("price", _FLOAT, "fill price after slippage (USD per unit)"),
+            _c("commission", _FLOAT, "commission paid (USD)"),
+            _c("slippage", _FLOAT, "cost of slippage on this fill (USD, >= 0)"),
+            _c("ts", _TS, "fill time (UTC)"),
+        ),
+        doc="one row per fill",
+    ),
+    Table(
+        "risk_verdicts",
+        (
+            _c("verdict_id", _STR, "unique id of the verdict"),
+            _c("run_id", _STR),
+            _c("contender", _STR),
+            _c("decision_id", _STR, "decision the verdict judged", null=True),
+            _c("ts", _TS),
+            _c(
+                "symbol",
+                _STR,
+                "symbol judged; NULL when it applies to the whole decision",
+                null=True,
+            ),
+            _c("action", _STR, "ALLOW | SCALE | DENY"),
+            _c("scale", _FLOAT, "factor applied to the request (fraction), for scale", null=True),
+            _c("reasons_json", _JSON, "list of reason codes", kind="array"),
+            _c("details_json", _JSON, "rule-specific numbers behind the verdict", null=True),
+            _c("requested_json", _JSON, "what was asked (weights / orders)", null=True),
+            _c("approved_json", _JSON, "what was let through", null=True),
+        ),
+        key=("verdict_id",),
+        doc="one row per risk guardian verdict",
+    ),
+    Table(
+        "equity",
+        (
+            _c("run_id", _STR),
+            _c("contender", _STR),
+            _c("ts", _TS),
+            _c("bar_index", _INT),
+            _c("equity", _FLOAT, "cash + market value of positions (USD)"),
+            _c("cash", _FLOAT, "cash (USD)"),
+            _c("gross_exposure", _FLOAT, "sum of |position market value| (USD)"),
+        ),
+        doc="one row per contender per bar",
+    ),
+    Table(
+        "leaderboard",
+        (
+            _c("run_id", _STR),
+            _c("contender", _STR),
+            _c("rank", _INT, "1 = best"),
+            _c("status", _STR, "ok | halted | failed"),
+            _c("halt_reason", _STR, null=True),
+            _c("final_equity", _FLOAT, "USD", null=True),
+            _c("total_return", _FLOAT, "fraction", null=True),
+            _c("cagr", _FLOAT, "fraction per year", null=True),
+            _c("volatility", _FLOAT, "annualized, fraction", null=True),
+            _c("sharpe", _FLOAT, "annualized", null=True),
+            _c("sortino", _FLOAT, "annualized", null=True),
+            _c("calmar", _FLOAT, null=True),
+            _c(
+                "max_drawdown", _FLOAT, "deepest peak-to-trough fall of equity, fraction", null=True
+            ),
+            _c("max_drawdown_duration_bars", _INT, "bars", null=True),
+            _c("profit_factor", _FLOAT, null=True),
+            _c("win_rate", _FLOAT, "fraction", null=True),
+            _c("trades", _INT, null=True),
+            _c("fills", _INT, null=True),
+            _c("turnover", _FLOAT, "fraction of equity traded", null=True),
+            _c("exposure", _FLOAT, "mean gross exposure, fraction of equity", null=True),
+            _c("exposure_time", _FLOAT, "fraction of bars with a position", null=True),
+            _c("psr", _FLOAT, "probabilistic Sharpe ratio", null=True),
+            _c("dsr", _FLOAT, "deflated Sharpe ratio", null=True),
+            _c("pbo", _FLOAT, "probability of backtest overfitting", null=True),
+            _c("n_bars", _INT, null=True),
+            _c(
+                "metrics_json",
+                _JSON,
+                "the full row (derived when left out)",
+                null=True,
+                kind="object",
+            ),
+        ),
+        key=("run_id", "contender"),
+        doc="one row per contender, written at run end",
+    ),
+    Table(
+        "events",
+        (
+            _c("run_id", _STR),
+            _c("ts", _TS),
+            _c("contender", _STR, "NULL for arena-wide events", null=True),
+            _c("kind", _STR, "CONTENDER_HALTED, CONTENDER_FAILED, KILL_SWITCH_TRIPPED, ..."),
+            _c("reason", _STR),
+            _c("details_json", _JSON, null=True),
+        ),
+        doc="one row per arena event",
+    ),
+)
+
+TABLES: Mapping[str, Table] = MappingProxyType({t.name: t for t in _TABLE_LIST})
+"""Table name → :class:`Table`, in creation order."""
+
+RUN_STATUSES: frozenset[str] = frozenset({"running", "finished", "failed", "killed"})
+"""Values of ``runs.status``."""
+
+FINAL_RUN_STATUSES: frozenset[str] = RUN_STATUSES - {"running"}
+"""Statuses ``Store.finish_run`` accepts."""
+
+KILL_SWITCH_EVENT_PREFIX = "KILL_SWITCH"
+"""``events.kind`` values starting with this are kill-switch events."""
+
+
+def get_table(name: str) -> Table:
+    """The table called ``name``.
+
+    Raises:
+        ValueError: naming the table and the known tables, if it is not one of them.
+    """
+    try:
+        return TABLES[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown table {name!r}; the store has tables: {', '.join(TABLES)}"
+        ) from None

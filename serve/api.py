@@ -1,0 +1,307 @@
+"""The arena's HTTP API as a plain FastAPI app (Ray Serve wraps it in ``serve.deployment``).
+
+Every request opens the store read-only and closes it when the answer is
+built. A cached connection would hold DuckDB's file lock and keep the arena's
+recorder from opening the file for writing; reopening per request also means
+answers always see the latest finished run. While a run is writing a DuckDB
+store, requests answer 503 (store busy) with ``Retry-After``.
+
+Endpoints (OpenAPI at ``/docs`` and ``/openapi.json``):
+
+* ``GET /healthz``
+* ``GET /runs``, ``GET /runs/{run_id}``, ``GET /runs/{run_id}/leaderboard``
+* ``GET /runs/{run_id}/contenders/{name}/equity?start=&end=``
+* ``GET /runs/{run_id}/decisions?contender=&symbol=&start=&end=&limit=&offset=``
+* ``GET /decisions/{decision_id}/why?top=`` (decision ids may contain ``/``)
+* ``POST /kill-switch`` (bearer token from ``ARENA_KILL_SWITCH_TOKEN``)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import os
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from arena.store import Store, StoreBusyError, open_store, parse_store_url
+from serve.models import (
+    DecisionOut,
+    EquityPoint,
+    ErrorBody,
+    Health,
+    KillSwitchRequest,
+    KillSwitchResponse,
+    LeaderboardRow,
+    Run,
+    RunDetail,
+    Why,
+)
+
+KILL_SWITCH_TOKEN_ENV = "ARENA_KILL_SWITCH_TOKEN"
+"""Environment variable holding the kill switch's bearer token; unset → switch disabled."""
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "unknown run, contender, symbol or decision"}
+}
+_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorBody, "description": "store missing, unusable or busy"}
+}
+
+StartQuery = Annotated[
+    dt.datetime | None,
+    Query(description="only rows with ts >= start; ISO-8601, read as UTC when it has no offset"),
+]
+EndQuery = Annotated[
+    dt.datetime | None,
+    Query(description="only rows with ts <= end; ISO-8601, read as UTC when it has no offset"),
+]
+
+
+def _get_store(request: Request) -> Iterator[Store]:
+    """Per-request dependency: the app's store opened read-only, closed after the answer."""
+    store_url: str = request.app.state.store_url
+    try:
+        store = open_store(
+            store_url, read_only=True, busy_timeout_s=request.app.state.busy_timeout_s
+        )
+    except StoreBusyError as exc:
+        raise HTTPException(503, str(exc), headers={"Retry-After": "1"}) from None
+    except FileNotFoundError as exc:
+        raise HTTPException(503, f"store {store_url!r} not found: {exc}") from None
+    except (ValueError, NotImplementedError) as exc:
+        raise HTTPException(503, f"store {store_url!r} is not usable: {exc}") from None
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+StoreDep = Annotated[Store, Depends(_get_store)]
+
+
+def create_app(store_url: str, *, busy_timeout_s: float = 0.2) -> FastAPI:
+    """Build the API over the store at ``store_url``.
+
+    Args:
+        store_url: any URL :func:`arena.store.open_store` accepts, e.g.
+            ``duckdb:///data/arena.duckdb``.
+        busy_timeout_s: how long a request waits for a locked store before
+            answering 503.
+
+    Returns:
+        The FastAPI app; test it with ``fastapi.testclient.TestClient``.
+
+    Raises:
+        ValueError: if ``store_url`` is malformed (checked now, not per request).
+    """
+    parse_store_url(store_url)
+    app = FastAPI(
+        title="model-arena API",
+        version="0.1.0",
+        summary="Runs, leaderboards, equity curves and explained decisions of the model arena.",
+    )
+    app.state.store_url = store_url
+    app.state.busy_timeout_s = busy_timeout_s
+
+    @app.get("/healthz", response_model=Health, responses=_UNAVAILABLE, tags=["health"])
+    def healthz(store: StoreDep) -> dict[str, Any]:
+        """The store can be opened read-only and queried."""
+        store.list_runs()
+        return {"status": "ok", "store": store_url}
+
+    @app.get("/runs", response_model=list[Run], responses=_UNAVAILABLE, tags=["runs"])
+    def list_runs(store: StoreDep) -> list[dict[str, Any]]:
+        """All runs, newest first."""
+        return store.list_runs()
+
+    @app.get(
+        "/runs/{run_id}",
+        response_model=RunDetail,
+        responses=_NOT_FOUND | _UNAVAILABLE,
+        tags=["runs"],
+    )
+    def get_run(run_id: str, store: StoreDep) -> dict[str, Any]:
+        """One run, with its contenders and kill-switch events."""
+        run = _run_or_404(store, run_id)
+        return {
+            **run,
+            "contenders": store.contenders(run_id),
+            "kill_switch_events": store.kill_switch_events(run_id),
+        }
+
+    @app.get(
+        "/runs/{run_id}/leaderboard",
+        response_model=list[LeaderboardRow],
+        responses=_NOT_FOUND | _UNAVAILABLE,
+        tags=["runs"],
+    )
+    def leaderboard(run_id: str, store: StoreDep) -> list[dict[str, Any]]:
+        """The run's leaderboard, best rank first; empty until the run ends."""
+        _run_or_404(store, run_id)
+        return store.leaderboard(run_id)
+
+    @app.get(
+        "/runs/{run_id}/contenders/{name}/equity",
+        response_model=list[EquityPoint],
+        responses=_NOT_FOUND | _UNAVAILABLE,
+        tags=["runs"],
+    )
+    def equity(
+        run_id: str, name: str, store: StoreDep, start: StartQuery = None, end: EndQuery = None
+    ) -> list[dict[str, Any]]:
+        """A contender's equity curve (USD per bar), optionally between start and end."""
+        start_utc, end_utc = _bounds(start, end)
+        _run_or_404(store, run_id)
+        _contender_or_404(store, run_id, name)
+        return store.equity_curve(run_id, name, start_utc, end_utc)
+
+    @app.get(
+        "/runs/{run_id}/decisions",
+        response_model=list[DecisionOut],
+        responses=_NOT_FOUND | _UNAVAILABLE,
+        tags=["decisions"],
+    )
+    def decisions(
+        run_id: str,
+        store: StoreDep,
+        contender: Annotated[str | None, Query(description="only this contender")] = None,
+        symbol: Annotated[
+            str | None, Query(description="only decisions touching this symbol")
+        ] = None,
+        start: StartQuery = None,
+        end: EndQuery = None,
+        limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 100,
+        offset: Annotated[int, Query(ge=0, description="rows to skip")] = 0,
+    ) -> list[dict[str, Any]]:
+        """A page of the run's decisions in time order."""
+        start_utc, end_utc = _bounds(start, end)
+        run = _run_or_404(store, run_id)
+        if contender is not None:
+            _contender_or_404(store, run_id, contender)
+        if symbol is not None and symbol not in run["symbols"]:
+            known = ", ".join(run["symbols"])
+            raise HTTPException(
+                404, f"symbol {symbol!r} not found in run {run_id!r} (symbols: {known})"
+            )
+        return store.decisions(run_id, contender, symbol, start_utc, end_utc, limit, offset)
+
+    @app.get(
+        "/decisions/{decision_id:path}/why",
+        response_model=Why,
+        responses=_NOT_FOUND | _UNAVAILABLE,
+        tags=["decisions"],
+    )
+    def why(
+        decision_id: str,
+        store: StoreDep,
+        top: Annotated[
+            int | None, Query(ge=1, le=1000, description="keep only the top contributions")
+        ] = None,
+    ) -> dict[str, Any]:
+        """Why a decision was made: its contributions sorted by |contribution|
+        (largest first), the risk verdicts on it, its order events and fills."""
+        found = store.decision(decision_id)
+        if found is None:
+            raise HTTPException(404, f"decision {decision_id!r} not found")
+        explanation = sorted(
+            found.get("explanation") or [],
+            key=lambda c: (-abs(c["contribution"]), c["feature"], c["symbol"]),
+        )
+        found["explanation"] = explanation[:top] if top is not None else explanation
+        return found
+
+    @app.post(
+        "/kill-switch",
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=KillSwitchResponse,
+        responses={
+            401: {"model": ErrorBody, "description": "missing or wrong bearer token"},
+            409: {"model": ErrorBody, "description": "no running arena"},
+            503: {
+                "model": ErrorBody,
+                "description": "kill switch disabled (no token configured) or unavailable",
+            },
+        },
+        tags=["control"],
+    )
+    def kill_switch(
+        body: KillSwitchRequest,
+        credentials: Annotated[
+            HTTPAuthorizationCredentials | None,
+            Depends(
+                HTTPBearer(auto_error=False, description=f"token from {KILL_SWITCH_TOKEN_ENV}")
+            ),
+        ],
+    ) -> dict[str, Any]:
+        """Trip the arena-wide kill switch of one running arena (``run_id``) or of all:
+        from then on the risk guardian denies every exposure-increasing order of
+        every contender (reductions still pass). Answers the run ids tripped."""
+        token = os.environ.get(KILL_SWITCH_TOKEN_ENV, "")
+        if not token:
+            raise HTTPException(
+                503,
+                f"kill switch disabled: no token configured (set {KILL_SWITCH_TOKEN_ENV} "
+                "in the API server's environment)",
+            )
+        given = credentials.credentials if credentials is not None else ""
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            raise HTTPException(
+                401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
+            )
+        try:
+            import arena.control as control
+        except ImportError as exc:
+            raise HTTPException(
+                503, f"kill switch unavailable: cannot import arena.control ({exc})"
+            ) from None
+        which = f" with run_id {body.run_id!r}" if body.run_id else ""
+        no_cluster: type[Exception] | tuple[()] = getattr(control, "NoClusterError", ())
+        try:
+            tripped = list(control.trip_kill_switch(body.reason, body.run_id))
+        except no_cluster as exc:
+            raise HTTPException(409, f"no running arena{which}: {exc}") from None
+        if not tripped:
+            raise HTTPException(409, f"no running arena{which}")
+        return {"tripped": tripped}
+
+    return app
+
+
+def _run_or_404(store: Store, run_id: str) -> dict[str, Any]:
+    run = store.get_run(run_id)
+    if run is None:
+        raise HTTPException(404, f"run {run_id!r} not found")
+    return run
+
+
+def _contender_or_404(store: Store, run_id: str, name: str) -> None:
+    names = store.contenders(run_id)
+    if name not in names:
+        raise HTTPException(
+            404, f"contender {name!r} not found in run {run_id!r} (contenders: {', '.join(names)})"
+        )
+
+
+def _bounds(
+    start: dt.datetime | None, end: dt.datetime | None
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """Query bounds in UTC (naive → UTC); start after end → 422."""
+    start_utc = _as_utc(start)
+    end_utc = _as_utc(end)
+    if start_utc is not None and end_utc is not None and start_utc > end_utc:
+        raise HTTPException(
+            422, f"start {start_utc.isoformat()} is after end {end_utc.isoformat()}"
+        )
+    return start_utc, end_utc
+
+
+def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)

@@ -1,0 +1,126 @@
+"""The arena API as a Ray Serve application.
+
+:class:`ArenaAPI` is a Serve deployment whose ingress is the FastAPI app from
+:func:`serve.api.create_app`. Because that app is built from a store URL, the
+deployment uses Serve's late-bound ingress (``@serve.ingress()`` with
+``__serve_build_asgi_app__``): each replica builds its own app from the URL it
+was bound with, instead of pickling an app made in the driver.
+
+Examples:
+    >>> from serve.deployment import run_serve
+    >>> run_serve("duckdb:///data/arena.duckdb", port=8000, blocking=False)  # doctest: +SKIP
+    'http://127.0.0.1:8000'
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI
+from ray import serve
+from ray.serve import Application
+
+from arena.store import parse_store_url
+from serve.api import KILL_SWITCH_TOKEN_ENV, create_app
+
+APP_NAME = "arena"
+"""Serve application name used by :func:`run_serve`."""
+
+
+@serve.deployment(name="ArenaAPI", ray_actor_options={"num_cpus": 0.1})
+@serve.ingress()
+class ArenaAPI:
+    """Serve replica answering the arena HTTP API over one store.
+
+    Args:
+        store_url: the store to read, e.g. ``duckdb:///data/arena.duckdb``;
+            every request opens it read-only (see :mod:`serve.api`).
+        busy_timeout_s: how long a request waits for a locked store before 503.
+    """
+
+    def __init__(self, store_url: str, busy_timeout_s: float = 0.2) -> None:
+        parse_store_url(store_url)
+        self._store_url = store_url
+        self._busy_timeout_s = busy_timeout_s
+
+    def __serve_build_asgi_app__(self) -> FastAPI:
+        """Called by Serve once per replica, after ``__init__``: the replica's app."""
+        return create_app(self._store_url, busy_timeout_s=self._busy_timeout_s)
+
+
+def build(
+    store_url: str,
+    *,
+    num_replicas: int = 1,
+    num_cpus: float = 0.1,
+    busy_timeout_s: float = 0.2,
+    forward_env: Sequence[str] = (KILL_SWITCH_TOKEN_ENV,),
+) -> Application:
+    """The bound Serve application for ``store_url``, ready for ``serve.run``.
+
+    Args:
+        store_url: the store the API reads.
+        num_replicas: API replicas.
+        num_cpus: CPUs reserved per replica (the API is I/O-light).
+        busy_timeout_s: how long a request waits for a locked store before 503.
+        forward_env: environment variables copied from this process to the
+            replicas when set here (the kill-switch token by default), since
+            replicas may run in worker processes started before they were set.
+
+    Raises:
+        ValueError: if ``store_url`` is malformed.
+    """
+    parse_store_url(store_url)
+    if num_replicas < 1:
+        raise ValueError(f"num_replicas must be >= 1, got {num_replicas}")
+    actor_options: dict[str, Any] = {"num_cpus": num_cpus}
+    env = {name: os.environ[name] for name in forward_env if os.environ.get(name)}
+    if env:
+        actor_options["runtime_env"] = {"env_vars": env}
+    deployment: Any = ArenaAPI  # a serve.Deployment once decorated
+    return deployment.options(num_replicas=num_replicas, ray_actor_options=actor_options).bind(
+        store_url, busy_timeout_s
+    )
+
+
+def run_serve(
+    store_url: str,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    blocking: bool = True,
+    *,
+    name: str = APP_NAME,
+    num_replicas: int = 1,
+) -> str:
+    """Start Serve's HTTP proxy on host:port and deploy the API at ``/``.
+
+    Used by ``arena serve``. Connects to the running Ray instance, or starts a
+    local one (Ray's default when none is initialized). If Serve is already
+    running in the cluster, its HTTP host/port are kept (Ray logs a warning).
+
+    Args:
+        store_url: the store the API reads.
+        host: interface to listen on ("0.0.0.0" to expose it).
+        port: TCP port.
+        blocking: block until Ctrl-C, then shut Serve down.
+        name: Serve application name.
+        num_replicas: API replicas.
+
+    Returns:
+        The API's base URL, e.g. ``http://127.0.0.1:8000`` (once it answers).
+
+    Raises:
+        ValueError: if ``store_url`` is malformed or the port is out of range.
+    """
+    if not 0 < port < 65536:
+        raise ValueError(f"port must be in 1..65535, got {port}")
+    app = build(store_url, num_replicas=num_replicas)
+    serve.start(http_options={"host": host, "port": port})
+    base_url = f"http://{host}:{port}"
+    try:
+        serve.run(app, name=name, route_prefix="/", blocking=blocking)
+    except KeyboardInterrupt:
+        serve.shutdown()
+    return base_url

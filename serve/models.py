@@ -1,0 +1,220 @@
+"""Response and request bodies of the arena HTTP API (documented in /openapi.json).
+
+Field names are the store's read names (``arena.store.schema``: ``*_json``
+columns without the suffix). Timestamps are ISO-8601 strings in UTC with an
+explicit offset, money is USD, returns and weights are fractions.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+IsoTimestamp = Annotated[
+    str,
+    Field(
+        description="ISO-8601 instant in UTC with offset",
+        examples=["2024-01-02T00:00:00+00:00"],
+        json_schema_extra={"format": "date-time"},
+    ),
+]
+
+
+class ErrorBody(BaseModel):
+    """An error answer: what went wrong, naming the offending id or parameter."""
+
+    detail: str
+
+
+class Health(BaseModel):
+    """``GET /healthz``: the store could be opened and queried."""
+
+    status: Literal["ok"]
+    store: str = Field(description="the store URL the API reads")
+
+
+class Event(BaseModel):
+    """An arena event (``events`` row), e.g. a kill-switch trip or a halted contender."""
+
+    run_id: str
+    ts: IsoTimestamp
+    contender: str | None = Field(description="None for arena-wide events")
+    kind: str = Field(examples=["KILL_SWITCH_TRIPPED", "CONTENDER_HALTED"])
+    reason: str
+    details: Any = Field(None, description="event-specific JSON")
+
+
+class Run(BaseModel):
+    """An arena run (``runs`` row)."""
+
+    run_id: str
+    name: str
+    config: dict[str, Any]
+    data_source: dict[str, Any]
+    data_sha256: str
+    code_version: str
+    seed: int | None
+    started_at: IsoTimestamp
+    ended_at: IsoTimestamp | None = Field(description="None while running")
+    status: Literal["running", "finished", "failed", "killed"]
+    n_bars: int | None = Field(description="bars processed; None while running")
+    symbols: list[str]
+    periods_per_year: float = Field(description="bars per year used to annualize metrics")
+
+
+class RunDetail(Run):
+    """A run with its contenders and kill-switch events."""
+
+    contenders: list[str]
+    kill_switch_events: list[Event]
+
+
+class LeaderboardRow(BaseModel):
+    """One contender's standing at run end. Fractions unless noted; None = not computable."""
+
+    run_id: str
+    contender: str
+    rank: int = Field(description="1 = best")
+    status: str = Field(examples=["ok", "halted", "failed"])
+    halt_reason: str | None = None
+    final_equity: float | None = Field(None, description="USD")
+    total_return: float | None = None
+    cagr: float | None = None
+    volatility: float | None = Field(None, description="annualized")
+    sharpe: float | None = Field(None, description="annualized")
+    sortino: float | None = Field(None, description="annualized")
+    calmar: float | None = None
+    max_drawdown: float | None = None
+    max_drawdown_duration_bars: int | None = None
+    profit_factor: float | None = None
+    win_rate: float | None = None
+    trades: int | None = None
+    fills: int | None = None
+    turnover: float | None = None
+    exposure: float | None = None
+    exposure_time: float | None = None
+    psr: float | None = Field(None, description="probabilistic Sharpe ratio")
+    dsr: float | None = Field(None, description="deflated Sharpe ratio")
+    pbo: float | None = Field(None, description="probability of backtest overfitting")
+    n_bars: int | None = None
+    metrics: dict[str, Any] | None = Field(None, description="every metric, including extras")
+
+
+class EquityPoint(BaseModel):
+    """A contender's account on one bar (USD)."""
+
+    run_id: str
+    contender: str
+    ts: IsoTimestamp
+    bar_index: int
+    equity: float | None
+    cash: float | None
+    gross_exposure: float | None
+
+
+class ContributionOut(BaseModel):
+    """One line of an explanation (see ``ledger.types.Contribution``)."""
+
+    feature: str
+    value: float | None = Field(description="the feature's value, in its own units")
+    contribution: float = Field(description="signed contribution, in the method's units")
+    method: str = Field(examples=["rule", "shap", "integrated_gradients"])
+    symbol: str = Field(description="'' when it applies to all symbols")
+
+
+class DecisionOut(BaseModel):
+    """What a contender decided on a bar, and why."""
+
+    decision_id: str
+    run_id: str
+    contender: str
+    ts: IsoTimestamp
+    bar_index: int
+    weights: dict[str, float | None] | None = Field(
+        description="target weight per symbol (fraction of equity)"
+    )
+    orders: list[dict[str, Any]] | None = Field(description="explicit order requests")
+    confidence: float | None
+    explanation: list[ContributionOut] | None
+    symbols: list[str] | None = Field(description="symbols the decision touches")
+
+
+class Verdict(BaseModel):
+    """A risk guardian verdict on a decision."""
+
+    verdict_id: str
+    run_id: str
+    contender: str
+    decision_id: str | None
+    ts: IsoTimestamp
+    symbol: str | None
+    action: str = Field(examples=["ALLOW", "SCALE", "DENY"])
+    scale: float | None = Field(description="factor applied to the request, for scale")
+    reasons: list[Any] = Field(description="reason codes")
+    details: Any = Field(description="rule-specific numbers behind the verdict")
+    requested: Any = Field(description="what was asked (weights / orders)")
+    approved: Any = Field(description="what was let through")
+
+
+class OrderEventOut(BaseModel):
+    """One step of an order's lifecycle."""
+
+    run_id: str
+    contender: str
+    decision_id: str | None
+    client_order_id: str
+    symbol: str
+    status: str = Field(examples=["NEW", "ACCEPTED", "FILLED", "REJECTED"])
+    ts: IsoTimestamp
+    filled_quantity: float | None = Field(description="cumulative, units")
+    reason: str | None
+    side: str | None
+    quantity: float | None = Field(description="units")
+    target_weight: float | None = Field(description="fraction of equity")
+    order_type: str | None
+    limit_price: float | None = Field(description="USD")
+    stop_price: float | None = Field(description="USD")
+    time_in_force: str | None
+
+
+class FillOut(BaseModel):
+    """An execution."""
+
+    run_id: str
+    contender: str
+    decision_id: str | None
+    client_order_id: str
+    symbol: str
+    side: str
+    quantity: float = Field(description="units")
+    price: float = Field(description="fill price after slippage, USD per unit")
+    commission: float = Field(description="USD")
+    slippage: float = Field(description="USD")
+    ts: IsoTimestamp
+
+
+class Why(DecisionOut):
+    """A decision explained: contributions by |contribution|, largest first, and
+    the verdicts, order events and fills it led to."""
+
+    verdicts: list[Verdict]
+    order_events: list[OrderEventOut]
+    fills: list[FillOut]
+
+
+class KillSwitchRequest(BaseModel):
+    """``POST /kill-switch`` body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
+    ] = Field(description="why the switch is tripped")
+    run_id: str | None = Field(None, description="only this run; all running arenas when None")
+
+
+class KillSwitchResponse(BaseModel):
+    """Runs whose risk guardian was tripped."""
+
+    tripped: list[str]
