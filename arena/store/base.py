@@ -292,6 +292,11 @@ class Store(ABC):
     def kill_switch_events(self, run_id: str) -> list[dict[str, Any]]:
         """The run's ``events`` rows whose kind starts with ``KILL_SWITCH``, in time order."""
 
+    @abstractmethod
+    def events(self, run_id: str, kind: str | None = None) -> list[dict[str, Any]]:
+        """The run's ``events`` rows (contender failures and halts, kill switch), in time
+        order; only those of ``kind`` (e.g. ``CONTENDER_FAILED``) when given."""
+
     # ------------------------------------------------------------------ context manager
 
     def __enter__(self) -> Store:

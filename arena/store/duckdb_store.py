@@ -450,6 +450,16 @@ class DuckDBStore(Store):
         )
         return self._query(t, sql, [run_id, KILL_SWITCH_EVENT_PREFIX])
 
+    def events(self, run_id: str, kind: str | None = None) -> list[dict[str, Any]]:
+        """See :meth:`Store.events`."""
+        t = TABLES["events"]
+        where, params = ["run_id = ?"], [run_id]
+        if kind is not None:
+            where.append("kind = ?")
+            params.append(kind)
+        sql = f"SELECT {_select_list(t)} FROM events WHERE {' AND '.join(where)} ORDER BY ts, rowid"
+        return self._query(t, sql, params)
+
 
 def _time_bounds(
     where: list[str], params: list[Any], start: dt.datetime | None, end: dt.datetime | None
