@@ -29,7 +29,7 @@ DEFAULT_STORE = "duckdb://runs/arena.duckdb"
 StoreOpt = Annotated[str, typer.Option("--store", envvar="ARENA_STORE", help="store URL, e.g. duckdb://runs/arena.duckdb")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 _COLUMNS = [("rank", "#", "{}"), ("contender", "contender", "{}"), ("status", "status", "{}"),

@@ -107,20 +107,33 @@ def run_arena(cfg: ArenaConfig, *, progress: Progress | None = None, run_id: str
     ensure_ray(cfg)
     run_id = run_id or new_run_id(cfg)
     started_at = datetime.now(timezone.utc)
+    # Start every actor process at once; the contenders finish their set-up once the data is known.
     market = MarketDataActor.remote(cfg.data.model_dump(), cfg.base_dir)
-    info = ray.get(market.info.remote())
-    ppy = periods_per_year(info["timestamps_ns"])
     recorder = RecorderActor.remote(cfg.store)
-    ray.get(recorder.create_run.remote({
+    actors: dict[str, Any] = {
+        spec.name: ContenderActor.options(
+            num_cpus=spec.resources.num_cpus, num_gpus=spec.resources.num_gpus,
+            name=f"contender:{run_id}:{spec.name}", namespace=NAMESPACE,
+        ).remote(spec.class_, spec.params, _seed(cfg.seed, i))
+        for i, spec in enumerate(cfg.contenders)
+    }
+    try:
+        info = ray.get(market.info.remote())
+    except ray.exceptions.RayTaskError as exc:
+        for a in (*actors.values(), market, recorder):
+            ray.kill(a)
+        raise exc.as_instanceof_cause() from None
+    ppy = periods_per_year(info["timestamps_ns"])
+    created = recorder.create_run.remote({
         "run_id": run_id, "name": cfg.name, "config": cfg.to_dict(), "data_source": info["source"],
         "data_sha256": info["data_sha256"], "code_version": code_version(), "seed": cfg.seed,
         "started_at": started_at, "symbols": info["symbols"], "periods_per_year": ppy, "status": "running",
-    }))
+    })
     limits = RiskLimits(**cfg.risk.model_dump(), periods_per_year=ppy)
     guardian = RiskGuardianActor.options(name=GUARDIAN_PREFIX + run_id, namespace=NAMESPACE).remote(
         run_id, limits, recorder)
     execution = _execution(cfg)
-    actors: dict[str, Any] = {}
+    ready = [created]
     for i, spec in enumerate(cfg.contenders):
         symbols = tuple(spec.symbols or info["symbols"])
         unknown = sorted(set(symbols) - set(info["symbols"]))
@@ -130,11 +143,8 @@ def run_arena(cfg: ArenaConfig, *, progress: Progress | None = None, run_id: str
             run_id=run_id, name=spec.name, symbols=symbols, capital_usd=cfg.capital, execution=execution,
             n_bars_hint=info["n_bars"], warmup_bars=spec.warmup_bars, rebalance_drift=spec.rebalance_drift,
             sharpe_window_bars=cfg.risk.sharpe_window_bars)
-        actors[spec.name] = ContenderActor.options(
-            num_cpus=spec.resources.num_cpus, num_gpus=spec.resources.num_gpus, name=f"contender:{run_id}:{spec.name}",
-            namespace=NAMESPACE,
-        ).remote(spec.class_, spec.params, _seed(cfg.seed, i), settings, info["symbols"], guardian, recorder)
-    ray.get([a.__ray_ready__.remote() for a in actors.values()])
+        ready.append(actors[spec.name].setup.remote(settings, info["symbols"], guardian, recorder))
+    ray.get(ready)
     t_ready = time.perf_counter()
 
     failed: dict[str, str] = {}

@@ -26,20 +26,27 @@ class ContenderActor:
         class_name: registry name or ``module:Class``.
         params: the contender's parameters.
         seed: the contender's seed.
-        settings: runner settings (run id, name, symbols, capital, execution).
-        data_symbols: the data's symbols, to select this contender's columns.
-        guardian, recorder: actor handles.
+
+    Then :meth:`setup` with the runner settings (run id, name, symbols, capital,
+    execution), the data's symbols (to select this contender's columns) and the
+    guardian and recorder handles.
     """
 
-    def __init__(self, class_name: str, params: dict[str, Any], seed: int, settings: RunnerSettings,
-                 data_symbols: Sequence[str], guardian: Any, recorder: Any) -> None:
+    def __init__(self, class_name: str, params: dict[str, Any], seed: int) -> None:
+        self._contender = resolve(class_name)(seed=seed, **params)
+        self._runner: ContenderRunner | None = None
+        self._pending_write: Any = None
+
+    def setup(self, settings: RunnerSettings, data_symbols: Sequence[str], guardian: Any, recorder: Any) -> None:
+        """Attach the ledger (built from ``settings``), the guardian and the recorder.
+
+        Separate from the constructor so that the topology can start every actor
+        process while the market-data actor is still loading the data."""
         self._guardian = guardian
         self._recorder = recorder
-        contender = resolve(class_name)(seed=seed, **params)
-        self._runner = ContenderRunner(contender, settings, self._vet)
+        self._runner = ContenderRunner(self._contender, settings, self._vet)
         idx = [list(data_symbols).index(s) for s in settings.symbols]
         self._cols = None if idx == list(range(len(data_symbols))) else np.asarray(idx)
-        self._pending_write: Any = None
 
     def _vet(self, state: PortfolioState, requests: list[OrderRequest]) -> list[RiskVerdict]:
         return ray.get(self._guardian.vet.remote(state, requests))
