@@ -29,15 +29,27 @@ class MarketDataActor:
     """
 
     def __init__(self, spec: Mapping[str, Any], base_dir: str) -> None:
-        self._source = source_from_spec(dict(spec), base_dir=Path(base_dir))
-        frame = self._source.load()
-        self._sha = data_sha256(frame)
-        self._panel = to_panel(frame)
-        self._describe = self._source.describe()
+        self._spec = dict(spec)
+        self._base_dir = Path(base_dir)
+        self._panel: Any = None
         self.failed: dict[str, str] = {}
 
+    def _load(self) -> None:
+        source = source_from_spec(self._spec, base_dir=self._base_dir)
+        frame = source.load()
+        self._sha = data_sha256(frame)
+        self._panel = to_panel(frame)
+        self._describe = source.describe()
+
     def info(self) -> dict[str, Any]:
-        """Symbols, bar count, first/last timestamp (ns), content sha256 and the source's description."""
+        """Load the source (once) and describe it: symbols, bar count, first/last timestamp
+        (ns), content sha256 and the source's description.
+
+        Raises:
+            the source's errors (e.g. ``BarValidationError`` naming file, row and column).
+        """
+        if self._panel is None:
+            self._load()
         p = self._panel
         return {"symbols": list(p.symbols), "n_bars": len(p), "first_ns": int(p.timestamps[0]),
                 "last_ns": int(p.timestamps[-1]), "data_sha256": self._sha, "source": self._describe,

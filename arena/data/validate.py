@@ -100,6 +100,9 @@ class BarValidationError(ValueError):
             lines.append(f"  ... and {self.total - len(self.problems)} more problem(s)")
         super().__init__("\n".join(lines))
 
+    def __reduce__(self):  # picklable, so the error crosses process (Ray actor) boundaries intact
+        return (type(self), (self.origin, self.problems, self.total))
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:

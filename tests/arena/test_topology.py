@@ -130,3 +130,29 @@ def test_kill_switch_trips_a_running_arena(ray_session, tmp_path):
     denied = [v for d in store.decisions("kill-test", limit=20, offset=n - 20)
               for v in store.decision(d["decision_id"])["verdicts"] if v["action"] == "DENY"]
     assert denied and all("ARENA_KILL_SWITCH" in v["reasons"] for v in denied)
+
+
+def test_serve_answers_from_a_real_run(finished_run):
+    from fastapi.testclient import TestClient
+
+    from serve.api import create_app
+
+    cfg, result = finished_run
+    client = TestClient(create_app(cfg.store))
+    lb = client.get(f"/runs/{result.run_id}/leaderboard")
+    assert lb.status_code == 200
+    body = lb.json()
+    rows = body["leaderboard"] if isinstance(body, dict) else body
+    assert {r["contender"] for r in rows} == {"bench", "sma", "rsi", "mom"}
+    decisions = client.get(f"/runs/{result.run_id}/decisions", params={"contender": "sma", "symbol": "MSFT", "limit": 5})
+    assert decisions.status_code == 200
+    items = decisions.json()["decisions"] if isinstance(decisions.json(), dict) else decisions.json()
+    assert items and all("MSFT" in d["symbols"] for d in items)
+    why = client.get(f"/decisions/{items[0]['decision_id']}/why")
+    assert why.status_code == 200
+    expl = why.json()["explanation"]
+    assert expl and abs(expl[0]["contribution"]) >= abs(expl[-1]["contribution"])
+    eq = client.get(f"/runs/{result.run_id}/contenders/sma/equity")
+    assert eq.status_code == 200
+    assert client.get(f"/runs/{result.run_id}/contenders/nobody/equity").status_code == 404
+    assert client.get(f"/runs/{result.run_id}/decisions", params={"limit": 0}).status_code == 422

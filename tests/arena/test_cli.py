@@ -1,0 +1,126 @@
+"""The `arena` command line, in process (typer's runner) on the session Ray instance."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from arena.cli import app
+
+runner = CliRunner()
+
+
+def _write_config(tmp_path, **over):
+    raw = {
+        "name": "cli-test",
+        "data": {"source": "sample", "name": "us_equities_daily"},
+        "capital": 10_000,
+        "contenders": [
+            {"name": "bench", "class": "buy_and_hold"},
+            {"name": "sma", "class": "sma_crossover", "params": {"fast": 10, "slow": 30}},
+        ],
+        "store": f"duckdb://{tmp_path / 'cli.duckdb'}",
+    }
+    raw.update(over)
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path, raw["store"]
+
+
+@pytest.fixture(scope="module")
+def cli_run(ray_session, tmp_path_factory):
+    path, store = _write_config(tmp_path_factory.mktemp("cli"))
+    res = runner.invoke(app, ["run", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout), store
+
+
+@pytest.mark.ray
+def test_run_json_has_the_leaderboard_fields(cli_run):
+    out, _ = cli_run
+    assert out["run_id"].startswith("cli-test-")
+    rows = out["leaderboard"]
+    assert {r["contender"] for r in rows} == {"bench", "sma"}
+    for r in rows:
+        for key in ("contender", "final_equity", "total_return", "sharpe", "sortino", "calmar", "max_drawdown", "trades"):
+            assert key in r
+
+
+@pytest.mark.ray
+def test_runs_leaderboard_and_why_read_the_store(cli_run):
+    out, store = cli_run
+    runs = json.loads(runner.invoke(app, ["runs", "--store", store, "--json"]).stdout)
+    assert out["run_id"] in [r["run_id"] for r in runs]
+    lb = runner.invoke(app, ["leaderboard", out["run_id"], "--store", store])
+    assert lb.exit_code == 0 and "sma" in lb.stdout and "Sharpe" in lb.stdout
+    from arena.store import open_store
+
+    decision_id = open_store(store, read_only=True).decisions(out["run_id"], contender="sma", limit=1)[0]["decision_id"]
+    why = runner.invoke(app, ["why", decision_id, "--store", store, "--json"])
+    assert why.exit_code == 0
+    d = json.loads(why.stdout)
+    assert {e["feature"] for e in d["explanation"]} >= {"sma_fast", "sma_slow"}
+    table = runner.invoke(app, ["why", decision_id, "--store", store])
+    assert "sma_fast" in table.stdout and "risk:" in table.stdout
+
+
+def test_unknown_run_and_decision_are_clear_errors(tmp_path):
+    from arena.store import open_store
+
+    store = f"duckdb://{tmp_path / 'empty.duckdb'}"
+    open_store(store).close()
+    res = runner.invoke(app, ["leaderboard", "nope", "--store", store])
+    assert res.exit_code == 2 and "no run 'nope'" in res.output
+    res = runner.invoke(app, ["why", "nope/x/1", "--store", store])
+    assert res.exit_code == 2 and "no decision" in res.output
+
+
+def test_config_errors_name_file_and_key(tmp_path):
+    path, _ = _write_config(tmp_path, risk={"max_drawdwn": 0.2})
+    res = runner.invoke(app, ["run", str(path)])
+    assert res.exit_code == 2
+    assert "cfg.yaml" in res.output and "risk.max_drawdwn" in res.output and "max_drawdown" in res.output
+
+
+def test_contender_param_typo_is_rejected_before_running(tmp_path):
+    path, _ = _write_config(tmp_path, contenders=[{"name": "s", "class": "sma_crossover", "params": {"fsat": 3}}])
+    res = runner.invoke(app, ["run", str(path)])
+    assert res.exit_code == 2 and "contenders[0].params" in res.output and "Did you mean 'fast'" in res.output
+
+
+def test_data_list_shows_bundled_sets():
+    res = runner.invoke(app, ["data", "list", "--json"])
+    names = {m["name"] for m in json.loads(res.stdout)}
+    assert {"us_equities_daily", "crypto_hourly"} <= names
+
+
+def test_data_validate_reports_problems_without_running(tmp_path):
+    f = tmp_path / "bars.csv"
+    f.write_text(
+        "date,open,high,low,close,volume\n"
+        "2020-01-02,10,11,9,10.5,100\n"
+        "2020-01-03,10,9,11,10.5,100\n"   # high < low
+        "2020-01-03,10,11,9,10.5,100\n"   # duplicate timestamp
+        "2020-01-06,10,11,9,10.5,-5\n"    # negative volume
+    )
+    res = runner.invoke(app, ["data", "validate", str(f), "--symbol", "XYZ", "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert report["score"] < 100
+    text = json.dumps(report)
+    assert "high" in text and "volume" in text
+    table = runner.invoke(app, ["data", "validate", str(f), "--symbol", "XYZ"])
+    assert table.exit_code == 0 and "bars.csv" in table.stdout
+
+
+@pytest.mark.ray
+def test_run_with_bad_data_file_names_file_row_and_column(ray_session, tmp_path):
+    f = tmp_path / "bad.csv"
+    f.write_text("date,open,high,low,close,volume\n2020-01-02,10,11,9,10.5,100\n2020-01-03,10,11,9,0,100\n")
+    path, _ = _write_config(tmp_path, data={"source": "csv", "path": str(f), "symbol": "BAD"})
+    res = runner.invoke(app, ["run", str(path)])
+    assert res.exit_code == 2, res.output
+    assert "bad.csv" in res.output and "line 3" in res.output and "'close'" in res.output
