@@ -113,6 +113,7 @@ class ContenderRunner:
         self._fills: list[Fill] = []
         self.latencies_ns: list[int] = []
         self.n_decisions = 0
+        self.timings_s = {"bars": 0.0, "vet": 0.0}  # wall seconds in on_chunk, and in vetting within it
 
     # ----------------------------------------------------------------- buffers
     def _grow(self) -> None:
@@ -141,6 +142,7 @@ class ContenderRunner:
         Returns:
             The number of bars processed so far.
         """
+        t0 = time.perf_counter()
         ts_arr = chunk["ts_ns"]
         cols = [chunk[f] for f in _FIELDS]
         published = chunk.get("published_ns")
@@ -148,6 +150,7 @@ class ContenderRunner:
             if self._n == len(self._equity):
                 self._grow()
             self._step(int(ts_arr[i]), [c[i] for c in cols], None if published is None else int(published[i]))
+        self.timings_s["bars"] += time.perf_counter() - t0
         return self._n
 
     def _step(self, ts: int, row: list[np.ndarray], published_ns: int | None) -> None:
@@ -250,7 +253,9 @@ class ContenderRunner:
         decision_id = f"{self.s.run_id}/{self.s.name}/{n}"
         requests = [OrderRequest(sym, target_weight=float(w), tag=decision_id) for sym, w in decision.weights.items()]
         requests.extend(decision.orders)
+        t_vet = time.perf_counter()
         verdicts = self._vet(self._state(ts, n, close), requests) if requests else []
+        self.timings_s["vet"] += time.perf_counter() - t_vet
         if published_ns is not None:
             self.latencies_ns.append(time.time_ns() - published_ns)
         self._rows["decisions"].append({
@@ -350,7 +355,7 @@ class ContenderRunner:
                        "price": f.price, "commission": f.commission} for f in self._fills],
             "closed_trades": [_trade_dict(t) for t in self.ledger.closed_trades()],
             "status": self.status, "halt_reason": self.halt_reason, "n_decisions": self.n_decisions,
-            "latencies_ns": list(self.latencies_ns),
+            "latencies_ns": list(self.latencies_ns), "timings_s": dict(self.timings_s),
         }
 
     def halt(self, reason: str, ts: int) -> None:

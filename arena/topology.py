@@ -190,7 +190,8 @@ def run_arena(cfg: ArenaConfig, *, progress: Progress | None = None, run_id: str
     return RunResult(
         run_id=run_id, leaderboard=leaderboard, stats=stats, status=status, n_bars=info["n_bars"],
         data_sha256=info["data_sha256"], contenders=results,
-        timings_s={"startup": t_ready - t0, "stream": t_stream - t_ready, "finish": t_end - t_stream},
+        timings_s={"startup": t_ready - t0, "stream": t_stream - t_ready, "finish": t_end - t_stream,
+                   "guardian_busy": gstatus["vet_busy_s"]},
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,6 +15,7 @@ from contenders.registry import resolve
 from ledger.types import OrderRequest
 
 _FIELDS = ("open", "high", "low", "close", "volume")
+SHIP_EVERY_S = 0.25  # seconds between shipments of audit rows to the recorder
 
 
 @ray.remote(max_restarts=0)
@@ -36,6 +38,7 @@ class ContenderActor:
         self._contender = resolve(class_name)(seed=seed, **params)
         self._runner: ContenderRunner | None = None
         self._pending_write: Any = None
+        self._last_ship = time.monotonic()
 
     def setup(self, settings: RunnerSettings, data_symbols: Sequence[str], guardian: Any, recorder: Any) -> None:
         """Attach the ledger (built from ``settings``), the guardian and the recorder.
@@ -52,23 +55,32 @@ class ContenderActor:
         return ray.get(self._guardian.vet.remote(state, requests))
 
     def on_chunk(self, chunk: dict[str, Any]) -> int:
-        """Process a chunk of bars (data-symbol order) and ship its audit rows to the
-        recorder, waiting for the previous shipment first (bounded queue)."""
+        """Process a chunk of bars (data-symbol order). Audit rows are shipped to the
+        recorder in batches (at least ``SHIP_EVERY_S`` apart), one shipment in flight
+        at a time, so neither memory nor the recorder's queue grows without bound."""
+        assert self._runner is not None, "setup() must be called first"
         if self._cols is not None:
             chunk = {**chunk, **{f: chunk[f][:, self._cols] for f in _FIELDS}}
         n = self._runner.on_chunk(chunk)
-        records = self._runner.drain_records()
-        if self._pending_write is not None:
-            ray.get(self._pending_write)
-        self._pending_write = self._recorder.append.remote(records) if records else None
+        now = time.monotonic()
+        if now - self._last_ship >= SHIP_EVERY_S:
+            self._ship(wait=False)
+            self._last_ship = now
         return n
 
-    def finish(self) -> dict[str, Any]:
-        """Flush the last records and return the runner's result (see ``ContenderRunner.finish``)."""
+    def _ship(self, wait: bool) -> None:
         records = self._runner.drain_records()
         if self._pending_write is not None:
             ray.get(self._pending_write)
             self._pending_write = None
         if records:
-            ray.get(self._recorder.append.remote(records))
+            self._pending_write = self._recorder.append.remote(records)
+        if wait and self._pending_write is not None:
+            ray.get(self._pending_write)
+            self._pending_write = None
+
+    def finish(self) -> dict[str, Any]:
+        """Ship the last records, wait until they are written, and return the runner's
+        result (see ``ContenderRunner.finish``)."""
+        self._ship(wait=True)
         return self._runner.finish()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import ray
@@ -21,10 +22,15 @@ class RiskGuardianActor:
         self._run_id = run_id
         self._guardian = RiskGuardian(limits)
         self._recorder = recorder
+        self._vet_s = 0.0
+        self._vets = 0
 
     def vet(self, state: PortfolioState, requests: list[OrderRequest]) -> list[RiskVerdict]:
+        t0 = time.perf_counter()
         verdicts = self._guardian.vet(state, requests)
         self._forward_events()
+        self._vet_s += time.perf_counter() - t0
+        self._vets += 1
         return verdicts
 
     def trip_kill_switch(self, reason: str) -> str:
@@ -37,7 +43,8 @@ class RiskGuardianActor:
 
     def status(self) -> dict[str, Any]:
         return {"run_id": self._run_id, "kill_switch": self._guardian.kill_switch_active,
-                "kill_switch_reason": self._guardian.kill_switch_reason, "halted": self._guardian.halted()}
+                "kill_switch_reason": self._guardian.kill_switch_reason, "halted": self._guardian.halted(),
+                "vets": self._vets, "vet_busy_s": self._vet_s}
 
     def _forward_events(self) -> None:
         events = self._guardian.events()

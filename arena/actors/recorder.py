@@ -6,8 +6,6 @@ from typing import Any
 
 import ray
 
-from arena.store import open_store
-
 
 @ray.remote(num_cpus=0, max_restarts=0)
 class RecorderActor:
@@ -16,6 +14,10 @@ class RecorderActor:
     the order each sender sent them; nothing is updated in place but a run's end."""
 
     def __init__(self, store_url: str) -> None:
+        # imported here: processes that only hold a handle to this actor (the contenders)
+        # then never import the store's dependencies (DuckDB, pandas)
+        from arena.store import open_store
+
         self._store = open_store(store_url)
         self.rows_written = 0
 

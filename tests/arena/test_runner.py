@@ -1,0 +1,163 @@
+"""One contender's bar loop without Ray: decisions, vetting, fills, hooks, halts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from arena.data import SampleSource, SyntheticSource, to_panel
+from arena.risk import RiskLimits
+from arena.runner import replay_local
+from contenders import Contender, Contribution, Decision
+from ledger import ExecutionConfig
+
+
+@pytest.fixture(scope="module")
+def msft():
+    frame = SampleSource("us_equities_daily").load()
+    return to_panel(frame[frame["symbol"] == "MSFT"])
+
+
+class OnceAllIn(Contender):
+    """All in on bar `at`, then silent; records its hooks."""
+
+    at: int = 5
+
+    def __init__(self, **p):
+        super().__init__(**p)
+        self.fills, self.denied, self.fitted = [], [], []
+
+    def fit(self, history):
+        self.fitted.append(len(history))
+
+    def on_bars(self, bars, portfolio):
+        if bars.index == self.at:
+            return Decision(weights={bars.symbols[0]: 1.0}, explanation=[Contribution("once", 1.0, 1.0)])
+        return None
+
+    def on_fill(self, fill):
+        self.fills.append(fill)
+
+    def on_denied(self, verdict):
+        self.denied.append(verdict)
+
+
+def test_all_in_target_uses_the_cash_at_the_price_paid(msft):
+    c = OnceAllIn()
+    runner, res = replay_local(c, msft, capital_usd=10_000, execution=ExecutionConfig(slippage_bps=5))
+    fill = c.fills[0]
+    assert fill.ts_ns == msft.timestamps[6], "filled at the next bar"
+    assert fill.price == pytest.approx(msft.open[6, 0] * (1 + 5e-4))
+    assert 0 <= 10_000 - fill.quantity * fill.price < fill.price  # whole shares, the rest is cash
+    assert fill.quantity == np.floor(10_000 / fill.price)
+
+
+def test_returning_none_keeps_positions_as_prices_move(msft):
+    runner, res = replay_local(OnceAllIn(), msft)
+    assert len(res["fills"]) == 1
+    held = res["equity"][10:] - res["cash"][10:]
+    assert np.ptp(held) > 0, "the position's value drifts with the price; no silent rebalancing"
+    assert np.ptp(res["cash"][10:]) == 0
+
+
+def test_drift_threshold_leaves_a_target_that_has_not_drifted(msft):
+    from arena.runner import ContenderRunner, RunnerSettings
+    from arena.risk import RiskGuardian
+
+    settings = RunnerSettings(run_id="r", name="d", symbols=msft.symbols, capital_usd=10_000,
+                              execution=ExecutionConfig(sizing="fractional"), n_bars_hint=len(msft),
+                              rebalance_drift=0.02)
+    c = OnceAllIn()
+    runner = ContenderRunner(c, settings, RiskGuardian(RiskLimits()).vet)
+    runner.on_chunk({"ts_ns": msft.timestamps, **{f: getattr(msft, f) for f in ("open", "high", "low", "close", "volume")}})
+    recs = runner.drain_records()
+    drift = [d for d in recs["decisions"] if any(e["feature"] == "weight_drift" for e in d["explanation_json"])]
+    # fractional all-in stays at weight 1.0 whatever the price, so no drift rebalancing is needed
+    assert drift == []
+
+
+def test_drift_rebalance_happens_for_a_partial_weight():
+    frame = SyntheticSource(symbols=("A",), n_bars=300, seed=4, volatility_per_bar=0.03).load()
+    panel = to_panel(frame)
+
+    class Half(OnceAllIn):
+        def on_bars(self, bars, portfolio):
+            if bars.index == self.at:
+                return Decision(weights={"A": 0.5}, explanation=[Contribution("half", 0.5, 0.5)])
+            return None
+
+    from arena.risk import RiskGuardian
+    from arena.runner import ContenderRunner, RunnerSettings
+
+    settings = RunnerSettings(run_id="r", name="h", symbols=("A",), capital_usd=10_000,
+                              execution=ExecutionConfig(sizing="fractional"), n_bars_hint=300, rebalance_drift=0.05)
+    runner = ContenderRunner(Half(), settings, RiskGuardian(RiskLimits()).vet)
+    runner.on_chunk({"ts_ns": panel.timestamps, **{f: getattr(panel, f) for f in ("open", "high", "low", "close", "volume")}})
+    recs = runner.drain_records()
+    drift = [d for d in recs["decisions"] if d["explanation_json"][0]["feature"] == "weight_drift"]
+    assert drift, "a 3%-vol path drifts more than 5 points from a 50% target"
+    assert all(d["weights_json"] == {"A": 0.5} for d in drift)
+
+
+def test_warmup_bars_fit_once_and_are_not_traded(msft):
+    from arena.risk import RiskGuardian
+    from arena.runner import ContenderRunner, RunnerSettings
+
+    c = OnceAllIn(at=3)
+    settings = RunnerSettings(run_id="r", name="w", symbols=msft.symbols, capital_usd=10_000,
+                              execution=ExecutionConfig(), n_bars_hint=len(msft), warmup_bars=50)
+    runner = ContenderRunner(c, settings, RiskGuardian(RiskLimits()).vet)
+    runner.on_chunk({"ts_ns": msft.timestamps[:100], **{f: getattr(msft, f)[:100] for f in ("open", "high", "low", "close", "volume")}})
+    assert c.fitted == [50]
+    assert c.fills == [], "bar 3 falls in the warm-up: no decision"
+
+
+def test_risk_scale_is_recorded_and_applied(msft):
+    c = OnceAllIn()
+    runner, res = replay_local(c, msft, limits=RiskLimits(max_position_weight=0.3))
+    recs = runner.drain_records()
+    v = recs["risk_verdicts"][0]
+    assert v["action"] == "SCALE" and "MAX_POSITION_WEIGHT" in v["reasons_json"]
+    assert v["approved_json"]["target_weight"] == pytest.approx(0.3)
+    fill = c.fills[0]
+    assert fill.quantity * fill.price <= 0.3 * 10_000
+
+
+def test_denied_orders_reach_on_denied_and_never_the_ledger(msft):
+    class Short(OnceAllIn):
+        def on_bars(self, bars, portfolio):
+            if bars.index == 5:
+                return Decision(weights={"MSFT": 0.5}, explanation=[Contribution("x", 1, 1)])
+            return None
+
+    c = Short()
+    runner, res = replay_local(c, msft, limits=RiskLimits(max_drawdown=0.5))
+    assert not c.denied  # sanity: an allowed order
+    from arena.risk import RiskGuardian
+
+    guardian = RiskGuardian(RiskLimits())
+    guardian.trip_kill_switch("drill")
+    from arena.runner import ContenderRunner, RunnerSettings
+
+    c2 = Short()
+    settings = RunnerSettings(run_id="r", name="k", symbols=msft.symbols, capital_usd=10_000,
+                              execution=ExecutionConfig(), n_bars_hint=len(msft))
+    runner = ContenderRunner(c2, settings, guardian.vet)
+    runner.on_chunk({"ts_ns": msft.timestamps[:20], **{f: getattr(msft, f)[:20] for f in ("open", "high", "low", "close", "volume")}})
+    assert [v.reasons for v in c2.denied] == [("ARENA_KILL_SWITCH",)]
+    assert c2.fills == [] and runner.drain_records().get("orders") is None
+
+
+def test_a_raising_contender_is_halted_and_still_marked_to_market(msft):
+    class Boom(OnceAllIn):
+        def on_bars(self, bars, portfolio):
+            if bars.index == 30:
+                raise ZeroDivisionError("bad feature")
+            return super().on_bars(bars, portfolio)
+
+    runner, res = replay_local(Boom(), msft)
+    assert res["status"] == "halted" and res["halt_reason"] == "ZeroDivisionError: bad feature"
+    assert len(res["equity"]) == len(msft)
+    assert res["equity"][-1] != res["equity"][31], "positions are kept and marked after the halt"
+    events = runner.drain_records()["events"]
+    assert events[0]["kind"] == "CONTENDER_FAILED" and "bad feature" in events[0]["details_json"]["traceback"]
