@@ -58,6 +58,11 @@ class RiskGuardian:
     fractional), so that later rules (cash) see the units that will really
     trade; a quantity that floors to 0 is DENIED with the reasons of the rules
     that cut it, and the verdict's scale is ``approved / requested quantity``.
+    Flooring never cuts into the part of an order that reduces a position: when
+    the cut quantity still reaches flat (a flip cut back to flat, or to less
+    than a unit beyond it), it is floored no lower than the units that close
+    the position, fractional when the position is, so that the reductions the
+    caps counted on pass whole.
 
     **Latches and kill switches.** The arena-wide kill switch
     (:meth:`trip_kill_switch`) DENIES every later exposure-increasing order of
@@ -176,7 +181,7 @@ class RiskGuardian:
                     now = quantities.get(i, qty)
                     new = now * s
                     if float(qty).is_integer():
-                        new = float(math.floor(new + _UNIT_EPS))
+                        new = _floor_units(new, _units_to_flat(state, p.request))
                     if new >= now:
                         kept.append(p)
                         continue
@@ -367,6 +372,24 @@ def _merge(acted: list[tuple[str, Mapping[str, float]]]) -> tuple[tuple[str, ...
     for _, d in acted:
         details.update(d)
     return tuple(code for code, _ in acted), details
+
+
+def _units_to_flat(state: PortfolioState, req: OrderRequest) -> float:
+    """Units of an explicit order that close the position it trades against (0.0
+    when the order is on the position's side or the symbol is flat)."""
+    units = float(state.positions.get(req.symbol, 0.0))
+    against = units < 0.0 if req.side is Side.BUY else units > 0.0
+    return abs(units) if against else 0.0
+
+
+def _floor_units(quantity: float, to_flat: float) -> float:
+    """``quantity`` floored to whole units, but not below ``to_flat`` (the units that
+    close the position) when ``quantity`` reaches it: flooring must not cut a
+    reduction (``to_flat`` may be fractional; it is then the approved quantity)."""
+    floored = float(math.floor(quantity + _UNIT_EPS))
+    if floored < to_flat <= quantity + _UNIT_EPS * max(1.0, to_flat):
+        return to_flat
+    return floored
 
 
 def _weights(p: Proposal, approved_weight: float) -> dict[str, float]:

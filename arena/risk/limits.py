@@ -30,8 +30,10 @@ class RiskLimits:
             (``MAX_GROSS_LEVERAGE``).
         require_cash: when True and the portfolio has no margin, the decision's buys
             (priced as in :class:`arena.risk.rules.CashSufficiency`, costs included)
-            must not take cash below 0; buys are SCALED down proportionally, DENIED
-            if nothing fits (``INSUFFICIENT_CASH``).
+            must not take cash below 0 (``INSUFFICIENT_CASH``): covers of shorts are
+            paid first and the exposure-increasing buys SCALED down by one common
+            factor, DENIED if nothing fits; when the covers cannot all be paid, every
+            exposure increase is DENIED and the covers are SCALED down.
         max_drawdown: per-contender kill switch, fraction in (0, 1]: once
             ``1 − equity / peak_equity >= max_drawdown`` the contender is halted for
             good (until an operator releases it): exposure-increasing orders are

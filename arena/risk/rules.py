@@ -10,7 +10,9 @@ Rules that guard against *adding* risk (kill switches, weight, leverage and
 Sharpe rules) only ever cut the exposure-increasing part of an order: a pure
 reduction always passes, and a flip (long → short) can at most be cut back to
 flat. Only :class:`CashSufficiency` scales reductions (a buy to cover a short
-needs cash too).
+needs cash too), and only when it also denies every increase of the decision,
+so that a rule may count on the decision's reductions when it lets an
+increase through.
 """
 
 from __future__ import annotations
@@ -289,15 +291,32 @@ class RollingSharpeFloor:
 class CashSufficiency:
     """Buys must be paid for (``INSUFFICIENT_CASH``); off when the portfolio has margin.
 
-    ``projected cash = cash + Σ MARKET sell proceeds × (1 − c) − Σ buy cost × (1 + c)``
-    with ``c = estimated_cost_bps / 10 000``. A buy costs its change in units
-    times: the reference price for target-weight and MARKET orders, the limit
-    price for an explicit LIMIT buy (the most it pays), ``max(reference, stop)``
-    for an explicit STOP buy. LIMIT and STOP sells may not fill on the bar, so
-    their proceeds are not counted. When projected cash < 0, every buy
-    (covers included) is SCALED by ``(cash + proceeds) / Σ buy cost``, and DENIED
-    when that is <= 0. Keep it last in a rule set: a rule after it that cut a
-    sell would remove proceeds it counted on (``default_rules`` puts it last).
+    ``available = cash + Σ MARKET sell proceeds × (1 − c)`` pays for the buys,
+    each costing its change in units × price × ``(1 + c)``, with
+    ``c = estimated_cost_bps / 10 000``. The price is the reference price for
+    target-weight and MARKET orders, the limit price for an explicit LIMIT buy
+    (the most it pays), ``max(reference, stop)`` for an explicit STOP buy. LIMIT
+    and STOP sells may not fill on the bar, so their proceeds are not counted.
+
+    **Reductions are paid first.** The buys that cover a short (down to flat;
+    the first part of a short → long flip) are paid before the buys that add
+    exposure, because the other rules count on reductions passing whole (a
+    cover makes room under :class:`MaxGrossLeverage`):
+
+    * when ``available`` pays for every cover, the covers pass whole and the
+      exposure-increasing part of every buy is SCALED by one common factor
+      ``(available − cover cost) / increasing buy cost`` (DENIED when that is
+      <= 0); a short → long flip keeps its cover;
+    * when it does not, no exposure may be added in the decision: the
+      exposure-increasing part of every order is DENIED, short sales included
+      (a long → short flip is cut back to flat), and the covers are SCALED by
+      one common factor ``(cash + proceeds of the reducing sells) / cover
+      cost`` (DENIED when that is <= 0; a short → long flip keeps only its
+      scaled cover).
+
+    So this rule lets an exposure increase through only when every reduction
+    of the decision passes whole. Keep it last in a rule set: a rule after it that cut
+    a sell would remove proceeds it counted on (``default_rules`` puts it last).
 
     Args:
         estimated_cost_bps: slippage + commission estimate, bps of notional, >= 0.
@@ -309,33 +328,55 @@ class CashSufficiency:
         self.estimated_cost_bps = RiskLimits(estimated_cost_bps=estimated_cost_bps).estimated_cost_bps
 
     def check(self, ctx: RuleContext, proposals: Sequence[Proposal]) -> list[RuleOutcome]:
-        """Scale all buys by one factor so that projected cash stays >= 0."""
+        """Pay for the covers first, then the increasing buys; deny every increase
+        when the covers cannot all be paid."""
         state = ctx.state
+        passing = [PASS] * len(proposals)
         if state.margin:
-            return [PASS] * len(proposals)
+            return passing
         cost = self.estimated_cost_bps / 10_000.0
-        buys = 0.0
-        proceeds = 0.0
+        covers = 0.0  # cost of the buys' reducing parts
+        adds = 0.0  # cost of the buys' exposure-increasing parts
+        proceeds = 0.0  # MARKET sells
+        reducing_proceeds = 0.0  # their reducing parts
         for p in proposals:
             units = p.delta_units
             req = p.request
+            rf = p.reduce_fraction
             if units > 0.0:
                 price = p.price
                 if req.quantity is not None and req.type is OrderType.LIMIT:
                     price = req.limit_price or price
                 elif req.quantity is not None and req.type is OrderType.STOP:
                     price = max(price, req.stop_price or price)
-                buys += units * price * (1.0 + cost)
+                buy = units * price * (1.0 + cost)
+                covers += rf * buy
+                adds += (1.0 - rf) * buy
             elif units < 0.0 and req.type is OrderType.MARKET:
-                proceeds -= units * p.price * (1.0 - cost)
+                sale = -units * p.price * (1.0 - cost)
+                proceeds += sale
+                reducing_proceeds += rf * sale
+        buys = covers + adds
         available = state.cash + proceeds
         projected = available - buys
         if buys <= 0.0 or projected >= -1e-9 * max(1.0, buys):
-            return [PASS] * len(proposals)
-        keep = max(available, 0.0) / buys
-        details = {"cash": state.cash, "buy_cost": buys, "sell_proceeds": proceeds,
-                   "projected_cash": projected}
-        return [RuleOutcome(keep, details) if p.delta_units > 0.0 else PASS for p in proposals]
+            return passing
+        details = {"cash": state.cash, "buy_cost": buys, "cover_cost": covers,
+                   "sell_proceeds": proceeds, "projected_cash": projected}
+        if adds > 0.0 and covers <= max(available, 0.0) + 1e-9 * max(1.0, covers):  # covers paid
+            keep = (available - covers) / adds
+            return [RuleOutcome(p.scale_for_increase(keep), details)
+                    if p.delta_units > 0.0 and p.increases else PASS for p in proposals]
+        keep = max(state.cash + reducing_proceeds, 0.0) / covers
+        out: list[RuleOutcome] = []
+        for p in proposals:
+            if p.delta_units > 0.0:  # a cover, an increasing buy, or a short → long flip
+                out.append(RuleOutcome(keep * p.reduce_fraction, details))
+            elif p.increases:  # a short sale, or a long → short flip: cut back to flat
+                out.append(RuleOutcome(p.reduce_fraction, details))
+            else:
+                out.append(PASS)
+        return out
 
 
 def default_rules(limits: RiskLimits) -> list[RiskRule]:

@@ -110,3 +110,47 @@ def test_no_room_denies_increases_but_passes_reductions(make_state: State) -> No
     a, c = _guardian(MaxGrossLeverage(1.0)).vet(state, reqs)
     assert a.action is Action.ALLOW
     assert c.action is Action.DENY and c.reasons == ("MAX_GROSS_LEVERAGE",)
+
+
+
+def test_gross_cap_holds_when_the_cash_cannot_pay_the_cover_that_made_room() -> None:
+    """Regression (hypothesis, ``test_approved_increases_respect_the_caps``).
+
+    Gross 2.5 against a cap of 2.0: A long 1.0, B long 0.5, C short 1.0, with
+    5 000 USD of cash. Covering C (10 000 USD) makes room under the cap for B
+    to go to 1.0 (5 000 more USD), but the cash pays for a third of the two
+    buys. The cash rule used to scale both alike (C to −2/3, B to 2/3: gross
+    2.33 with B increased). Now the cash goes to the cover (C to −0.5) and,
+    as the cover is cut, no increase passes: B stays at 0.5 (gross 2.0).
+    """
+    limits = RiskLimits(max_position_weight=1.0, max_gross_leverage=2.0, require_cash=True,
+                        sharpe_window_bars=5, estimated_cost_bps=0.0)
+    state = PortfolioState("p", 0, 10_000.0, 5_000.0, 10_000.0, 10_000.0,
+                           positions={"A": 100.0, "C": -500.0, "B": 100.0},
+                           prices={"A": 100.0, "B": 50.0, "C": 20.0, "D": 7.0},
+                           recent_returns=(0.0,) * 5)
+    reqs = [OrderRequest("C", target_weight=0.0), OrderRequest("A", Side.BUY, 1.0),
+            OrderRequest("B", target_weight=1.0)]
+    c, _, b = RiskGuardian(limits).vet(state, reqs)
+    assert (b.action, b.reasons) == (Action.DENY, ("INSUFFICIENT_CASH",))
+    assert c.approved is not None and c.approved.target_weight == pytest.approx(-0.5)
+
+
+def test_flip_cut_back_to_flat_closes_a_fractional_position_exactly(make_state: State) -> None:
+    state = make_state(positions={"A": -3.5, "B": 200.0})  # −0.035, and 1.0 of gross held in B
+    v = _guardian(MaxGrossLeverage(1.0)).vet(state, [OrderRequest("A", Side.BUY, 10.0)])[0]
+    # the increase beyond flat is denied; flooring 3.5 units to 3 would cut the cover
+    assert v.action is Action.SCALE and v.approved is not None and v.approved.quantity == 3.5
+
+
+def test_gross_cap_holds_when_a_flip_that_made_room_is_floored(make_state: State) -> None:
+    """Regression: A short 3.5 units (−0.035) buys 4 (to +0.005) while B asks for
+    0.995 with C held at 0.5 under a cap of 1.0. The common factor 0.5 leaves A
+    3.75 units; flooring them to 3 used to leave A short 0.5 units (−0.005)
+    where the cap had counted it long 0.0025 (gross 1.0025). It now stops at flat."""
+    state = make_state(positions={"A": -3.5, "C": 250.0})
+    reqs = [OrderRequest("A", Side.BUY, 4.0), OrderRequest("B", target_weight=0.995)]
+    a, b = _guardian(MaxGrossLeverage(1.0)).vet(state, reqs)
+    assert a.approved is not None and b.approved is not None
+    gross = 0.5 + abs(a.details["approved_weight"]) + abs(b.approved.target_weight)
+    assert gross <= 1.0 + 1e-12

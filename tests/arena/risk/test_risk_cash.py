@@ -83,3 +83,37 @@ def test_buys_are_scaled_proportionally(make_state: State) -> None:
     assert a.approved is not None and b.approved is not None
     assert (a.approved.target_weight, b.approved.target_weight) == (pytest.approx(0.2), pytest.approx(0.1))
     assert a.scale == pytest.approx(0.5) and b.scale == pytest.approx(0.5)
+
+
+def test_covers_are_paid_before_increasing_buys(make_state: State) -> None:
+    state = make_state(cash=5_000.0, positions={"B": 160.0, "C": -150.0})  # B 0.8, C −0.3
+    reqs = [OrderRequest("C", target_weight=0.0), OrderRequest("A", target_weight=0.4)]
+    c, a = _vet(state, reqs)  # 3 000 USD to cover C, the other 2 000 USD for A
+    assert c.action is Action.ALLOW
+    assert a.action is Action.SCALE and a.approved is not None
+    assert a.approved.target_weight == pytest.approx(0.2)
+
+
+def _short_of_the_cover(make_state: State) -> tuple[PortfolioState, list[OrderRequest]]:
+    """3 000 USD of cash, B long 1.2, C short 0.5: covering C costs 5 000 USD; a
+    B sale brings 500 USD and a D short sale 1 000 USD."""
+    state = make_state(cash=3_000.0, positions={"B": 240.0, "C": -250.0},
+                       prices={"A": 100.0, "B": 50.0, "C": 20.0, "D": 10.0})
+    reqs = [OrderRequest("C", target_weight=0.0), OrderRequest("B", target_weight=1.15),
+            OrderRequest("D", target_weight=-0.1)]
+    return state, reqs
+
+
+def test_increases_are_denied_when_the_covers_cannot_be_paid(make_state: State) -> None:
+    state, reqs = _short_of_the_cover(make_state)
+    d = _vet(state, reqs)[2]  # the short sale would help pay, but it adds exposure
+    assert (d.action, d.reasons) == (Action.DENY, ("INSUFFICIENT_CASH",))
+
+
+def test_unpaid_covers_get_the_cash_and_the_reducing_sales(make_state: State) -> None:
+    state, reqs = _short_of_the_cover(make_state)
+    c, b, _ = _vet(state, reqs)  # (3 000 + 500) / 5 000 of the cover
+    assert b.action is Action.ALLOW
+    assert c.action is Action.SCALE and c.approved is not None
+    assert c.approved.target_weight == pytest.approx(-0.15)
+    assert c.details["cover_cost"] == pytest.approx(5_000.0)

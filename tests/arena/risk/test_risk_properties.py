@@ -108,6 +108,26 @@ def test_pure_reductions_pass_whole_without_the_cash_rule(
             assert v.action is Action.ALLOW
 
 
+
+@settings(max_examples=150, deadline=None)
+@given(scenarios())
+def test_flips_reach_flat_at_least_without_the_cash_rule(
+    case: tuple[RiskLimits, PortfolioState, list[OrderRequest]],
+) -> None:
+    limits, state, requests = case
+    limits = RiskLimits.from_dict(limits.to_dict() | {"require_cash": False})
+    before = _final_weights(state, [])
+    after = _final_weights(state, RiskGuardian(limits).vet(state, requests))
+    for req in requests:
+        w0 = before.get(req.symbol, 0.0)
+        if req.target_weight is not None:
+            wanted = req.target_weight
+        else:
+            sign = 1.0 if req.side is Side.BUY else -1.0
+            wanted = w0 + sign * req.quantity * PRICES[req.symbol] / state.equity
+        if w0 * wanted < 0.0:  # the part down to flat is a reduction: only increases are cut
+            assert after[req.symbol] * w0 <= TOL
+
 @settings(max_examples=150, deadline=None)
 @given(scenarios())
 def test_approved_buys_fit_the_cash(case: tuple[RiskLimits, PortfolioState, list[OrderRequest]]) -> None:
