@@ -18,8 +18,9 @@ setup: .venv/.synced
 run: setup
 	$(UV) run --frozen arena run configs/local.yaml
 
-## test: the whole test suite (real Ray instance, real DuckDB store)
+## test: lint, then the whole test suite (real Ray instance, real DuckDB store)
 test: setup
+	$(UV) run --frozen ruff check .
 	$(UV) run --frozen pytest
 
 ## bench: replay throughput, start-up, latency and memory figures, and per-component costs (JSON)

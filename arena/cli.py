@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -20,24 +19,42 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-app = typer.Typer(help="model-arena: trading models compete on real market data.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="model-arena: trading models compete on real market data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 data_app = typer.Typer(help="Bundled data sets and data-quality checks.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
 DEFAULT_STORE = "duckdb://runs/arena.duckdb"
-StoreOpt = Annotated[str, typer.Option("--store", envvar="ARENA_STORE", help="store URL, e.g. duckdb://runs/arena.duckdb")]
+StoreOpt = Annotated[
+    str, typer.Option("--store", envvar="ARENA_STORE", help="store URL, e.g. duckdb://runs/arena.duckdb")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
-_COLUMNS = [("rank", "#", "{}"), ("contender", "contender", "{}"), ("status", "status", "{}"),
-            ("final_equity", "equity $", "{:,.2f}"), ("total_return", "return", "{:+.2%}"),
-            ("cagr", "CAGR", "{:+.2%}"), ("volatility", "vol", "{:.2%}"), ("sharpe", "Sharpe", "{:.2f}"),
-            ("sortino", "Sortino", "{:.2f}"), ("calmar", "Calmar", "{:.2f}"), ("max_drawdown", "max DD", "{:.2%}"),
-            ("trades", "trades", "{}"), ("win_rate", "win", "{:.0%}"), ("turnover", "turnover", "{:.2f}"),
-            ("psr", "PSR", "{:.2f}"), ("dsr", "DSR", "{:.2f}")]
+_COLUMNS = [
+    ("rank", "#", "{}"),
+    ("contender", "contender", "{}"),
+    ("status", "status", "{}"),
+    ("final_equity", "equity $", "{:,.2f}"),
+    ("total_return", "return", "{:+.2%}"),
+    ("cagr", "CAGR", "{:+.2%}"),
+    ("volatility", "vol", "{:.2%}"),
+    ("sharpe", "Sharpe", "{:.2f}"),
+    ("sortino", "Sortino", "{:.2f}"),
+    ("calmar", "Calmar", "{:.2f}"),
+    ("max_drawdown", "max DD", "{:.2%}"),
+    ("trades", "trades", "{}"),
+    ("win_rate", "win", "{:.0%}"),
+    ("turnover", "turnover", "{:.2f}"),
+    ("psr", "PSR", "{:.2f}"),
+    ("dsr", "DSR", "{:.2f}"),
+]
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -78,7 +95,9 @@ def _open_store(url: str, read_only: bool = True):
 def run(
     config: Annotated[Path, typer.Argument(help="YAML config file")],
     json_out: JsonOpt = False,
-    store: Annotated[Optional[str], typer.Option("--store", envvar="ARENA_STORE", help="override the config's store URL")] = None,
+    store: Annotated[
+        Optional[str], typer.Option("--store", envvar="ARENA_STORE", help="override the config's store URL")
+    ] = None,
     seed: Annotated[Optional[int], typer.Option(help="override the config's seed")] = None,
 ) -> None:
     """Run an arena: every contender in its own Ray actor with its own ledger."""
@@ -95,10 +114,16 @@ def run(
         _fail(str(exc))
     from arena.topology import run_arena
 
-    quiet = json_out or not sys.stderr.isatty() and os.environ.get("ARENA_PROGRESS") != "1"
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("bars"), TimeElapsedColumn(), TimeRemainingColumn(), console=err,
-                        disable=json_out)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("bars"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=json_out,
+    )
     try:
         with progress:
             task = progress.add_task(f"{cfg.name}: replay", total=None)
@@ -109,13 +134,26 @@ def run(
             result = run_arena(cfg, progress=on_progress)
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
-    del quiet
     if json_out:
-        print(json.dumps({"run_id": result.run_id, "status": result.status, "n_bars": result.n_bars,
-                          "data_sha256": result.data_sha256, "stats": result.stats,
-                          "leaderboard": result.leaderboard}, default=str))
+        print(
+            json.dumps(
+                {
+                    "run_id": result.run_id,
+                    "status": result.status,
+                    "n_bars": result.n_bars,
+                    "data_sha256": result.data_sha256,
+                    "stats": result.stats,
+                    "leaderboard": result.leaderboard,
+                },
+                default=str,
+            )
+        )
         return
-    out.print(_leaderboard_table(result.leaderboard, f"{cfg.name} — run {result.run_id} ({result.n_bars} bars, {result.status})"))
+    out.print(
+        _leaderboard_table(
+            result.leaderboard, f"{cfg.name} — run {result.run_id} ({result.n_bars} bars, {result.status})"
+        )
+    )
     if result.stats:
         s = result.stats
         out.print(f"PBO (CSCV over {s.get('n_trials')} contenders): {_fmt(s.get('pbo'), '{:.2f}')}")
@@ -146,8 +184,15 @@ def runs(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
     for col in ("run_id", "name", "status", "started_at", "n_bars", "data_sha256", "code_version"):
         table.add_column(col)
     for r in rows:
-        table.add_row(str(r.get("run_id")), str(r.get("name")), str(r.get("status")), str(r.get("started_at")),
-                      str(r.get("n_bars")), str(r.get("data_sha256", ""))[:12], str(r.get("code_version")))
+        table.add_row(
+            str(r.get("run_id")),
+            str(r.get("name")),
+            str(r.get("status")),
+            str(r.get("started_at")),
+            str(r.get("n_bars")),
+            str(r.get("data_sha256", ""))[:12],
+            str(r.get("code_version")),
+        )
     out.print(table)
 
 
@@ -165,8 +210,12 @@ def leaderboard(run_id: str, store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt 
 
 
 @app.command()
-def why(decision_id: str, store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False,
-        top: Annotated[int, typer.Option(help="contributions to show")] = 20) -> None:
+def why(
+    decision_id: str,
+    store: StoreOpt = DEFAULT_STORE,
+    json_out: JsonOpt = False,
+    top: Annotated[int, typer.Option(help="contributions to show")] = 20,
+) -> None:
     """Explain one decision: its contributions (top first), risk verdicts, orders and fills."""
     d = _open_store(store).decision(decision_id)
     if d is None:
@@ -174,26 +223,40 @@ def why(decision_id: str, store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = F
     if json_out:
         print(json.dumps(d, default=str))
         return
-    out.print(f"[bold]{d['decision_id']}[/]  {d['contender']}  at {d['ts']}  weights={d.get('weights')}  "
-              f"confidence={_fmt(d.get('confidence'), '{:.2f}')}")
+    out.print(
+        f"[bold]{d['decision_id']}[/]  {d['contender']}  at {d['ts']}  weights={d.get('weights')}  "
+        f"confidence={_fmt(d.get('confidence'), '{:.2f}')}"
+    )
     expl = sorted(d.get("explanation") or [], key=lambda e: -abs(e.get("contribution") or 0.0))[:top]
     table = Table(title="why", header_style="bold")
     for col in ("symbol", "feature", "value", "contribution", "method"):
         table.add_column(col, justify="right" if col in ("value", "contribution") else "left")
     for e in expl:
-        table.add_row(e.get("symbol") or "", e["feature"], _fmt(e.get("value"), "{:.6g}"),
-                      _fmt(e.get("contribution"), "{:+.6g}"), e.get("method", ""))
+        table.add_row(
+            e.get("symbol") or "",
+            e["feature"],
+            _fmt(e.get("value"), "{:.6g}"),
+            _fmt(e.get("contribution"), "{:+.6g}"),
+            e.get("method", ""),
+        )
     out.print(table)
     for v in d.get("verdicts", []):
-        out.print(f"risk: {v.get('symbol')} {v.get('action')} scale={_fmt(v.get('scale'), '{:.2f}')} {v.get('reasons')}")
+        out.print(
+            f"risk: {v.get('symbol')} {v.get('action')} scale={_fmt(v.get('scale'), '{:.2f}')} {v.get('reasons')}"
+        )
     for f in d.get("fills", []):
-        out.print(f"fill: {f.get('side')} {f.get('quantity')} {f.get('symbol')} @ {_fmt(f.get('price'), '{:.4f}')} at {f.get('ts')}")
+        out.print(
+            f"fill: {f.get('side')} {f.get('quantity')} {f.get('symbol')} "
+            f"@ {_fmt(f.get('price'), '{:.4f}')} at {f.get('ts')}"
+        )
 
 
 @app.command("kill-switch")
 def kill_switch(
     reason: Annotated[str, typer.Option(help="why (recorded with the event)")] = "operator",
-    run_id: Annotated[Optional[str], typer.Option("--run-id", help="only this run (default: every running arena)")] = None,
+    run_id: Annotated[
+        Optional[str], typer.Option("--run-id", help="only this run (default: every running arena)")
+    ] = None,
 ) -> None:
     """Trip the arena-wide kill switch: the guardian denies every exposure-increasing order."""
     from arena.control import NoClusterError, trip_kill_switch
@@ -222,8 +285,15 @@ def data_list(json_out: JsonOpt = False) -> None:
     for m in samples:
         src = m.get("source", {})
         src_s = f"{src.get('package')} {src.get('version')}" if isinstance(src, dict) else str(src)
-        table.add_row(m["name"], str(m.get("frequency")), ", ".join(m.get("symbols", [])), str(m.get("rows")),
-                      str(m.get("first_timestamp", m.get("start", ""))), str(m.get("last_timestamp", m.get("end", ""))), src_s)
+        table.add_row(
+            m["name"],
+            str(m.get("frequency")),
+            ", ".join(m.get("symbols", [])),
+            str(m.get("rows")),
+            str(m.get("first_timestamp", m.get("start", ""))),
+            str(m.get("last_timestamp", m.get("end", ""))),
+            src_s,
+        )
     out.print(table)
 
 

@@ -27,8 +27,11 @@ def running_arenas() -> list[str]:
     """Run ids of the arenas whose risk guardian is alive on the connected cluster."""
     _connect()
     names = ray.util.list_named_actors(all_namespaces=True)
-    return sorted(a["name"][len(GUARDIAN_PREFIX):] for a in names
-                  if a["namespace"] == NAMESPACE and a["name"].startswith(GUARDIAN_PREFIX))
+    return sorted(
+        a["name"][len(GUARDIAN_PREFIX) :]
+        for a in names
+        if a["namespace"] == NAMESPACE and a["name"].startswith(GUARDIAN_PREFIX)
+    )
 
 
 def trip_kill_switch(reason: str, run_id: str | None = None) -> list[str]:

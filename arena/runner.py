@@ -63,9 +63,15 @@ def _request_dict(r: OrderRequest | None) -> dict[str, Any] | None:
     if r is None:
         return None
     return {
-        "symbol": r.symbol, "side": r.side.value if r.side else None, "quantity": r.quantity,
-        "target_weight": r.target_weight, "type": r.type.value, "limit_price": r.limit_price,
-        "stop_price": r.stop_price, "time_in_force": r.time_in_force.value, "tag": r.tag,
+        "symbol": r.symbol,
+        "side": r.side.value if r.side else None,
+        "quantity": r.quantity,
+        "target_weight": r.target_weight,
+        "type": r.type.value,
+        "limit_price": r.limit_price,
+        "stop_price": r.stop_price,
+        "time_in_force": r.time_in_force.value,
+        "tag": r.tag,
     }
 
 
@@ -89,8 +95,9 @@ class ContenderRunner:
         self.s = settings
         self._vet = vet
         self.symbols = tuple(settings.symbols)
-        self.ledger = Ledger(self.symbols, settings.capital_usd, settings.execution,
-                             order_id_prefix=f"{settings.name}-")
+        self.ledger = Ledger(
+            self.symbols, settings.capital_usd, settings.execution, order_id_prefix=f"{settings.name}-"
+        )
         cap = max(int(settings.n_bars_hint), 16)
         s = len(self.symbols)
         self._buf: dict[str, np.ndarray] = {f: np.full((cap, s), np.nan) for f in _FIELDS}
@@ -109,7 +116,12 @@ class ContenderRunner:
         self._order_meta: dict[str, tuple[str | None, OrderRequest]] = {}
         self._targets: dict[str, float] = {}
         self._rows: dict[str, list[dict[str, Any]]] = {
-            "decisions": [], "orders": [], "fills": [], "risk_verdicts": [], "events": []}
+            "decisions": [],
+            "orders": [],
+            "fills": [],
+            "risk_verdicts": [],
+            "events": [],
+        }
         self._fills: list[Fill] = []
         self.latencies_ns: list[int] = []
         self.n_decisions = 0
@@ -208,11 +220,16 @@ class ContenderRunner:
     def _halt(self, ts: int, exc: BaseException) -> None:
         self.status = "halted"
         self.halt_reason = f"{type(exc).__name__}: {exc}"
-        self._rows["events"].append({
-            "run_id": self.s.run_id, "ts": ts, "contender": self.s.name, "kind": "CONTENDER_FAILED",
-            "reason": self.halt_reason,
-            "details_json": {"traceback": "".join(traceback.format_exception(exc))[-4000:]},
-        })
+        self._rows["events"].append(
+            {
+                "run_id": self.s.run_id,
+                "ts": ts,
+                "contender": self.s.name,
+                "kind": "CONTENDER_FAILED",
+                "reason": self.halt_reason,
+                "details_json": {"traceback": "".join(traceback.format_exception(exc))[-4000:]},
+            }
+        )
 
     def _drift_decision(self) -> Decision | None:
         thr = self.s.rebalance_drift
@@ -241,11 +258,16 @@ class ContenderRunner:
             rets = ()
         prices = led.last_prices
         return PortfolioState(
-            contender=self.s.name, ts_ns=ts, equity=led.equity, cash=led.cash,
-            peak_equity=self._peak, day_start_equity=self._day_start,
+            contender=self.s.name,
+            ts_ns=ts,
+            equity=led.equity,
+            cash=led.cash,
+            peak_equity=self._peak,
+            day_start_equity=self._day_start,
             positions={s: float(q) for s, q in zip(self.symbols, led.quantities) if q != 0},
             prices={s: float(p) for s, p in zip(self.symbols, prices) if p == p},
-            recent_returns=rets, margin=self.s.execution.margin,
+            recent_returns=rets,
+            margin=self.s.execution.margin,
         )
 
     def _act(self, ts: int, n: int, decision: Decision, close: np.ndarray, published_ns: int | None) -> None:
@@ -258,23 +280,47 @@ class ContenderRunner:
         self.timings_s["vet"] += time.perf_counter() - t_vet
         if published_ns is not None:
             self.latencies_ns.append(time.time_ns() - published_ns)
-        self._rows["decisions"].append({
-            "decision_id": decision_id, "run_id": self.s.run_id, "contender": self.s.name, "ts": ts,
-            "bar_index": n, "weights_json": dict(decision.weights),
-            "orders_json": [_request_dict(o) for o in decision.orders], "confidence": decision.confidence,
-            "explanation_json": [
-                {"feature": e.feature, "value": _num(e.value), "contribution": _num(e.contribution),
-                 "method": e.method, "symbol": e.symbol} for e in decision.explanation],
-            "symbols": _decision_symbols(decision),
-        })
+        self._rows["decisions"].append(
+            {
+                "decision_id": decision_id,
+                "run_id": self.s.run_id,
+                "contender": self.s.name,
+                "ts": ts,
+                "bar_index": n,
+                "weights_json": dict(decision.weights),
+                "orders_json": [_request_dict(o) for o in decision.orders],
+                "confidence": decision.confidence,
+                "explanation_json": [
+                    {
+                        "feature": e.feature,
+                        "value": _num(e.value),
+                        "contribution": _num(e.contribution),
+                        "method": e.method,
+                        "symbol": e.symbol,
+                    }
+                    for e in decision.explanation
+                ],
+                "symbols": _decision_symbols(decision),
+            }
+        )
         for k, v in enumerate(verdicts):
             rec = v.to_record()
-            self._rows["risk_verdicts"].append({
-                "verdict_id": f"{decision_id}/{k}", "run_id": self.s.run_id, "contender": self.s.name,
-                "decision_id": decision_id, "ts": ts, "symbol": v.request.symbol, "action": v.action.value,
-                "scale": float(v.scale), "reasons_json": list(v.reasons), "details_json": dict(v.details),
-                "requested_json": _request_dict(v.request), "approved_json": _request_dict(v.approved),
-            })
+            self._rows["risk_verdicts"].append(
+                {
+                    "verdict_id": f"{decision_id}/{k}",
+                    "run_id": self.s.run_id,
+                    "contender": self.s.name,
+                    "decision_id": decision_id,
+                    "ts": ts,
+                    "symbol": v.request.symbol,
+                    "action": v.action.value,
+                    "scale": float(v.scale),
+                    "reasons_json": list(v.reasons),
+                    "details_json": dict(v.details),
+                    "requested_json": _request_dict(v.request),
+                    "approved_json": _request_dict(v.approved),
+                }
+            )
             if v.approved is not None:
                 oid = self.ledger.submit(v.approved, ts)
                 self._order_meta[oid] = (decision_id, v.approved)
@@ -294,30 +340,47 @@ class ContenderRunner:
         rows = self._rows["orders"]
         for e in events:
             decision_id, req = self._order_meta.get(e.client_order_id, (None, None))
-            rows.append({
-                "run_id": self.s.run_id, "contender": self.s.name, "decision_id": decision_id,
-                "client_order_id": e.client_order_id, "symbol": e.symbol, "status": e.status.value,
-                "ts": e.ts_ns, "filled_quantity": float(e.filled_quantity), "reason": e.reason,
-                "side": req.side.value if req is not None and req.side else None,
-                "quantity": req.quantity if req is not None else None,
-                "target_weight": req.target_weight if req is not None else None,
-                "order_type": req.type.value if req is not None else None,
-                "limit_price": req.limit_price if req is not None else None,
-                "stop_price": req.stop_price if req is not None else None,
-                "time_in_force": req.time_in_force.value if req is not None else None,
-            })
+            rows.append(
+                {
+                    "run_id": self.s.run_id,
+                    "contender": self.s.name,
+                    "decision_id": decision_id,
+                    "client_order_id": e.client_order_id,
+                    "symbol": e.symbol,
+                    "status": e.status.value,
+                    "ts": e.ts_ns,
+                    "filled_quantity": float(e.filled_quantity),
+                    "reason": e.reason,
+                    "side": req.side.value if req is not None and req.side else None,
+                    "quantity": req.quantity if req is not None else None,
+                    "target_weight": req.target_weight if req is not None else None,
+                    "order_type": req.type.value if req is not None else None,
+                    "limit_price": req.limit_price if req is not None else None,
+                    "stop_price": req.stop_price if req is not None else None,
+                    "time_in_force": req.time_in_force.value if req is not None else None,
+                }
+            )
 
     def _record_fills(self, fills: Sequence[Fill]) -> None:
         rows = self._rows["fills"]
         for f in fills:
             self._fills.append(f)
             decision_id = self._order_meta.get(f.client_order_id, (None, None))[0]
-            rows.append({
-                "run_id": self.s.run_id, "contender": self.s.name, "decision_id": decision_id,
-                "client_order_id": f.client_order_id, "symbol": f.symbol, "side": f.side.value,
-                "quantity": float(f.quantity), "price": float(f.price), "commission": float(f.commission),
-                "slippage": float(f.slippage), "ts": f.ts_ns,
-            })
+            rows.append(
+                {
+                    "run_id": self.s.run_id,
+                    "contender": self.s.name,
+                    "decision_id": decision_id,
+                    "client_order_id": f.client_order_id,
+                    "symbol": f.symbol,
+                    "side": f.side.value,
+                    "quantity": float(f.quantity),
+                    "price": float(f.price),
+                    "commission": float(f.commission),
+                    "slippage": float(f.slippage),
+                    "ts": f.ts_ns,
+                }
+            )
             if self.status == "ok":
                 try:
                     self.contender.on_fill(f)
@@ -334,12 +397,17 @@ class ContenderRunner:
         self._rows = {k: [] for k in self._rows}
         lo, hi = self._emitted, self._n
         if hi > lo:
-            out["equity"] = _Columns({
-                "run_id": [self.s.run_id] * (hi - lo), "contender": [self.s.name] * (hi - lo),
-                "ts": self._buf["ts_ns"][lo:hi].copy(),
-                "bar_index": np.arange(lo, hi, dtype=np.int64), "equity": self._equity[lo:hi].copy(),
-                "cash": self._cash[lo:hi].copy(), "gross_exposure": self._gross[lo:hi].copy(),
-            })
+            out["equity"] = _Columns(
+                {
+                    "run_id": [self.s.run_id] * (hi - lo),
+                    "contender": [self.s.name] * (hi - lo),
+                    "ts": self._buf["ts_ns"][lo:hi].copy(),
+                    "bar_index": np.arange(lo, hi, dtype=np.int64),
+                    "equity": self._equity[lo:hi].copy(),
+                    "cash": self._cash[lo:hi].copy(),
+                    "gross_exposure": self._gross[lo:hi].copy(),
+                }
+            )
             self._emitted = hi
         return out
 
@@ -349,13 +417,28 @@ class ContenderRunner:
         decision count and measured latencies (ns)."""
         n = self._n
         return {
-            "name": self.s.name, "ts_ns": self._buf["ts_ns"][:n].copy(), "equity": self._equity[:n].copy(),
-            "cash": self._cash[:n].copy(), "gross_exposure": self._gross[:n].copy(),
-            "fills": [{"ts": f.ts_ns, "symbol": f.symbol, "side": f.side.value, "quantity": f.quantity,
-                       "price": f.price, "commission": f.commission} for f in self._fills],
+            "name": self.s.name,
+            "ts_ns": self._buf["ts_ns"][:n].copy(),
+            "equity": self._equity[:n].copy(),
+            "cash": self._cash[:n].copy(),
+            "gross_exposure": self._gross[:n].copy(),
+            "fills": [
+                {
+                    "ts": f.ts_ns,
+                    "symbol": f.symbol,
+                    "side": f.side.value,
+                    "quantity": f.quantity,
+                    "price": f.price,
+                    "commission": f.commission,
+                }
+                for f in self._fills
+            ],
             "closed_trades": [_trade_dict(t) for t in self.ledger.closed_trades()],
-            "status": self.status, "halt_reason": self.halt_reason, "n_decisions": self.n_decisions,
-            "latencies_ns": list(self.latencies_ns), "timings_s": dict(self.timings_s),
+            "status": self.status,
+            "halt_reason": self.halt_reason,
+            "n_decisions": self.n_decisions,
+            "latencies_ns": list(self.latencies_ns),
+            "timings_s": dict(self.timings_s),
         }
 
     def halt(self, reason: str, ts: int) -> None:
@@ -383,8 +466,10 @@ class _Columns(dict):
 
 
 def _trade_dict(t: Any) -> dict[str, Any]:
-    return {k: getattr(t, k) for k in ("symbol", "entry_ts_ns", "exit_ts_ns", "quantity", "entry_price",
-                                       "exit_price", "pnl")}
+    return {
+        k: getattr(t, k)
+        for k in ("symbol", "entry_ts_ns", "exit_ts_ns", "quantity", "entry_price", "exit_price", "pnl")
+    }
 
 
 def _num(x: float) -> float | None:
@@ -392,9 +477,17 @@ def _num(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def replay_local(contender: Contender, panel: Any, *, capital_usd: float = 10_000.0,
-                 execution: ExecutionConfig | None = None, limits: Any = None, name: str = "local",
-                 run_id: str = "local", chunk_bars: int = 256) -> tuple[ContenderRunner, dict[str, Any]]:
+def replay_local(
+    contender: Contender,
+    panel: Any,
+    *,
+    capital_usd: float = 10_000.0,
+    execution: ExecutionConfig | None = None,
+    limits: Any = None,
+    name: str = "local",
+    run_id: str = "local",
+    chunk_bars: int = 256,
+) -> tuple[ContenderRunner, dict[str, Any]]:
     """Replay a panel through one contender in this process, without Ray.
 
     The same runner, ledger and risk rules as in the arena; meant for unit tests
@@ -414,11 +507,25 @@ def replay_local(contender: Contender, panel: Any, *, capital_usd: float = 10_00
     from arena.risk import RiskGuardian, RiskLimits
 
     guardian = RiskGuardian(limits or RiskLimits())
-    settings = RunnerSettings(run_id=run_id, name=name, symbols=tuple(panel.symbols), capital_usd=capital_usd,
-                              execution=execution or ExecutionConfig(), n_bars_hint=len(panel))
+    settings = RunnerSettings(
+        run_id=run_id,
+        name=name,
+        symbols=tuple(panel.symbols),
+        capital_usd=capital_usd,
+        execution=execution or ExecutionConfig(),
+        n_bars_hint=len(panel),
+    )
     runner = ContenderRunner(contender, settings, guardian.vet)
     for lo in range(0, len(panel), chunk_bars):
         hi = min(len(panel), lo + chunk_bars)
-        runner.on_chunk({"ts_ns": panel.timestamps[lo:hi], "open": panel.open[lo:hi], "high": panel.high[lo:hi],
-                         "low": panel.low[lo:hi], "close": panel.close[lo:hi], "volume": panel.volume[lo:hi]})
+        runner.on_chunk(
+            {
+                "ts_ns": panel.timestamps[lo:hi],
+                "open": panel.open[lo:hi],
+                "high": panel.high[lo:hi],
+                "low": panel.low[lo:hi],
+                "close": panel.close[lo:hi],
+                "volume": panel.volume[lo:hi],
+            }
+        )
     return runner, runner.finish()

@@ -112,86 +112,136 @@ def run_arena(cfg: ArenaConfig, *, progress: Progress | None = None, run_id: str
     recorder = RecorderActor.remote(cfg.store)
     actors: dict[str, Any] = {
         spec.name: ContenderActor.options(
-            num_cpus=spec.resources.num_cpus, num_gpus=spec.resources.num_gpus,
-            name=f"contender:{run_id}:{spec.name}", namespace=NAMESPACE,
+            num_cpus=spec.resources.num_cpus,
+            num_gpus=spec.resources.num_gpus,
+            name=f"contender:{run_id}:{spec.name}",
+            namespace=NAMESPACE,
         ).remote(spec.class_, spec.params, _seed(cfg.seed, i))
         for i, spec in enumerate(cfg.contenders)
     }
+    spawned: dict[str, Any] = {"market": market, "recorder": recorder, **actors}
+    created: Any = None
     try:
-        info = ray.get(market.info.remote())
-    except ray.exceptions.RayTaskError as exc:
-        for a in (*actors.values(), market, recorder):
-            ray.kill(a)
-        raise exc.as_instanceof_cause() from None
-    ppy = periods_per_year(info["timestamps_ns"])
-    created = recorder.create_run.remote({
-        "run_id": run_id, "name": cfg.name, "config": cfg.to_dict(), "data_source": info["source"],
-        "data_sha256": info["data_sha256"], "code_version": code_version(), "seed": cfg.seed,
-        "started_at": started_at, "symbols": info["symbols"], "periods_per_year": ppy, "status": "running",
-    })
-    limits = RiskLimits(**cfg.risk.model_dump(), periods_per_year=ppy)
-    guardian = RiskGuardianActor.options(name=GUARDIAN_PREFIX + run_id, namespace=NAMESPACE).remote(
-        run_id, limits, recorder)
-    execution = _execution(cfg)
-    ready = [created]
-    for i, spec in enumerate(cfg.contenders):
-        symbols = tuple(spec.symbols or info["symbols"])
-        unknown = sorted(set(symbols) - set(info["symbols"]))
-        if unknown:
-            raise ValueError(f"contenders[{i}].symbols: {unknown} not in the data (has {info['symbols']})")
-        settings = RunnerSettings(
-            run_id=run_id, name=spec.name, symbols=symbols, capital_usd=cfg.capital, execution=execution,
-            n_bars_hint=info["n_bars"], warmup_bars=spec.warmup_bars, rebalance_drift=spec.rebalance_drift,
-            sharpe_window_bars=cfg.risk.sharpe_window_bars)
-        ready.append(actors[spec.name].setup.remote(settings, info["symbols"], guardian, recorder))
-    ray.get(ready)
-    t_ready = time.perf_counter()
-
-    failed: dict[str, str] = {}
-    for update in market.stream.options(num_returns="streaming").remote(
-        actors, cfg.replay.mode, cfg.replay.chunk_bars, cfg.replay.max_inflight_chunks, cfg.replay.bar_interval_s
-    ):
-        state = ray.get(update)
-        failed = state["failed"]
-        if progress is not None:
-            progress(state["bars"], info["n_bars"])
-    t_stream = time.perf_counter()
-
-    results: dict[str, dict[str, Any]] = {}
-    for name, actor in actors.items():
-        if name in failed:
-            continue
         try:
-            results[name] = ray.get(actor.finish.remote())
-        except ray.exceptions.RayError as exc:
-            failed[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:500]}"
-    gstatus = ray.get(guardian.status.remote())
-    per_contender: dict[str, ContenderResult] = {}
-    for name, res in results.items():
-        status, reason = res["status"], res["halt_reason"]
-        if status == "ok" and name in gstatus["halted"]:
-            status, reason = "halted", gstatus["halted"][name]
-        per_contender[name] = _to_result(res, status, reason)
-    events = [{"run_id": run_id, "ts": int(info["last_ns"]), "contender": name, "kind": "CONTENDER_FAILED",
-               "reason": reason, "details_json": {}} for name, reason in failed.items()]
-    leaderboard = build_leaderboard(per_contender, ppy) if per_contender else []
-    stats = run_stats(per_contender, ppy) if per_contender else {}
-    status = "killed" if gstatus["kill_switch"] else "finished"
-    rows = [{"run_id": run_id, **row} for row in leaderboard]
-    batch: dict[str, Any] = {"leaderboard": rows}
-    if events:
-        batch["events"] = events
-    ray.get(recorder.append.remote(batch))
-    ray.get(recorder.finish_run.remote(run_id, datetime.now(timezone.utc), status, info["n_bars"]))
-    ray.get(recorder.close.remote())
-    for a in (*actors.values(), guardian, market, recorder):
-        ray.kill(a)
+            info = ray.get(market.info.remote())
+        except ray.exceptions.RayTaskError as exc:
+            raise exc.as_instanceof_cause() from None
+        ppy = periods_per_year(info["timestamps_ns"])
+        created = recorder.create_run.remote(
+            {
+                "run_id": run_id,
+                "name": cfg.name,
+                "config": cfg.to_dict(),
+                "data_source": info["source"],
+                "data_sha256": info["data_sha256"],
+                "code_version": code_version(),
+                "seed": cfg.seed,
+                "started_at": started_at,
+                "symbols": info["symbols"],
+                "periods_per_year": ppy,
+                "status": "running",
+            }
+        )
+        limits = RiskLimits(**cfg.risk.model_dump(), periods_per_year=ppy)
+        guardian = RiskGuardianActor.options(name=GUARDIAN_PREFIX + run_id, namespace=NAMESPACE).remote(
+            run_id, limits, recorder
+        )
+        spawned["guardian"] = guardian
+        execution = _execution(cfg)
+        ready = [created]
+        for i, spec in enumerate(cfg.contenders):
+            symbols = tuple(spec.symbols or info["symbols"])
+            unknown = sorted(set(symbols) - set(info["symbols"]))
+            if unknown:
+                raise ValueError(f"contenders[{i}].symbols: {unknown} not in the data (has {info['symbols']})")
+            settings = RunnerSettings(
+                run_id=run_id,
+                name=spec.name,
+                symbols=symbols,
+                capital_usd=cfg.capital,
+                execution=execution,
+                n_bars_hint=info["n_bars"],
+                warmup_bars=spec.warmup_bars,
+                rebalance_drift=spec.rebalance_drift,
+                sharpe_window_bars=cfg.risk.sharpe_window_bars,
+            )
+            ready.append(actors[spec.name].setup.remote(settings, info["symbols"], guardian, recorder))
+        ray.get(ready)
+        t_ready = time.perf_counter()
+
+        failed: dict[str, str] = {}
+        for update in market.stream.options(num_returns="streaming").remote(
+            actors, cfg.replay.mode, cfg.replay.chunk_bars, cfg.replay.max_inflight_chunks, cfg.replay.bar_interval_s
+        ):
+            state = ray.get(update)
+            failed = state["failed"]
+            if progress is not None:
+                progress(state["bars"], info["n_bars"])
+        t_stream = time.perf_counter()
+
+        results: dict[str, dict[str, Any]] = {}
+        for name, actor in actors.items():
+            if name in failed:
+                continue
+            try:
+                results[name] = ray.get(actor.finish.remote())
+            except ray.exceptions.RayError as exc:
+                failed[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:500]}"
+        gstatus = ray.get(guardian.status.remote())
+        per_contender: dict[str, ContenderResult] = {}
+        for name, res in results.items():
+            status, reason = res["status"], res["halt_reason"]
+            if status == "ok" and name in gstatus["halted"]:
+                status, reason = "halted", gstatus["halted"][name]
+            per_contender[name] = _to_result(res, status, reason)
+        events = [
+            {
+                "run_id": run_id,
+                "ts": int(info["last_ns"]),
+                "contender": name,
+                "kind": "CONTENDER_FAILED",
+                "reason": reason,
+                "details_json": {},
+            }
+            for name, reason in failed.items()
+        ]
+        leaderboard = build_leaderboard(per_contender, ppy) if per_contender else []
+        stats = run_stats(per_contender, ppy) if per_contender else {}
+        status = "killed" if gstatus["kill_switch"] else "finished"
+        rows = [{"run_id": run_id, **row} for row in leaderboard]
+        batch: dict[str, Any] = {"leaderboard": rows}
+        if events:
+            batch["events"] = events
+        ray.get(recorder.append.remote(batch))
+        ray.get(recorder.finish_run.remote(run_id, datetime.now(timezone.utc), status, info["n_bars"]))
+        ray.get(recorder.close.remote())
+    except BaseException:
+        # the run is marked failed (rows already written stay), and no actor outlives it
+        if created is not None:
+            try:
+                ray.get(recorder.finish_run.remote(run_id, datetime.now(timezone.utc), "failed", 0), timeout=30)
+                ray.get(recorder.close.remote(), timeout=30)
+            except Exception:  # noqa: BLE001 - best effort: the original error is what matters
+                pass
+        raise
+    finally:
+        for a in spawned.values():
+            ray.kill(a)
     t_end = time.perf_counter()
     return RunResult(
-        run_id=run_id, leaderboard=leaderboard, stats=stats, status=status, n_bars=info["n_bars"],
-        data_sha256=info["data_sha256"], contenders=results,
-        timings_s={"startup": t_ready - t0, "stream": t_stream - t_ready, "finish": t_end - t_stream,
-                   "guardian_busy": gstatus["vet_busy_s"]},
+        run_id=run_id,
+        leaderboard=leaderboard,
+        stats=stats,
+        status=status,
+        n_bars=info["n_bars"],
+        data_sha256=info["data_sha256"],
+        contenders=results,
+        timings_s={
+            "startup": t_ready - t0,
+            "stream": t_stream - t_ready,
+            "finish": t_end - t_stream,
+            "guardian_busy": gstatus["vet_busy_s"],
+        },
     )
 
 
@@ -203,9 +253,16 @@ def _seed(seed: int, index: int) -> int:
 def _to_result(res: dict[str, Any], status: str, reason: str) -> ContenderResult:
     idx = pd.to_datetime(res["ts_ns"], utc=True)
     fills = pd.DataFrame(res["fills"], columns=["ts", "symbol", "side", "quantity", "price", "commission"])
-    trades = pd.DataFrame(res["closed_trades"], columns=["symbol", "entry_ts_ns", "exit_ts_ns", "quantity",
-                                                          "entry_price", "exit_price", "pnl"])
+    trades = pd.DataFrame(
+        res["closed_trades"],
+        columns=["symbol", "entry_ts_ns", "exit_ts_ns", "quantity", "entry_price", "exit_price", "pnl"],
+    )
     trades = trades.rename(columns={"entry_ts_ns": "entry_ts", "exit_ts_ns": "exit_ts"})
     return ContenderResult(
-        equity=pd.Series(res["equity"], index=idx), fills=fills, closed_trades=trades,
-        gross_exposure=pd.Series(res["gross_exposure"], index=idx), status=status, halt_reason=reason)
+        equity=pd.Series(res["equity"], index=idx),
+        fills=fills,
+        closed_trades=trades,
+        gross_exposure=pd.Series(res["gross_exposure"], index=idx),
+        status=status,
+        halt_reason=reason,
+    )

@@ -11,6 +11,18 @@ from contenders.registry import available, resolve
 from ledger.types import Contribution, Decision, OrderRequest, OrderType, Side, TimeInForce
 
 __all__ = [
-    "Bar", "Bars", "Contender", "Contribution", "Decision", "History", "OrderRequest", "OrderType",
-    "ParamError", "Portfolio", "Side", "TimeInForce", "available", "resolve",
+    "Bar",
+    "Bars",
+    "Contender",
+    "Contribution",
+    "Decision",
+    "History",
+    "OrderRequest",
+    "OrderType",
+    "ParamError",
+    "Portfolio",
+    "Side",
+    "TimeInForce",
+    "available",
+    "resolve",
 ]

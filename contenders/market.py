@@ -158,5 +158,12 @@ class Bars:
             j = self.symbols.index(symbol)
         except ValueError:
             raise KeyError(f"unknown symbol {symbol!r}; these bars have {list(self.symbols)}") from None
-        return Bar(symbol, self.ts_ns, float(self.open[j]), float(self.high[j]), float(self.low[j]),
-                   float(self.close[j]), float(self.volume[j]))
+        return Bar(
+            symbol,
+            self.ts_ns,
+            float(self.open[j]),
+            float(self.high[j]),
+            float(self.low[j]),
+            float(self.close[j]),
+            float(self.volume[j]),
+        )

@@ -16,8 +16,8 @@ from contenders import Bars, Contender, Contribution, Decision, Portfolio
 class MyContender(Contender):
     """One line on what it does; then its rule, its params with units, and what it explains."""
 
-    lookback: int = 20          # bars
-    weight: float = 1.0         # fraction of equity, split across the symbols
+    lookback: int = 20  # bars
+    weight: float = 1.0  # fraction of equity, split across the symbols
 
     def validate_params(self) -> None:
         if self.lookback < 2:
@@ -27,9 +27,9 @@ class MyContender(Contender):
         """Optional: learn from the warm-up bars (``warmup_bars`` in the config)."""
 
     def on_bars(self, bars: Bars, portfolio: Portfolio) -> Decision | None:
-        close = bars.history.close                      # float64 [n, S], past only
+        close = bars.history.close  # float64 [n, S], past only
         if len(close) <= self.lookback:
-            return None                                 # None = keep positions as they are
+            return None  # None = keep positions as they are
         ret = close[-1] / close[-1 - self.lookback] - 1.0
         w = self.weight / len(bars.symbols)
         weights = {s: (w if r > 0 else 0.0) for s, r in zip(bars.symbols, ret)}
@@ -38,6 +38,7 @@ class MyContender(Contender):
         return Decision(
             weights=weights,
             confidence=float(min(1.0, np.nanmean(np.abs(ret)) * 10)),
-            explanation=[Contribution("lookback_return", float(r), float(r), "rule", s)
-                         for s, r in zip(bars.symbols, ret)],
+            explanation=[
+                Contribution("lookback_return", float(r), float(r), "rule", s) for s, r in zip(bars.symbols, ret)
+            ],
         )

@@ -42,15 +42,27 @@ class RiskGuardianActor:
         self._guardian.reset_kill_switch()
 
     def status(self) -> dict[str, Any]:
-        return {"run_id": self._run_id, "kill_switch": self._guardian.kill_switch_active,
-                "kill_switch_reason": self._guardian.kill_switch_reason, "halted": self._guardian.halted(),
-                "vets": self._vets, "vet_busy_s": self._vet_s}
+        return {
+            "run_id": self._run_id,
+            "kill_switch": self._guardian.kill_switch_active,
+            "kill_switch_reason": self._guardian.kill_switch_reason,
+            "halted": self._guardian.halted(),
+            "vets": self._vets,
+            "vet_busy_s": self._vet_s,
+        }
 
     def _forward_events(self) -> None:
         events = self._guardian.events()
         if events:
-            rows = [{"run_id": self._run_id, "ts": e.get("ts_ns"), "contender": e.get("contender"),
-                     "kind": e["kind"], "reason": e.get("reason", ""),
-                     "details_json": {k: v for k, v in e.items() if k not in ("ts_ns", "contender", "kind", "reason")}}
-                    for e in events]
+            rows = [
+                {
+                    "run_id": self._run_id,
+                    "ts": e.get("ts_ns"),
+                    "contender": e.get("contender"),
+                    "kind": e["kind"],
+                    "reason": e.get("reason", ""),
+                    "details_json": {k: v for k, v in e.items() if k not in ("ts_ns", "contender", "kind", "reason")},
+                }
+                for e in events
+            ]
             ray.get(self._recorder.append.remote({"events": rows}))

@@ -51,20 +51,38 @@ class MarketDataActor:
         if self._panel is None:
             self._load()
         p = self._panel
-        return {"symbols": list(p.symbols), "n_bars": len(p), "first_ns": int(p.timestamps[0]),
-                "last_ns": int(p.timestamps[-1]), "data_sha256": self._sha, "source": self._describe,
-                "timestamps_ns": p.timestamps}
+        return {
+            "symbols": list(p.symbols),
+            "n_bars": len(p),
+            "first_ns": int(p.timestamps[0]),
+            "last_ns": int(p.timestamps[-1]),
+            "data_sha256": self._sha,
+            "source": self._describe,
+            "timestamps_ns": p.timestamps,
+        }
 
     def _chunk(self, lo: int, hi: int, paced: bool) -> dict[str, Any]:
         p = self._panel
-        chunk = {"ts_ns": p.timestamps[lo:hi], "open": p.open[lo:hi], "high": p.high[lo:hi],
-                 "low": p.low[lo:hi], "close": p.close[lo:hi], "volume": p.volume[lo:hi]}
+        chunk = {
+            "ts_ns": p.timestamps[lo:hi],
+            "open": p.open[lo:hi],
+            "high": p.high[lo:hi],
+            "low": p.low[lo:hi],
+            "close": p.close[lo:hi],
+            "volume": p.volume[lo:hi],
+        }
         if paced:
             chunk["published_ns"] = np.full(hi - lo, time.time_ns(), dtype=np.int64)
         return chunk
 
-    def stream(self, contenders: dict[str, Any], mode: str = "replay", chunk_bars: int = 512,
-               max_inflight: int = 4, bar_interval_s: float = 1.0) -> Iterator[dict[str, Any]]:
+    def stream(
+        self,
+        contenders: dict[str, Any],
+        mode: str = "replay",
+        chunk_bars: int = 512,
+        max_inflight: int = 4,
+        bar_interval_s: float = 1.0,
+    ) -> Iterator[dict[str, Any]]:
         """Publish every bar; yields progress ``{"bars": n_published, "failed": {name: reason}}``
         after each chunk. A contender actor that dies is dropped (reason recorded);
         the others go on."""

@@ -45,7 +45,16 @@ def test_run_json_has_the_leaderboard_fields(cli_run):
     rows = out["leaderboard"]
     assert {r["contender"] for r in rows} == {"bench", "sma"}
     for r in rows:
-        for key in ("contender", "final_equity", "total_return", "sharpe", "sortino", "calmar", "max_drawdown", "trades"):
+        for key in (
+            "contender",
+            "final_equity",
+            "total_return",
+            "sharpe",
+            "sortino",
+            "calmar",
+            "max_drawdown",
+            "trades",
+        ):
             assert key in r
 
 
@@ -102,9 +111,9 @@ def test_data_validate_reports_problems_without_running(tmp_path):
     f.write_text(
         "date,open,high,low,close,volume\n"
         "2020-01-02,10,11,9,10.5,100\n"
-        "2020-01-03,10,9,11,10.5,100\n"   # high < low
-        "2020-01-03,10,11,9,10.5,100\n"   # duplicate timestamp
-        "2020-01-06,10,11,9,10.5,-5\n"    # negative volume
+        "2020-01-03,10,9,11,10.5,100\n"  # high < low
+        "2020-01-03,10,11,9,10.5,100\n"  # duplicate timestamp
+        "2020-01-06,10,11,9,10.5,-5\n"  # negative volume
     )
     res = runner.invoke(app, ["data", "validate", str(f), "--symbol", "XYZ", "--json"])
     assert res.exit_code == 0, res.output

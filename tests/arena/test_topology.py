@@ -72,7 +72,9 @@ def test_store_records_run_provenance_and_equity(finished_run):
     assert run["seed"] == 3 and run["status"] == "finished" and run["code_version"]
     eq = store.equity_curve(result.run_id, "sma")
     assert len(eq) == result.n_bars
-    assert eq[-1]["equity"] == pytest.approx(next(r for r in result.leaderboard if r["contender"] == "sma")["final_equity"])
+    assert eq[-1]["equity"] == pytest.approx(
+        next(r for r in result.leaderboard if r["contender"] == "sma")["final_equity"]
+    )
 
 
 def test_same_config_data_and_seed_give_identical_decisions_and_fills(finished_run, tmp_path):
@@ -94,10 +96,13 @@ def test_same_config_data_and_seed_give_identical_decisions_and_fills(finished_r
 
 
 def test_failing_contender_is_halted_and_the_run_goes_on(ray_session, tmp_path):
-    cfg = _config(tmp_path, contenders=[
-        {"name": "bench", "class": "buy_and_hold"},
-        {"name": "broken", "class": "arena_test_contenders:FailsAtBar", "params": {"fail_at": 40}},
-    ])
+    cfg = _config(
+        tmp_path,
+        contenders=[
+            {"name": "bench", "class": "buy_and_hold"},
+            {"name": "broken", "class": "arena_test_contenders:FailsAtBar", "params": {"fail_at": 40}},
+        ],
+    )
     result = run_arena(cfg)
     rows = {r["contender"]: r for r in result.leaderboard}
     assert rows["broken"]["status"] == "halted"
@@ -111,8 +116,11 @@ def test_failing_contender_is_halted_and_the_run_goes_on(ray_session, tmp_path):
 def test_kill_switch_trips_a_running_arena(ray_session, tmp_path):
     from arena.control import running_arenas, trip_kill_switch
 
-    cfg = _config(tmp_path, contenders=[{"name": "flip", "class": "arena_test_contenders:FlipEveryBar"}],
-                  replay={"mode": "paced", "bar_interval_s": 0.002})
+    cfg = _config(
+        tmp_path,
+        contenders=[{"name": "flip", "class": "arena_test_contenders:FlipEveryBar"}],
+        replay={"mode": "paced", "bar_interval_s": 0.002},
+    )
     box = {}
     t = threading.Thread(target=lambda: box.update(result=run_arena(cfg, run_id="kill-test")))
     t.start()
@@ -127,8 +135,12 @@ def test_kill_switch_trips_a_running_arena(ray_session, tmp_path):
     store = open_store(cfg.store, read_only=True)
     assert any(e["kind"] == "KILL_SWITCH_TRIPPED" for e in store.kill_switch_events("kill-test"))
     n = result.contenders["flip"]["n_decisions"]
-    denied = [v for d in store.decisions("kill-test", limit=20, offset=n - 20)
-              for v in store.decision(d["decision_id"])["verdicts"] if v["action"] == "DENY"]
+    denied = [
+        v
+        for d in store.decisions("kill-test", limit=20, offset=n - 20)
+        for v in store.decision(d["decision_id"])["verdicts"]
+        if v["action"] == "DENY"
+    ]
     assert denied and all("ARENA_KILL_SWITCH" in v["reasons"] for v in denied)
 
 
@@ -144,7 +156,9 @@ def test_serve_answers_from_a_real_run(finished_run):
     body = lb.json()
     rows = body["leaderboard"] if isinstance(body, dict) else body
     assert {r["contender"] for r in rows} == {"bench", "sma", "rsi", "mom"}
-    decisions = client.get(f"/runs/{result.run_id}/decisions", params={"contender": "sma", "symbol": "MSFT", "limit": 5})
+    decisions = client.get(
+        f"/runs/{result.run_id}/decisions", params={"contender": "sma", "symbol": "MSFT", "limit": 5}
+    )
     assert decisions.status_code == 200
     items = decisions.json()["decisions"] if isinstance(decisions.json(), dict) else decisions.json()
     assert items and all("MSFT" in d["symbols"] for d in items)

@@ -33,7 +33,9 @@ def replay(contender, closes: np.ndarray, symbols=("A",)):
             buf[f][i] = closes[i]
         buf["volume"][i] = 1e6
         h = History(buf, i + 1, tuple(symbols))
-        bars = Bars(int(buf["ts_ns"][i]), i, tuple(symbols), *(buf[f][i] for f in ("open", "high", "low", "close", "volume")), h)
+        bars = Bars(
+            int(buf["ts_ns"][i]), i, tuple(symbols), *(buf[f][i] for f in ("open", "high", "low", "close", "volume")), h
+        )
         d = contender.on_bars(bars, Portfolio(led, np.full(t, 1e4), i + 1))
         if d is not None:
             out[i] = d
@@ -86,12 +88,12 @@ def test_rsi_matches_wilder_reference():
         r = c._update_rsi(closes[:n].reshape(-1, 1))
         rsis.append(float(r[0]))
     d = np.diff(closes)
-    g, l = np.clip(d, 0, None), np.clip(-d, 0, None)
-    ag, al = g[:14].mean(), l[:14].mean()
+    g, loss = np.clip(d, 0, None), np.clip(-d, 0, None)
+    ag, al = g[:14].mean(), loss[:14].mean()
     ref = [100 - 100 / (1 + ag / al)]
     for k in range(14, len(d)):
         ag = (ag * 13 + g[k]) / 14
-        al = (al * 13 + l[k]) / 14
+        al = (al * 13 + loss[k]) / 14
         ref.append(100 - 100 / (1 + ag / al))
     assert np.allclose(rsis, ref)
 
