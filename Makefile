@@ -3,6 +3,8 @@ SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 export RAY_USAGE_STATS_ENABLED := 0
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+# Tools run straight from .venv (not through `uv run`): Ray would otherwise start
+# every worker process through uv as well.
 
 .PHONY: setup run test bench samples clean
 
@@ -16,21 +18,21 @@ setup: .venv/.synced
 
 ## run: the main job — an arena on the bundled real daily US-equity bars
 run: setup
-	$(UV) run --frozen arena run configs/local.yaml
+	.venv/bin/arena run configs/local.yaml
 
 ## test: lint, then the whole test suite (real Ray instance, real DuckDB store)
 test: setup
-	$(UV) run --frozen ruff check .
-	$(UV) run --frozen pytest
+	.venv/bin/ruff check .
+	.venv/bin/pytest
 
 ## bench: replay throughput, start-up, latency and memory figures, and per-component costs (JSON)
 bench: setup
-	$(UV) run --frozen python -m benchmarks.components
-	$(UV) run --frozen python -m benchmarks.replay
+	.venv/bin/python -m benchmarks.components
+	.venv/bin/python -m benchmarks.replay
 
 ## samples: rebuild the bundled data sets from their source packages
 samples: setup
-	$(UV) run --frozen python scripts/build_samples.py
+	.venv/bin/python scripts/build_samples.py
 
 clean:
 	rm -rf .venv .pytest_cache runs
