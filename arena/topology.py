@@ -166,6 +166,7 @@ def run_arena(cfg: ArenaConfig, *, progress: Progress | None = None, run_id: str
                 sharpe_window_bars=cfg.risk.sharpe_window_bars,
             )
             ready.append(actors[spec.name].setup.remote(settings, info["symbols"], guardian, recorder))
+        ready.append(guardian.__ray_ready__.remote())  # its process is up before the first order
         ray.get(ready)
         t_ready = time.perf_counter()
 
