@@ -15,6 +15,9 @@ from ray.exceptions import RayActorError, RayTaskError
 from arena.data import data_sha256, source_from_spec, to_panel
 
 
+PROGRESS_EVERY_S = 0.1  # seconds between progress reports to the driver
+
+
 @ray.remote(num_cpus=0, max_restarts=0)
 class MarketDataActor:
     """Loads the configured source once, then publishes its bars in timestamp
@@ -84,14 +87,14 @@ class MarketDataActor:
         bar_interval_s: float = 1.0,
     ) -> Iterator[dict[str, Any]]:
         """Publish every bar; yields progress ``{"bars": n_published, "failed": {name: reason}}``
-        after each chunk. A contender actor that dies is dropped (reason recorded);
-        the others go on."""
+        at most every ``PROGRESS_EVERY_S`` seconds, and once at the end with ``"done": True``.
+        A contender actor that dies is dropped (reason recorded); the others go on."""
         n = len(self._panel)
         paced = mode == "paced"
         step = 1 if paced else chunk_bars
         inflight: dict[str, deque] = {name: deque() for name in contenders}
         live = dict(contenders)
-        next_t = time.perf_counter()
+        next_t = last_report = time.perf_counter()
         for lo in range(0, n, step):
             hi = min(n, lo + step)
             if paced:
@@ -99,7 +102,10 @@ class MarketDataActor:
                 delay = next_t - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-            ref = ray.put(self._chunk(lo, hi, paced))
+            chunk = self._chunk(lo, hi, paced)
+            # one copy in the object store shared by every contender, except for small
+            # chunks (paced bars), which travel inline with the call: one hop less
+            ref = chunk if paced else ray.put(chunk)
             for name, handle in list(live.items()):
                 q = inflight[name]
                 if len(q) >= max_inflight:
@@ -107,7 +113,10 @@ class MarketDataActor:
                     if name not in live:
                         continue
                 q.append(handle.on_chunk.remote(ref))
-            yield {"bars": hi, "failed": dict(self.failed)}
+            now = time.perf_counter()
+            if now - last_report >= PROGRESS_EVERY_S:
+                last_report = now
+                yield {"bars": hi, "failed": dict(self.failed)}
         for name, q in inflight.items():
             while q and name in live:
                 self._settle(name, q.popleft(), live)
