@@ -25,7 +25,7 @@ def _best(fn, number: int, repeat: int = 7) -> float:
 def main() -> dict:
     from arena.data import SampleSource, to_panel
     from arena.risk import PortfolioState, RiskGuardian, RiskLimits
-    from arena.runner import replay_local
+    from arena.local import replay_local
     from contenders import resolve
     from ledger import Ledger
     from ledger.types import OrderRequest

@@ -7,7 +7,7 @@ import pytest
 
 from arena.data import SampleSource, SyntheticSource, to_panel
 from arena.risk import RiskLimits
-from arena.runner import replay_local
+from arena.local import replay_local
 from contenders import Contender, Contribution, Decision
 from ledger import ExecutionConfig
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from arena.data import SyntheticSource, to_panel
-from arena.runner import replay_local
+from arena.local import replay_local
 from contenders import Decision, available, resolve
 
 

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from arena.data import SampleSource, to_panel
-from arena.runner import replay_local
+from arena.local import replay_local
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "writing-a-contender.md"
 
