@@ -32,7 +32,15 @@ def _write_config(tmp_path, **over):
 
 @pytest.fixture(scope="module")
 def cli_run(ray_session, tmp_path_factory):
-    path, store = _write_config(tmp_path_factory.mktemp("cli"))
+    """A run on a user CSV (GOOGL daily bars from the bundle, a `date` column, no symbol column)."""
+    from arena.data import SampleSource
+
+    tmp = tmp_path_factory.mktemp("cli")
+    frame = SampleSource("us_equities_daily").load()
+    goog = frame[frame["symbol"] == "GOOGL"].drop(columns="symbol")
+    goog.insert(0, "date", goog.pop("timestamp").dt.strftime("%Y-%m-%d"))
+    goog.to_csv(tmp / "goog.csv", index=False)
+    path, store = _write_config(tmp, data={"source": "csv", "path": "goog.csv", "symbol": "GOOG"})
     res = runner.invoke(app, ["run", str(path), "--json"])
     assert res.exit_code == 0, res.output
     return json.loads(res.stdout), store
@@ -40,8 +48,11 @@ def cli_run(ray_session, tmp_path_factory):
 
 @pytest.mark.ray
 def test_run_json_has_the_leaderboard_fields(cli_run):
-    out, _ = cli_run
+    out, store = cli_run
     assert out["run_id"].startswith("cli-test-")
+    from arena.store import open_store
+
+    assert open_store(store, read_only=True).get_run(out["run_id"])["symbols"] == ["GOOG"]
     rows = out["leaderboard"]
     assert {r["contender"] for r in rows} == {"bench", "sma"}
     for r in rows:
