@@ -27,6 +27,7 @@ from contenders.base import Contender
 from contenders.market import Bars, History
 from contenders.portfolio import Portfolio
 from ledger import ExecutionConfig, Ledger
+from ledger.orders import request_to_dict
 from ledger.types import Contribution, Decision, Fill, OrderEvent, OrderRequest
 
 from arena.risk import Action, PortfolioState, RiskVerdict
@@ -60,19 +61,7 @@ def _decision_symbols(decision: Decision) -> list[str]:
 
 
 def _request_dict(r: OrderRequest | None) -> dict[str, Any] | None:
-    if r is None:
-        return None
-    return {
-        "symbol": r.symbol,
-        "side": r.side.value if r.side else None,
-        "quantity": r.quantity,
-        "target_weight": r.target_weight,
-        "type": r.type.value,
-        "limit_price": r.limit_price,
-        "stop_price": r.stop_price,
-        "time_in_force": r.time_in_force.value,
-        "tag": r.tag,
-    }
+    return None if r is None else request_to_dict(r)
 
 
 class ContenderRunner:
@@ -304,7 +293,6 @@ class ContenderRunner:
             }
         )
         for k, v in enumerate(verdicts):
-            rec = v.to_record()
             self._rows["risk_verdicts"].append(
                 {
                     "verdict_id": f"{decision_id}/{k}",
@@ -331,7 +319,6 @@ class ContenderRunner:
                     self.contender.on_denied(v)
                 except Exception as exc:
                     self._halt(ts, exc)
-            del rec
         events = self.ledger.drain_events()
         if events:
             self._record_events(events)
