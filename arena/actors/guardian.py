@@ -40,6 +40,13 @@ class RiskGuardianActor:
 
     def reset_kill_switch(self) -> None:
         self._guardian.reset_kill_switch()
+        self._forward_events()
+
+    def release_contender(self, name: str) -> list[str]:
+        """Lift a drawdown halt of one contender; returns what was lifted (see RiskGuardian)."""
+        released = self._guardian.release_contender(name)
+        self._forward_events()
+        return released
 
     def status(self) -> dict[str, Any]:
         return {
