@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from arena.runner import ContenderRunner, RunnerSettings
+from arena.runner import ContenderRunner, RunnerSettings, chunk_of
 from contenders.base import Contender
 from ledger import ExecutionConfig
 
@@ -23,6 +23,9 @@ def replay_local(
     name: str = "local",
     run_id: str = "local",
     chunk_bars: int = 256,
+    warmup_bars: int = 0,
+    rebalance_drift: float | None = None,
+    guardian: Any = None,
 ) -> tuple[ContenderRunner, dict[str, Any]]:
     """Replay a panel through one contender in this process, without Ray.
 
@@ -32,6 +35,9 @@ def replay_local(
         capital_usd: starting cash, USD.
         execution: execution model (default: next open, no costs, whole shares).
         limits: ``arena.risk.RiskLimits`` (default: permissive long-only limits).
+        warmup_bars: bars used only for ``fit`` before trading.
+        rebalance_drift: re-issue held targets once weights drift this far (fraction).
+        guardian: an ``arena.risk.RiskGuardian`` to vet with (default: one built from ``limits``).
 
     Returns:
         ``(runner, result)``: the runner (its ``drain_records()`` gives the audit
@@ -39,7 +45,7 @@ def replay_local(
     """
     from arena.risk import RiskGuardian, RiskLimits
 
-    guardian = RiskGuardian(limits or RiskLimits())
+    guardian = guardian or RiskGuardian(limits or RiskLimits())
     settings = RunnerSettings(
         run_id=run_id,
         name=name,
@@ -47,18 +53,10 @@ def replay_local(
         capital_usd=capital_usd,
         execution=execution or ExecutionConfig(),
         n_bars_hint=len(panel),
+        warmup_bars=warmup_bars,
+        rebalance_drift=rebalance_drift,
     )
     runner = ContenderRunner(contender, settings, guardian.vet)
-    for lo in range(0, len(panel), chunk_bars):
-        hi = min(len(panel), lo + chunk_bars)
-        runner.on_chunk(
-            {
-                "ts_ns": panel.timestamps[lo:hi],
-                "open": panel.open[lo:hi],
-                "high": panel.high[lo:hi],
-                "low": panel.low[lo:hi],
-                "close": panel.close[lo:hi],
-                "volume": panel.volume[lo:hi],
-            }
-        )
+    for part in panel.chunks(chunk_bars):
+        runner.on_chunk(chunk_of(part))
     return runner, runner.finish()

@@ -435,6 +435,13 @@ class ContenderRunner:
             self.halt_reason = reason
 
 
+def chunk_of(panel: Any) -> dict[str, Any]:
+    """A panel (or a slice of one) in the chunk form :meth:`ContenderRunner.on_chunk` takes:
+    ``ts_ns`` int64 [T] and ``open``, ``high``, ``low``, ``close``, ``volume`` float64 [T, S]
+    (views, no copy)."""
+    return {"ts_ns": panel.timestamps, **{f: getattr(panel, f) for f in _FIELDS}}
+
+
 def _readonly_views(buffers: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Read-only views of the replay buffers: what the contender and the ledger see."""
     out = {}
@@ -462,4 +469,3 @@ def _trade_dict(t: Any) -> dict[str, Any]:
 def _num(x: float) -> float | None:
     x = float(x)
     return x if math.isfinite(x) else None
-

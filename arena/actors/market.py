@@ -13,6 +13,7 @@ import ray
 from ray.exceptions import RayActorError, RayTaskError
 
 from arena.data import data_sha256, source_from_spec, to_panel
+from arena.runner import chunk_of
 
 
 PROGRESS_EVERY_S = 0.1  # seconds between progress reports to the driver
@@ -65,15 +66,7 @@ class MarketDataActor:
         }
 
     def _chunk(self, lo: int, hi: int, paced: bool) -> dict[str, Any]:
-        p = self._panel
-        chunk = {
-            "ts_ns": p.timestamps[lo:hi],
-            "open": p.open[lo:hi],
-            "high": p.high[lo:hi],
-            "low": p.low[lo:hi],
-            "close": p.close[lo:hi],
-            "volume": p.volume[lo:hi],
-        }
+        chunk = chunk_of(self._panel.slice(lo, hi))
         if paced:
             chunk["published_ns"] = np.full(hi - lo, time.time_ns(), dtype=np.int64)
         return chunk

@@ -61,23 +61,8 @@ def test_returning_none_keeps_positions_as_prices_move(msft):
 
 
 def test_drift_threshold_leaves_a_target_that_has_not_drifted(msft):
-    from arena.runner import ContenderRunner, RunnerSettings
-    from arena.risk import RiskGuardian
-
-    settings = RunnerSettings(
-        run_id="r",
-        name="d",
-        symbols=msft.symbols,
-        capital_usd=10_000,
-        execution=ExecutionConfig(sizing="fractional"),
-        n_bars_hint=len(msft),
-        rebalance_drift=0.02,
-    )
     c = OnceAllIn()
-    runner = ContenderRunner(c, settings, RiskGuardian(RiskLimits()).vet)
-    runner.on_chunk(
-        {"ts_ns": msft.timestamps, **{f: getattr(msft, f) for f in ("open", "high", "low", "close", "volume")}}
-    )
+    runner, _ = replay_local(c, msft, execution=ExecutionConfig(sizing="fractional"), rebalance_drift=0.02)
     recs = runner.drain_records()
     drift = [d for d in recs["decisions"] if any(e["feature"] == "weight_drift" for e in d["explanation_json"])]
     # fractional all-in stays at weight 1.0 whatever the price, so no drift rebalancing is needed
@@ -94,22 +79,7 @@ def test_drift_rebalance_happens_for_a_partial_weight():
                 return Decision(weights={"A": 0.5}, explanation=[Contribution("half", 0.5, 0.5)])
             return None
 
-    from arena.risk import RiskGuardian
-    from arena.runner import ContenderRunner, RunnerSettings
-
-    settings = RunnerSettings(
-        run_id="r",
-        name="h",
-        symbols=("A",),
-        capital_usd=10_000,
-        execution=ExecutionConfig(sizing="fractional"),
-        n_bars_hint=300,
-        rebalance_drift=0.05,
-    )
-    runner = ContenderRunner(Half(), settings, RiskGuardian(RiskLimits()).vet)
-    runner.on_chunk(
-        {"ts_ns": panel.timestamps, **{f: getattr(panel, f) for f in ("open", "high", "low", "close", "volume")}}
-    )
+    runner, _ = replay_local(Half(), panel, execution=ExecutionConfig(sizing="fractional"), rebalance_drift=0.05)
     recs = runner.drain_records()
     drift = [d for d in recs["decisions"] if d["explanation_json"][0]["feature"] == "weight_drift"]
     assert drift, "a 3%-vol path drifts more than 5 points from a 50% target"
@@ -117,26 +87,8 @@ def test_drift_rebalance_happens_for_a_partial_weight():
 
 
 def test_warmup_bars_fit_once_and_are_not_traded(msft):
-    from arena.risk import RiskGuardian
-    from arena.runner import ContenderRunner, RunnerSettings
-
     c = OnceAllIn(at=3)
-    settings = RunnerSettings(
-        run_id="r",
-        name="w",
-        symbols=msft.symbols,
-        capital_usd=10_000,
-        execution=ExecutionConfig(),
-        n_bars_hint=len(msft),
-        warmup_bars=50,
-    )
-    runner = ContenderRunner(c, settings, RiskGuardian(RiskLimits()).vet)
-    runner.on_chunk(
-        {
-            "ts_ns": msft.timestamps[:100],
-            **{f: getattr(msft, f)[:100] for f in ("open", "high", "low", "close", "volume")},
-        }
-    )
+    replay_local(c, msft.slice(0, 100), warmup_bars=50)
     assert c.fitted == [50]
     assert c.fills == [], "bar 3 falls in the warm-up: no decision"
 
@@ -166,24 +118,8 @@ def test_denied_orders_reach_on_denied_and_never_the_ledger(msft):
 
     guardian = RiskGuardian(RiskLimits())
     guardian.trip_kill_switch("drill")
-    from arena.runner import ContenderRunner, RunnerSettings
-
     c2 = Short()
-    settings = RunnerSettings(
-        run_id="r",
-        name="k",
-        symbols=msft.symbols,
-        capital_usd=10_000,
-        execution=ExecutionConfig(),
-        n_bars_hint=len(msft),
-    )
-    runner = ContenderRunner(c2, settings, guardian.vet)
-    runner.on_chunk(
-        {
-            "ts_ns": msft.timestamps[:20],
-            **{f: getattr(msft, f)[:20] for f in ("open", "high", "low", "close", "volume")},
-        }
-    )
+    runner, _ = replay_local(c2, msft.slice(0, 20), guardian=guardian)
     assert [v.reasons for v in c2.denied] == [("ARENA_KILL_SWITCH",)]
     assert c2.fills == [] and runner.drain_records().get("orders") is None
 
