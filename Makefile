@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 export RAY_USAGE_STATS_ENABLED := 0
+# compiled at install: the interpreter here may not write .pyc files, and torch, shap and
+# lightning take seconds to import from source in every Ray worker
+export UV_COMPILE_BYTECODE := 1
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 # Tools run straight from .venv (not through `uv run`): Ray would otherwise start
 # every worker process through uv as well.

@@ -180,20 +180,28 @@ class Decision:
         orders: explicit orders, in addition to (or instead of) target weights.
         confidence: the contender's confidence in [0, 1], or None.
         explanation: the contributions that drove the decision.
+        predictions: for contenders that predict returns: the expected log return
+            per symbol over the contender's ``horizon_bars`` (fraction, e.g. 0.01 =
+            +1 %); the leaderboard scores them against realized returns (IC, rank
+            IC, ICIR, hit rate). Empty for contenders that do not predict.
 
     Raises:
-        ValueError: if a weight is not finite or confidence is outside [0, 1].
+        ValueError: if a weight or prediction is not finite or confidence is outside [0, 1].
     """
 
     weights: dict[str, float] = field(default_factory=dict)
     orders: tuple[OrderRequest, ...] = ()
     confidence: float | None = None
     explanation: tuple[Contribution, ...] = ()
+    predictions: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for sym, w in self.weights.items():
             if not (isinstance(w, (int, float)) and w == w and abs(w) != float("inf")):
                 raise ValueError(f"decision weight for {sym!r} must be a finite number, got {w!r}")
+        for sym, p in self.predictions.items():
+            if not (isinstance(p, (int, float)) and p == p and abs(p) != float("inf")):
+                raise ValueError(f"decision prediction for {sym!r} must be a finite number, got {p!r}")
         if self.confidence is not None and not 0.0 <= self.confidence <= 1.0:
             raise ValueError(f"decision confidence must be in [0, 1], got {self.confidence}")
         object.__setattr__(self, "orders", tuple(self.orders))

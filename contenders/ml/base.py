@@ -1,0 +1,488 @@
+"""Walk-forward protocol shared by every learned contender.
+
+A learned contender implements three methods — ``train``, ``predict`` and the
+checkpoint pair ``model_state`` / ``load_model_state`` — and inherits the
+protocol, so no model can see the future by accident:
+
+1. **Warm-up, training only.** The arena calls :meth:`LearnedContender.fit` with
+   the first ``warmup_bars`` bars (config: ``contenders[].warmup_bars``); those bars
+   are never traded. Without a warm-up the contender trains as soon as
+   ``min_train_samples`` labelled samples exist and stays flat until then.
+2. **Labels end before the traded bars (purge / embargo).** A decision at the
+   close of bar ``t`` trains only on samples ``i`` whose label
+   ``log c[i+h] − log c[i]`` ended at least ``embargo_bars`` bars before ``t``
+   (``i + h + embargo <= t``), and its orders fill from bar ``t + 1``; so at least
+   ``embargo_bars + 1 > horizon_bars`` bars separate the last label from the first
+   traded bar (López de Prado, *Advances in Financial Machine Learning*, §7.4).
+3. **Retrain every K bars** (``retrain_every_bars``) on an expanding window
+   (``train_window_bars = 0``) or a rolling one of that many bars, seeded
+   deterministically per retrain; every retrain saves a versioned checkpoint.
+4. **One mapping from prediction to position** (:func:`weights_from_predictions`):
+   the sign of the expected return sets the side, its size relative to the
+   symbol's recent volatility sets the conviction, and ``max_weight`` caps the
+   weight (the risk guardian may cap it further).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pickle
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from contenders.base import Contender
+from contenders.market import Bars, History
+from contenders.ml.features import BASE_FEATURES, FEATURE_WINDOW_BARS, FeatureCache, forward_log_returns
+from contenders.portfolio import Portfolio
+from ledger.types import Contribution, Decision
+
+__all__ = [
+    "Checkpoint",
+    "InferenceBatch",
+    "LearnedContender",
+    "Prediction",
+    "TrainingSet",
+    "weights_from_predictions",
+]
+
+_VOL_COL = BASE_FEATURES.index("vol_21")
+_KEEP_STATES_IN_MEMORY = 3
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """Labelled samples for one (re)training, past-only.
+
+    Attributes:
+        X: float32 ``[N, L, F]`` feature windows; ``L = lookback_bars``, the last
+            step is the sample's decision bar.
+        y: float32 ``[N]`` forward log return over ``horizon_bars`` (fraction).
+        symbol_idx: int64 ``[N]`` index into ``symbols``.
+        bar_idx: int64 ``[N]`` bar index of each sample's decision bar (ascending).
+        ts_ns: int64 ``[N]`` UTC timestamps of those bars.
+        feature_names: the ``F`` feature names.
+        symbols: the contender's symbols.
+        history: the past bars up to the current bar (for models that need raw
+            bars, e.g. a trading environment); nothing after ``cutoff_bar``'s label
+            end may be used for fitting.
+        cutoff_bar: the last bar index whose information a label may use
+            (``current bar − embargo_bars``).
+        seed: seed of this retrain (derived from the contender's seed and version).
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    symbol_idx: np.ndarray
+    bar_idx: np.ndarray
+    ts_ns: np.ndarray
+    feature_names: tuple[str, ...]
+    symbols: tuple[str, ...]
+    history: History
+    cutoff_bar: int
+    seed: int
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass(frozen=True)
+class InferenceBatch:
+    """What a model sees at a decision: one window per symbol that has full features.
+
+    Attributes:
+        X: float32 ``[S', L, F]`` windows ending at the current bar (``S'`` = symbols
+            in ``symbols`` with complete features).
+        symbols: the ``S'`` symbols, in row order.
+        bar_idx: the current bar index.
+        ts_ns: the current bar's timestamp (ns UTC).
+        feature_names: the ``F`` feature names.
+        history: the past-only bars, the current one included.
+        portfolio: read-only view of the contender's portfolio.
+    """
+
+    X: np.ndarray
+    symbols: tuple[str, ...]
+    bar_idx: int
+    ts_ns: int
+    feature_names: tuple[str, ...]
+    history: History
+    portfolio: Portfolio | None = None
+
+
+@dataclass
+class Prediction:
+    """A model's output for one decision.
+
+    Attributes:
+        expected_return: float64 ``[S']`` expected log return over ``horizon_bars``
+            (fraction) per row of the batch.
+        explanation: what drove it (non-empty), method ``shap``,
+            ``integrated_gradients``, ``attention``, ``variable_selection``, ...
+        target_weights: optional float64 ``[S']`` weights (fraction of equity) for
+            models that output positions directly (the mapping is then skipped).
+        confidence: optional float64 ``[S']`` in [0, 1].
+    """
+
+    expected_return: np.ndarray
+    explanation: tuple[Contribution, ...]
+    target_weights: np.ndarray | None = None
+    confidence: np.ndarray | None = None
+
+
+@dataclass
+class Checkpoint:
+    """A trained model version: ``label`` is ``v<version>@bar<bar>``."""
+
+    version: int
+    bar_idx: int
+    ts_ns: int
+    n_samples: int
+    metrics: dict[str, float]
+    state: Any = field(repr=False)
+    path: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"v{self.version:04d}@bar{self.bar_idx}"
+
+
+def weights_from_predictions(
+    expected_return: np.ndarray,
+    vol_per_bar: np.ndarray,
+    horizon_bars: int,
+    max_weight: float,
+    full_conviction_z: float,
+    long_only: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Map expected returns to target weights: the one documented mapping.
+
+    ``z = r / (σ √h)`` (the predicted return in units of its horizon's volatility),
+    ``conviction = min(1, |z| / full_conviction_z)``,
+    ``weight = sign(r) · conviction · max_weight`` (0 for shorts when ``long_only``).
+
+    Args:
+        expected_return: float64 ``[S]`` expected log return over the horizon.
+        vol_per_bar: float64 ``[S]`` recent std of one-bar log returns.
+        horizon_bars: the prediction horizon ``h`` (bars).
+        max_weight: per-symbol cap on |weight| (fraction of equity).
+        full_conviction_z: ``|z|`` at which the weight reaches ``max_weight``.
+        long_only: clip negative weights to 0.
+
+    Returns:
+        ``(weights, conviction)``, both float64 ``[S]``.
+    """
+    r = np.asarray(expected_return, dtype=np.float64)
+    sigma = np.asarray(vol_per_bar, dtype=np.float64) * math.sqrt(horizon_bars)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(sigma > 0, r / np.where(sigma > 0, sigma, 1.0), 0.0)
+    conviction = np.clip(np.abs(z) / full_conviction_z, 0.0, 1.0)
+    conviction = np.where(np.isfinite(conviction), conviction, 0.0)
+    weights = np.sign(r) * conviction * max_weight
+    if long_only:
+        weights = np.maximum(weights, 0.0)
+    return weights, conviction
+
+
+class LearnedContender(Contender):
+    """Base class of the learned contenders: walk-forward training, checkpoints, mapping.
+
+    Implement ``train(data: TrainingSet) -> dict[str, float]``,
+    ``predict(batch: InferenceBatch) -> Prediction``, ``model_state() -> Any`` and
+    ``load_model_state(state)``; everything else (features, labels, purge/embargo,
+    retrain schedule, seeds, checkpoints, rollback, weights) is provided.
+
+    Attributes:
+        artifacts_dir: where checkpoints are written (set by the arena to the run's
+            artifacts folder); None keeps them in memory only.
+        checkpoints: the versions trained so far (the last few keep their state in memory).
+    """
+
+    horizon_bars: int = 5  # label horizon (bars)
+    embargo_bars: int = 5  # bars between the last label's end and the decision bar; >= horizon_bars
+    retrain_every_bars: int = 63  # retrain period (bars); 0 = train once
+    train_window_bars: int = 0  # 0 = expanding window, else rolling window length (bars)
+    lookback_bars: int = 1  # feature window length fed to the model (bars)
+    min_train_samples: int = 200  # labelled (bar, symbol) samples needed to train
+    max_weight: float = 0.5  # per-symbol |target weight| cap (fraction of equity)
+    full_conviction_z: float = 1.0  # |predicted return / horizon vol| at which max_weight is reached
+    long_only: bool = False
+    rebalance_band: float = 0.05  # trade a symbol only when its target moves this far (fraction of equity)
+    torch_threads: int = 1  # intra-op threads for torch models (1 keeps CPU results reproducible)
+
+    artifacts_dir: ClassVar[Path | None] = None  # set per instance by the arena
+
+    def validate_params(self) -> None:
+        if self.horizon_bars < 1:
+            raise ValueError(f"horizon_bars must be >= 1, got {self.horizon_bars}")
+        if self.embargo_bars < self.horizon_bars:
+            raise ValueError(
+                f"embargo_bars ({self.embargo_bars}) must be >= horizon_bars ({self.horizon_bars}): "
+                "labels would overlap the traded bars"
+            )
+        if self.retrain_every_bars < 0 or self.train_window_bars < 0:
+            raise ValueError("retrain_every_bars and train_window_bars must be >= 0")
+        if self.lookback_bars < 1:
+            raise ValueError(f"lookback_bars must be >= 1, got {self.lookback_bars}")
+        if not 0 < self.max_weight <= 10:
+            raise ValueError(f"max_weight must be in (0, 10], got {self.max_weight}")
+        if self.full_conviction_z <= 0:
+            raise ValueError(f"full_conviction_z must be > 0, got {self.full_conviction_z}")
+        if self.min_train_samples < 1 or self.torch_threads < 1:
+            raise ValueError("min_train_samples and torch_threads must be >= 1")
+
+    # ------------------------------------------------------------ to implement
+    def train(self, data: TrainingSet) -> dict[str, float]:
+        """Fit the model on ``data``; return training metrics (e.g. ``{"loss": 0.01}``)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement train(data)")
+
+    def predict(self, batch: InferenceBatch) -> Prediction:
+        """Predict for the batch's symbols; the explanation must not be empty."""
+        raise NotImplementedError(f"{type(self).__name__} must implement predict(batch)")
+
+    def model_state(self) -> Any:
+        """The trained model as a picklable object (CPU tensors, model strings)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement model_state()")
+
+    def load_model_state(self, state: Any) -> None:
+        """Restore a state returned by :meth:`model_state`."""
+        raise NotImplementedError(f"{type(self).__name__} must implement load_model_state(state)")
+
+    # --------------------------------------------------------------- provided
+    @property
+    def device(self) -> str:
+        """``"cuda"`` when a GPU is visible to this process (Ray sets
+        ``CUDA_VISIBLE_DEVICES`` from the contender's ``num_gpus``), else ``"cpu"``."""
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+
+    def torch_seed(self, extra: int = 0) -> int:
+        """Seed ``random``, numpy and torch for a reproducible (re)training; returns the seed.
+
+        Uses ``self.seed`` and ``extra`` (e.g. the checkpoint version); on the CPU
+        torch runs ``torch_threads`` threads with deterministic algorithms.
+        """
+        seed = int(np.random.SeedSequence([self.seed, extra]).generate_state(1)[0] % (2**31 - 1))
+        random.seed(seed)
+        np.random.seed(seed)
+        import torch
+
+        torch.manual_seed(seed)
+        torch.set_num_threads(self.torch_threads)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        return seed
+
+    @property
+    def checkpoints(self) -> list[Checkpoint]:
+        return list(self._ckpts)
+
+    @property
+    def can_rollback(self) -> bool:
+        """True when a previous checkpoint exists to roll back to."""
+        return len(self._ckpts) >= 2 and self._ckpts[-2].state is not None
+
+    @property
+    def trained(self) -> bool:
+        return bool(self._ckpts)
+
+    def __init__(self, *, seed: int = 0, **params: Any) -> None:
+        super().__init__(seed=seed, **params)
+        self._cache: FeatureCache | None = None
+        self._ckpts: list[Checkpoint] = []
+        self._last_train_bar = -1
+
+    def _init_protocol(self, history: History) -> None:
+        if self._cache is None:
+            self._cache = FeatureCache(len(history.symbols), capacity=4096)
+
+    def fit(self, history: History) -> None:
+        """Train on the warm-up bars (never traded).
+
+        Raises:
+            ValueError: if the warm-up yields fewer than ``min_train_samples`` samples
+                (the arena then halts this contender with the reason).
+        """
+        self._init_protocol(history)
+        self._cache.update(history)
+        self._retrain(history, len(history) - 1, strict=True)
+
+    def training_set(self, history: History, bar: int) -> TrainingSet:
+        """The labelled samples a decision at ``bar`` may train on (see the module docstring).
+
+        Args:
+            history: past bars up to and including ``bar``.
+            bar: the current bar index.
+        """
+        self._init_protocol(history)
+        feats = self._cache.update(history)
+        h, L = self.horizon_bars, self.lookback_bars
+        labels = forward_log_returns(history.close[: bar + 1], h)
+        last = bar - h - self.embargo_bars  # last sample whose label ended >= embargo bars ago
+        first = FEATURE_WINDOW_BARS - 1 + L - 1
+        if self.train_window_bars:
+            first = max(first, last - self.train_window_bars + 1)
+        rows = np.arange(first, last + 1)
+        if len(rows) == 0:
+            return self._empty_set(history, bar, feats)
+        win = np.stack([feats[rows - L + 1 + k] for k in range(L)], axis=1)  # [R, L, S, F]
+        win = np.moveaxis(win, 2, 1)  # [R, S, L, F]
+        y = labels[rows]  # [R, S]
+        ok = np.isfinite(win).all(axis=(2, 3)) & np.isfinite(y)
+        r_idx, s_idx = np.nonzero(ok)
+        return TrainingSet(
+            X=win[r_idx, s_idx].astype(np.float32),
+            y=y[r_idx, s_idx].astype(np.float32),
+            symbol_idx=s_idx.astype(np.int64),
+            bar_idx=rows[r_idx].astype(np.int64),
+            ts_ns=history.timestamps[rows[r_idx]].astype(np.int64),
+            feature_names=self._cache.names,
+            symbols=tuple(history.symbols),
+            history=history,
+            cutoff_bar=bar - self.embargo_bars,
+            seed=int(np.random.SeedSequence([self.seed, len(self._ckpts) + 1]).generate_state(1)[0] % (2**31 - 1)),
+        )
+
+    def _empty_set(self, history: History, bar: int, feats: np.ndarray) -> TrainingSet:
+        F = feats.shape[-1]
+        return TrainingSet(
+            np.zeros((0, self.lookback_bars, F), np.float32),
+            np.zeros(0, np.float32),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int64),
+            self._cache.names,
+            tuple(history.symbols),
+            history,
+            bar - self.embargo_bars,
+            0,
+        )
+
+    def _retrain(self, history: History, bar: int, strict: bool) -> bool:
+        data = self.training_set(history, bar)
+        if len(data) < self.min_train_samples:
+            if strict:
+                raise ValueError(
+                    f"{type(self).__name__}: only {len(data)} labelled samples in {bar + 1} warm-up bars, "
+                    f"need min_train_samples={self.min_train_samples} (features need {FEATURE_WINDOW_BARS} bars, "
+                    f"labels {self.horizon_bars} + embargo {self.embargo_bars}); raise warmup_bars"
+                )
+            return False
+        metrics = self.train(data) or {}
+        self._last_train_bar = bar
+        self._save_checkpoint(bar, int(history.timestamps[bar]), len(data), metrics)
+        return True
+
+    def _save_checkpoint(self, bar: int, ts_ns: int, n_samples: int, metrics: dict[str, float]) -> None:
+        ck = Checkpoint(
+            version=len(self._ckpts) + 1,
+            bar_idx=bar,
+            ts_ns=ts_ns,
+            n_samples=n_samples,
+            metrics={k: float(v) for k, v in metrics.items()},
+            state=self.model_state(),
+        )
+        if self.artifacts_dir is not None:
+            folder = Path(self.artifacts_dir)
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"ckpt-{ck.version:04d}.pkl"
+            with open(path, "wb") as fh:
+                pickle.dump(ck.state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            ck.path = str(path)
+        self._ckpts.append(ck)
+        for old in self._ckpts[:-_KEEP_STATES_IN_MEMORY]:
+            if old.path is not None:
+                old.state = None  # on disk; loaded back on rollback
+        if self.artifacts_dir is not None:
+            manifest = [
+                {k: v for k, v in vars(c).items() if k != "state"} | {"label": c.label, "class": type(self).__name__}
+                for c in self._ckpts
+            ]
+            (Path(self.artifacts_dir) / "checkpoints.json").write_text(json.dumps(manifest, indent=1))
+
+    def rollback(self) -> str | None:
+        """Restore the previous checkpoint (the current one is discarded).
+
+        Returns:
+            The restored checkpoint's label, or None when there is none to go back to.
+        """
+        if len(self._ckpts) < 2:
+            return None
+        self._ckpts.pop()
+        prev = self._ckpts[-1]
+        state = prev.state
+        if state is None and prev.path is not None:
+            with open(prev.path, "rb") as fh:
+                state = pickle.load(fh)  # noqa: S301 - our own checkpoint file
+        if state is None:
+            return None
+        self.load_model_state(state)
+        return prev.label
+
+    def on_bars(self, bars: Bars, portfolio: Portfolio) -> Decision | None:
+        history = bars.history
+        self._init_protocol(history)
+        feats = self._cache.update(history)
+        bar = bars.index
+        due = self.retrain_every_bars and bar - self._last_train_bar >= self.retrain_every_bars
+        if not self._ckpts or due:
+            if not self._retrain(history, bar, strict=False) and not self._ckpts:
+                return None
+        L = self.lookback_bars
+        if bar - L + 1 < 0:
+            return None
+        win = np.moveaxis(feats[bar - L + 1 : bar + 1], 1, 0)  # [S, L, F]
+        ok = np.isfinite(win).all(axis=(1, 2))
+        if not ok.any():
+            return None
+        syms = tuple(s for s, k in zip(bars.symbols, ok) if k)
+        batch = InferenceBatch(
+            X=win[ok].astype(np.float32),
+            symbols=syms,
+            bar_idx=bar,
+            ts_ns=int(bars.ts_ns),
+            feature_names=self._cache.names,
+            history=history,
+            portfolio=portfolio,
+        )
+        pred = self.predict(batch)
+        return self._decide(pred, batch, feats[bar][ok], portfolio)
+
+    def _decide(self, pred: Prediction, batch: InferenceBatch, feat_row: np.ndarray, portfolio: Portfolio) -> Decision:
+        er = np.asarray(pred.expected_return, dtype=np.float64)
+        if er.shape != (len(batch.symbols),) or not np.isfinite(er).all():
+            raise ValueError(
+                f"{type(self).__name__}.predict: expected_return must be {len(batch.symbols)} finite numbers, "
+                f"got {er!r}"
+            )
+        if not pred.explanation:
+            raise ValueError(f"{type(self).__name__}.predict returned an empty explanation")
+        if pred.target_weights is not None:
+            w = np.clip(np.asarray(pred.target_weights, dtype=np.float64), -self.max_weight, self.max_weight)
+            if self.long_only:
+                w = np.maximum(w, 0.0)
+            conv = np.abs(w) / self.max_weight
+        else:
+            w, conv = weights_from_predictions(
+                er, feat_row[:, _VOL_COL], self.horizon_bars, self.max_weight, self.full_conviction_z, self.long_only
+            )
+        if pred.confidence is not None:
+            conv = np.clip(np.asarray(pred.confidence, dtype=np.float64), 0.0, 1.0)
+        current = portfolio.weights
+        weights = {}
+        for sym, target in zip(batch.symbols, w):
+            cur = current.get(sym, 0.0)
+            if abs(target - cur) > self.rebalance_band or (target == 0.0 and cur != 0.0):
+                weights[sym] = float(target)
+        return Decision(
+            weights=weights,
+            confidence=float(np.mean(conv)) if len(conv) else None,
+            explanation=tuple(pred.explanation),
+            predictions={s: float(r) for s, r in zip(batch.symbols, er)},
+        )
