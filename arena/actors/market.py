@@ -1,4 +1,5 @@
-"""The market-data actor: loads a bar source and fans bars out to the contenders."""
+"""The market-data actor: loads a bar source, fans bars out to the contenders and
+sends the bars it published to the recorder (table ``bars``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from arena.runner import chunk_of
 
 
 PROGRESS_EVERY_S = 0.1  # seconds between progress reports to the driver
+BARS_SHIP_EVERY_S = 0.25  # seconds between shipments of published bars to the recorder
+BARS_SHIP_ROWS = 50_000  # bar rows that trigger a shipment sooner
 
 
 @ray.remote(num_cpus=0, max_restarts=0)
@@ -30,6 +33,10 @@ class MarketDataActor:
     slowest contender consumes; ``paced`` mode publishes one bar every
     ``bar_interval_s`` seconds of wall clock and stamps each bar's publication
     time (for latency measurement).
+
+    With a recorder, the bars published go to the ``bars`` table in batches
+    (at least ``BARS_SHIP_EVERY_S`` apart or ``BARS_SHIP_ROWS`` rows, one
+    shipment in flight), all of them written before the final progress report.
     """
 
     def __init__(self, spec: Mapping[str, Any], base_dir: str) -> None:
@@ -78,10 +85,24 @@ class MarketDataActor:
         chunk_bars: int = 512,
         max_inflight: int = 4,
         bar_interval_s: float = 1.0,
+        recorder: Any = None,
+        run_id: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Publish every bar; yields progress ``{"bars": n_published, "failed": {name: reason}}``
         at most every ``PROGRESS_EVERY_S`` seconds, and once at the end with ``"done": True``.
-        A contender actor that dies is dropped (reason recorded); the others go on."""
+        A contender actor that dies is dropped (reason recorded); the others go on.
+
+        Args:
+            recorder: the run's recorder actor; when given (with ``run_id``), the
+                published bars are recorded in the ``bars`` table.
+            run_id: the run the bars are recorded under.
+
+        Raises:
+            ValueError: if a recorder is given without a run_id.
+        """
+        if recorder is not None and not run_id:
+            raise ValueError("stream: a recorder needs the run_id to record bars under")
+        bars = _BarShipper(recorder, run_id, self._panel.symbols) if recorder is not None else None
         n = len(self._panel)
         paced = mode == "paced"
         step = 1 if paced else chunk_bars
@@ -96,6 +117,8 @@ class MarketDataActor:
                 if delay > 0:
                     time.sleep(delay)
             chunk = self._chunk(lo, hi, paced)
+            if bars is not None:
+                bars.add(chunk)
             # one copy in the object store shared by every contender, except for small
             # chunks (paced bars), which travel inline with the call: one hop less
             ref = chunk if paced else ray.put(chunk)
@@ -113,6 +136,8 @@ class MarketDataActor:
         for name, q in inflight.items():
             while q and name in live:
                 self._settle(name, q.popleft(), live)
+        if bars is not None:
+            bars.ship(wait=True)
         yield {"bars": n, "failed": dict(self.failed), "done": True}
 
     def _settle(self, name: str, ref: Any, live: dict[str, Any]) -> None:
@@ -121,3 +146,42 @@ class MarketDataActor:
         except (RayActorError, RayTaskError) as exc:
             self.failed[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:500]}"
             live.pop(name, None)
+
+
+class _BarShipper:
+    """Collects published bars as ``bars`` rows and ships them to the recorder in batches."""
+
+    def __init__(self, recorder: Any, run_id: str, symbols: tuple[str, ...]) -> None:
+        self._recorder = recorder
+        self._run_id = run_id
+        self._symbols = np.asarray(symbols, dtype=object)
+        self._parts: list[dict[str, np.ndarray]] = []
+        self._rows = 0
+        self._inflight: Any = None
+        self._last = time.monotonic()
+
+    def add(self, chunk: dict[str, Any]) -> None:
+        """Queue the bars of one chunk (``ts_ns`` [T], fields [T, S]); a bar exists where close is not NaN."""
+        t, s = np.nonzero(~np.isnan(chunk["close"]))
+        if len(t):
+            part = {"ts": chunk["ts_ns"][t], "symbol": self._symbols[s]}
+            part.update({f: chunk[f][t, s] for f in ("open", "high", "low", "close", "volume")})
+            self._parts.append(part)
+            self._rows += len(t)
+        if self._rows >= BARS_SHIP_ROWS or time.monotonic() - self._last >= BARS_SHIP_EVERY_S:
+            self.ship(wait=False)
+
+    def ship(self, wait: bool) -> None:
+        """Send what is queued (after the previous shipment was written); ``wait`` for it."""
+        if self._inflight is not None and (wait or self._parts):
+            ray.get(self._inflight)
+            self._inflight = None
+        if self._parts:
+            cols = {k: np.concatenate([p[k] for p in self._parts]) for k in self._parts[0]}
+            cols["run_id"] = np.full(len(cols["ts"]), self._run_id, dtype=object)
+            self._inflight = self._recorder.append.remote({"bars": cols})
+            self._parts, self._rows = [], 0
+        self._last = time.monotonic()
+        if wait and self._inflight is not None:
+            ray.get(self._inflight)
+            self._inflight = None

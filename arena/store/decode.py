@@ -29,11 +29,12 @@ def decode_row(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
 
     Returns:
         dict keyed by :attr:`Column.read_name`, in column order: JSON decoded,
-        timestamps as ISO-8601 UTC strings, non-finite floats as None.
+        timestamps as ISO-8601 UTC strings, non-finite floats as None;
+        internal columns (``seq``) left out.
     """
     result: dict[str, Any] = {}
     for col in table.columns:
-        if col.name not in row:
+        if col.internal or col.name not in row:
             continue
         value = row[col.name]
         if value is None:

@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from arena.store.base import RunRecord, Store, StoreBusyError
 from arena.store.decode import decode_row, utc_datetime
-from arena.store.rows import to_arrow
+from arena.store.rows import SeqClock, to_arrow
 from arena.store.schema import (
     FINAL_RUN_STATUSES,
     KILL_SWITCH_EVENT_PREFIX,
@@ -116,6 +116,7 @@ class DuckDBStore(Store):
         self._pending: dict[str, list[pa.Table]] = {}
         self._pending_rows: dict[str, int] = {}
         self._pending_keys: dict[str, set[tuple[Any, ...]]] = {}
+        self._seq = SeqClock()
         if read_only and not self.path.is_file():
             raise FileNotFoundError(f"store file {str(self.path)!r} does not exist")
         if not read_only:
@@ -126,6 +127,7 @@ class DuckDBStore(Store):
             if not read_only:
                 for table in TABLES.values():
                     self._con.execute(duckdb_ddl(table))
+                    self._add_missing_columns(table)
             self._check_schema()
         except BaseException:
             self._con.close()
@@ -150,6 +152,25 @@ class DuckDBStore(Store):
                 if time.monotonic() >= deadline:
                     raise StoreBusyError(str(self.path), str(exc)) from None
                 time.sleep(0.05)
+
+    def _add_missing_columns(self, table: Table) -> None:
+        """Bring a table written by an earlier version up to date: nullable columns this
+        version appends at the end of a table are added (NULL in the existing rows)."""
+        con = self._live()
+        have = [
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = ? AND table_schema = 'main' ORDER BY ordinal_position",
+                [table.name],
+            ).fetchall()
+        ]
+        if list(table.column_names[: len(have)]) != have:
+            return  # not a prefix of this version's columns: _check_schema names the mismatch
+        for col in table.columns[len(have) :]:
+            if not col.nullable:
+                return
+            con.execute(f'ALTER TABLE "{table.name}" ADD COLUMN "{col.name}" {DUCKDB_TYPES[col.type]}')
 
     def _check_schema(self) -> None:
         con = self._live()
@@ -228,7 +249,7 @@ class DuckDBStore(Store):
         spec = get_table(table)
         if spec.name == "runs":
             raise ValueError("table 'runs' is written with create_run/finish_run, not append")
-        batch = to_arrow(spec, rows)
+        batch = self._seq.stamp(spec, to_arrow(spec, rows))
         with self._lock:
             self._writable()
             if batch.num_rows == 0:
@@ -424,19 +445,19 @@ class DuckDBStore(Store):
         result["verdicts"] = self._query(
             v,
             f"SELECT {_select_list(v)} FROM risk_verdicts WHERE decision_id = ? "
-            "AND run_id = ? AND contender = ? ORDER BY ts, rowid",
+            "AND run_id = ? AND contender = ? ORDER BY ts, seq, rowid",
             [decision_id, *scope],
         )
         result["order_events"] = self._query(
             o,
             f"SELECT {_select_list(o)} FROM orders WHERE run_id = ? AND contender = ? "
-            f"AND (decision_id = ? OR client_order_id IN ({own_orders})) ORDER BY ts, rowid",
+            f"AND (decision_id = ? OR client_order_id IN ({own_orders})) ORDER BY ts, seq, rowid",
             [*scope, decision_id, *scope, decision_id],
         )
         result["fills"] = self._query(
             f,
             f"SELECT {_select_list(f)} FROM fills WHERE run_id = ? AND contender = ? "
-            f"AND (decision_id = ? OR client_order_id IN ({own_orders})) ORDER BY ts, rowid",
+            f"AND (decision_id = ? OR client_order_id IN ({own_orders})) ORDER BY ts, seq, rowid",
             [*scope, decision_id, *scope, decision_id],
         )
         return result
@@ -446,7 +467,7 @@ class DuckDBStore(Store):
         t = TABLES["events"]
         sql = (
             f"SELECT {_select_list(t)} FROM events WHERE run_id = ? AND starts_with(kind, ?) "
-            "ORDER BY ts, rowid"
+            "ORDER BY ts, seq, rowid"
         )
         return self._query(t, sql, [run_id, KILL_SWITCH_EVENT_PREFIX])
 
@@ -457,7 +478,7 @@ class DuckDBStore(Store):
         if kind is not None:
             where.append("kind = ?")
             params.append(kind)
-        sql = f"SELECT {_select_list(t)} FROM events WHERE {' AND '.join(where)} ORDER BY ts, rowid"
+        sql = f"SELECT {_select_list(t)} FROM events WHERE {' AND '.join(where)} ORDER BY ts, seq, rowid"
         return self._query(t, sql, params)
 
 

@@ -25,12 +25,15 @@ import datetime as dt
 import enum
 import json
 import math
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from arena.store.decode import iso_utc
 from arena.store.schema import Column, ColumnType, Table
@@ -101,6 +104,40 @@ def to_arrow(table: Table, rows: Rows) -> pa.Table:
     _check_unique_key(table, out, n_rows)
     arrays = [pa.array(out[c.name], type=ARROW_TYPES[c.type]) for c in table.columns]
     return pa.Table.from_arrays(arrays, schema=arrow_schema(table))
+
+
+class SeqClock:
+    """Fills a table's internal ``seq`` column (append order) where rows leave it out.
+
+    Values are nanoseconds of the wall clock at append, made strictly increasing
+    within one clock (consecutive within a batch), so rows with equal ``ts``
+    read back in the order they were appended, in every backend and across
+    writers whose clocks agree. Thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._lock = threading.Lock()
+
+    def stamp(self, table: Table, batch: pa.Table) -> pa.Table:
+        """``batch`` with its null ``seq`` values filled; unchanged for tables without ``seq``.
+
+        Args:
+            table: the batch's table.
+            batch: rows built by :func:`to_arrow`.
+        """
+        if "seq" not in table.column_names or batch.num_rows == 0:
+            return batch
+        col = batch.column("seq")
+        if col.null_count == 0:
+            return batch
+        n = batch.num_rows
+        with self._lock:
+            first = max(self._last + 1, time.time_ns())
+            self._last = first + n - 1
+        fresh = pa.array(np.arange(first, first + n, dtype=np.int64))
+        filled = pc.if_else(pc.is_null(col), fresh, col)
+        return batch.set_column(batch.schema.get_field_index("seq"), batch.schema.field("seq"), filled)
 
 
 def decision_symbols(weights: Any, orders: Any, explanation: Any) -> list[str]:
@@ -444,7 +481,11 @@ def _derive(
         ]
     elif table.name == "leaderboard":
         metrics = decoded.get("metrics_json", [None] * n_rows)
-        plain = [c.name for c in table.columns if c.type is not ColumnType.JSON]
+        plain = [
+            c.name
+            for c in table.columns
+            if c.type not in (ColumnType.JSON, ColumnType.TIMESTAMP) and not c.internal
+        ]
         filled: list[Any] = []
         for i, m in enumerate(metrics):
             if m is None:

@@ -1,8 +1,8 @@
 """The arena's tables, defined once.
 
-Every store backend (the embedded DuckDB store here, the QuestDB store later)
-generates its DDL and its append validation from :data:`TABLES`, so a column
-is added in exactly one place.
+Every store backend (the embedded DuckDB store, the QuestDB store) generates
+its DDL and its append validation from :data:`TABLES`, so a column is added in
+exactly one place.
 
 Conventions:
 
@@ -49,6 +49,10 @@ class Column:
         doc: meaning and unit, for the docs and for error messages.
         json_kind: for JSON columns, the top-level JSON type a value must have:
             ``object``, ``array``, or "" for any.
+        low_cardinality: a string column with few distinct values (run ids,
+            contender and symbol names, statuses); QuestDB stores it as ``SYMBOL``.
+        internal: kept for the store's own use (ordering) and left out of the
+            rows reads return; see ``seq``.
     """
 
     name: str
@@ -56,6 +60,8 @@ class Column:
     nullable: bool = False
     doc: str = ""
     json_kind: str = ""
+    low_cardinality: bool = False
+    internal: bool = False
 
     @property
     def read_name(self) -> str:
@@ -72,14 +78,37 @@ class Table:
     Args:
         name: table name.
         columns: columns in storage order.
-        key: columns whose values are unique per row (empty for none).
+        key: columns whose values are unique per row (empty for none); the
+            DuckDB store enforces it as the primary key.
         doc: what one row is.
+        timestamp: the time column rows are ordered and partitioned by (QuestDB's
+            designated timestamp).
+        dedup_key: columns besides ``timestamp`` that identify a row, so that
+            sending the same row again replaces it instead of adding a copy
+            (QuestDB ``DEDUP UPSERT KEYS``); for tables with a ``key`` it is the key.
+        partition: time partition of the QuestDB table (``DAY``, ``MONTH``, ``YEAR``).
     """
 
     name: str
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()
     doc: str = ""
+    timestamp: str = "ts"
+    dedup_key: tuple[str, ...] = ()
+    partition: str = "MONTH"
+
+    def __post_init__(self) -> None:
+        names = set(self.column_names)
+        wanted = (self.timestamp, *self.key, *self.dedup_key)
+        unknown = [n for n in wanted if n not in names]
+        if unknown:
+            raise ValueError(f"table {self.name!r}: key/timestamp column(s) {unknown} are not columns")
+        if self.column(self.timestamp).type is not ColumnType.TIMESTAMP:
+            raise ValueError(f"table {self.name!r}: timestamp column {self.timestamp!r} is not a TIMESTAMP")
+        if self.partition not in ("DAY", "MONTH", "YEAR"):
+            raise ValueError(f"table {self.name!r}: partition must be DAY, MONTH or YEAR, got {self.partition!r}")
+        if not self.dedup_key:
+            object.__setattr__(self, "dedup_key", self.key)
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -111,16 +140,34 @@ _STR, _INT, _FLOAT, _TS, _JSON, _LIST = (
 
 
 def _c(
-    name: str, type_: ColumnType, doc: str = "", *, null: bool = False, kind: str = ""
+    name: str,
+    type_: ColumnType,
+    doc: str = "",
+    *,
+    null: bool = False,
+    kind: str = "",
+    sym: bool = False,
 ) -> Column:
-    return Column(name=name, type=type_, nullable=null, doc=doc, json_kind=kind)
+    return Column(name=name, type=type_, nullable=null, doc=doc, json_kind=kind, low_cardinality=sym)
+
+
+_SEQ = Column(
+    name="seq",
+    type=ColumnType.INT,
+    nullable=True,
+    doc=(
+        "append order: strictly increasing per writer (assigned by the store when left out, "
+        "from the wall clock in ns); orders rows with equal ts; not returned by reads"
+    ),
+    internal=True,
+)
 
 
 _TABLE_LIST: tuple[Table, ...] = (
     Table(
         "runs",
         (
-            _c("run_id", _STR, "unique id of the arena run"),
+            _c("run_id", _STR, "unique id of the arena run", sym=True),
             _c("name", _STR, "human-readable run name"),
             _c("config_json", _JSON, "the run's full configuration", kind="object"),
             _c(
@@ -134,20 +181,22 @@ _TABLE_LIST: tuple[Table, ...] = (
             _c("seed", _INT, "random seed of the run", null=True),
             _c("started_at", _TS, "when the run started (UTC)"),
             _c("ended_at", _TS, "when the run ended (UTC); NULL while running", null=True),
-            _c("status", _STR, "running | finished | failed | killed"),
+            _c("status", _STR, "running | finished | failed | killed", sym=True),
             _c("n_bars", _INT, "bars processed; NULL while running", null=True),
             _c("symbols", _LIST, "symbols traded"),
             _c("periods_per_year", _FLOAT, "bars per year used to annualize metrics (252 daily)"),
         ),
         key=("run_id",),
         doc="one row per arena run; updated once, at run end",
+        timestamp="started_at",
+        partition="YEAR",
     ),
     Table(
         "decisions",
         (
             _c("decision_id", _STR, "unique id of the decision"),
-            _c("run_id", _STR),
-            _c("contender", _STR, "contender name"),
+            _c("run_id", _STR, sym=True),
+            _c("contender", _STR, "contender name", sym=True),
             _c("ts", _TS, "bar timestamp the decision was made on (UTC)"),
             _c("bar_index", _INT, "0-based index of the bar in the run"),
             _c(
@@ -167,6 +216,13 @@ _TABLE_LIST: tuple[Table, ...] = (
                 kind="array",
             ),
             _c("symbols", _LIST, "symbols the decision touches (derived when left out)", null=True),
+            _c(
+                "predictions_json",
+                _JSON,
+                "{symbol: predicted forward return (fraction)}; NULL for contenders that do not predict",
+                null=True,
+                kind="object",
+            ),
         ),
         key=("decision_id",),
         doc="one row per contender decision",
@@ -174,48 +230,52 @@ _TABLE_LIST: tuple[Table, ...] = (
     Table(
         "orders",
         (
-            _c("run_id", _STR),
-            _c("contender", _STR),
+            _c("run_id", _STR, sym=True),
+            _c("contender", _STR, sym=True),
             _c("decision_id", _STR, "decision that caused the order; NULL for none", null=True),
             _c("client_order_id", _STR),
-            _c("symbol", _STR),
-            _c("status", _STR, "NEW, ACCEPTED, PARTIALLY_FILLED, FILLED, REJECTED, ..."),
+            _c("symbol", _STR, sym=True),
+            _c("status", _STR, "NEW, ACCEPTED, PARTIALLY_FILLED, FILLED, REJECTED, ...", sym=True),
             _c("ts", _TS, "time of the lifecycle event (UTC)"),
             _c("filled_quantity", _FLOAT, "cumulative filled quantity (units)", null=True),
             _c("reason", _STR, "reason code for REJECTED / CANCELLED / EXPIRED", null=True),
-            _c("side", _STR, "BUY | SELL", null=True),
+            _c("side", _STR, "BUY | SELL", null=True, sym=True),
             _c("quantity", _FLOAT, "requested quantity (units)", null=True),
             _c("target_weight", _FLOAT, "requested target weight (fraction of equity)", null=True),
-            _c("order_type", _STR, "MARKET | LIMIT | STOP", null=True),
+            _c("order_type", _STR, "MARKET | LIMIT | STOP", null=True, sym=True),
             _c("limit_price", _FLOAT, "limit price (USD)", null=True),
             _c("stop_price", _FLOAT, "stop price (USD)", null=True),
-            _c("time_in_force", _STR, "DAY | GTC | IOC", null=True),
+            _c("time_in_force", _STR, "DAY | GTC | IOC", null=True, sym=True),
+            _SEQ,
         ),
         doc="one row per order lifecycle event",
+        dedup_key=("run_id", "contender", "client_order_id", "status", "filled_quantity"),
     ),
     Table(
         "fills",
         (
-            _c("run_id", _STR),
-            _c("contender", _STR),
+            _c("run_id", _STR, sym=True),
+            _c("contender", _STR, sym=True),
             _c("decision_id", _STR, null=True),
             _c("client_order_id", _STR),
-            _c("symbol", _STR),
-            _c("side", _STR, "BUY | SELL"),
+            _c("symbol", _STR, sym=True),
+            _c("side", _STR, "BUY | SELL", sym=True),
             _c("quantity", _FLOAT, "filled quantity (units, > 0)"),
             _c("price", _FLOAT, "fill price after slippage (USD per unit)"),
             _c("commission", _FLOAT, "commission paid (USD)"),
             _c("slippage", _FLOAT, "cost of slippage on this fill (USD, >= 0)"),
             _c("ts", _TS, "fill time (UTC)"),
+            _SEQ,
         ),
         doc="one row per fill",
+        dedup_key=("run_id", "contender", "client_order_id", "quantity", "price"),
     ),
     Table(
         "risk_verdicts",
         (
             _c("verdict_id", _STR, "unique id of the verdict"),
-            _c("run_id", _STR),
-            _c("contender", _STR),
+            _c("run_id", _STR, sym=True),
+            _c("contender", _STR, sym=True),
             _c("decision_id", _STR, "decision the verdict judged", null=True),
             _c("ts", _TS),
             _c(
@@ -224,12 +284,13 @@ _TABLE_LIST: tuple[Table, ...] = (
                 "symbol judged; NULL when it applies to the whole decision",
                 null=True,
             ),
-            _c("action", _STR, "ALLOW | SCALE | DENY"),
+            _c("action", _STR, "ALLOW | SCALE | DENY", sym=True),
             _c("scale", _FLOAT, "factor applied to the request (fraction), for scale", null=True),
             _c("reasons_json", _JSON, "list of reason codes", kind="array"),
             _c("details_json", _JSON, "rule-specific numbers behind the verdict", null=True),
             _c("requested_json", _JSON, "what was asked (weights / orders)", null=True),
             _c("approved_json", _JSON, "what was let through", null=True),
+            _SEQ,
         ),
         key=("verdict_id",),
         doc="one row per risk guardian verdict",
@@ -237,8 +298,8 @@ _TABLE_LIST: tuple[Table, ...] = (
     Table(
         "equity",
         (
-            _c("run_id", _STR),
-            _c("contender", _STR),
+            _c("run_id", _STR, sym=True),
+            _c("contender", _STR, sym=True),
             _c("ts", _TS),
             _c("bar_index", _INT),
             _c("equity", _FLOAT, "cash + market value of positions (USD)"),
@@ -246,14 +307,15 @@ _TABLE_LIST: tuple[Table, ...] = (
             _c("gross_exposure", _FLOAT, "sum of |position market value| (USD)"),
         ),
         doc="one row per contender per bar",
+        dedup_key=("run_id", "contender"),
     ),
     Table(
         "leaderboard",
         (
-            _c("run_id", _STR),
-            _c("contender", _STR),
+            _c("run_id", _STR, sym=True),
+            _c("contender", _STR, sym=True),
             _c("rank", _INT, "1 = best"),
-            _c("status", _STR, "ok | halted | failed"),
+            _c("status", _STR, "ok | halted | failed", sym=True),
             _c("halt_reason", _STR, null=True),
             _c("final_equity", _FLOAT, "USD", null=True),
             _c("total_return", _FLOAT, "fraction", null=True),
@@ -284,21 +346,55 @@ _TABLE_LIST: tuple[Table, ...] = (
                 null=True,
                 kind="object",
             ),
+            _c(
+                "ic",
+                _FLOAT,
+                "information coefficient: Pearson correlation of predicted and realized forward "
+                "returns (Grinold & Kahn, Active Portfolio Management, ch. 6)",
+                null=True,
+            ),
+            _c("rank_ic", _FLOAT, "Spearman rank correlation of predicted and realized forward returns", null=True),
+            _c("icir", _FLOAT, "IC information ratio: mean IC / std IC over time", null=True),
+            _c("hit_rate", _FLOAT, "fraction of predictions with the right sign", null=True),
+            _c(
+                "ts",
+                _TS,
+                "bar time the standings are as of (the run's last bar, UTC); NULL when not given",
+                null=True,
+            ),
         ),
         key=("run_id", "contender"),
         doc="one row per contender, written at run end",
+        partition="YEAR",
     ),
     Table(
         "events",
         (
-            _c("run_id", _STR),
+            _c("run_id", _STR, sym=True),
             _c("ts", _TS),
-            _c("contender", _STR, "NULL for arena-wide events", null=True),
-            _c("kind", _STR, "CONTENDER_HALTED, CONTENDER_FAILED, KILL_SWITCH_TRIPPED, ..."),
+            _c("contender", _STR, "NULL for arena-wide events", null=True, sym=True),
+            _c("kind", _STR, "CONTENDER_HALTED, CONTENDER_FAILED, KILL_SWITCH_TRIPPED, ...", sym=True),
             _c("reason", _STR),
             _c("details_json", _JSON, null=True),
+            _SEQ,
         ),
         doc="one row per arena event",
+        dedup_key=("run_id", "contender", "kind", "reason"),
+    ),
+    Table(
+        "bars",
+        (
+            _c("run_id", _STR, sym=True),
+            _c("symbol", _STR, sym=True),
+            _c("ts", _TS, "bar timestamp (UTC), as the data source gives it"),
+            _c("open", _FLOAT, "quote currency (USD for the bundled data) per unit"),
+            _c("high", _FLOAT, "quote currency per unit"),
+            _c("low", _FLOAT, "quote currency per unit"),
+            _c("close", _FLOAT, "quote currency per unit"),
+            _c("volume", _FLOAT, "units traded in the bar"),
+        ),
+        key=("run_id", "symbol", "ts"),
+        doc="one row per symbol per bar the market-data actor published",
     ),
 )
 

@@ -5,8 +5,11 @@ A store is named by a URL; its scheme picks the backend:
 * ``duckdb:///abs/path/arena.duckdb`` (absolute), ``duckdb://runs/arena.duckdb``
   (relative to the working directory) or a plain path ending ``.duckdb`` →
   :class:`arena.store.duckdb_store.DuckDBStore`.
-* ``questdb://host:port`` → reserved for the QuestDB store, which plugs in with
-  :func:`register_store_scheme`; until then it raises NotImplementedError.
+* ``questdb://host:port`` (the HTTP port, default 9000), optionally with
+  ``?pg_port=8812`` (PostgreSQL wire) and ``&prefix=arena_`` (table-name prefix)
+  → :class:`arena.store.questdb_store.QuestDBStore`.
+
+Other backends plug in with :func:`register_store_scheme`.
 """
 
 from __future__ import annotations
@@ -36,8 +39,7 @@ def register_store_scheme(scheme: str, opener: StoreOpener, *, replace: bool = F
     Args:
         scheme: lowercase URL scheme, e.g. ``questdb``.
         opener: ``opener(location, read_only, **options) -> Store``.
-        replace: allow replacing an existing registration (the QuestDB store
-            replaces the placeholder ``questdb`` entry this way).
+        replace: allow replacing an existing registration.
 
     Raises:
         ValueError: if the scheme is malformed, or registered and not ``replace``.
@@ -97,18 +99,19 @@ def open_store(url: str | Path, read_only: bool = False, **options: Any) -> Stor
 
     Args:
         url: ``duckdb:///abs/path.duckdb``, ``duckdb://relative.duckdb``, a plain
-            path ending ``.duckdb``, or ``questdb://host:port``.
+            path ending ``.duckdb``, or ``questdb://host:port[?pg_port=N&prefix=P]``.
         read_only: open for reading only (the HTTP API does).
         **options: backend options, e.g. ``busy_timeout_s`` and ``batch_rows``
-            for DuckDB.
+            for DuckDB, ``batch_rows`` and ``spool_dir`` for QuestDB (which ignores
+            ``busy_timeout_s``).
 
     Returns:
         An open :class:`Store`; close it (or use ``with``) when done.
 
     Raises:
         ValueError: for a malformed URL (see :func:`parse_store_url`).
-        NotImplementedError: for ``questdb://`` until the QuestDB store lands.
         FileNotFoundError: for a read-only open of a DuckDB file that does not exist.
+        ConnectionError: if a QuestDB server does not answer.
         StoreBusyError: if a DuckDB file is held by another writer process.
     """
     scheme, location = parse_store_url(url)
@@ -119,13 +122,12 @@ def _open_duckdb(location: str, read_only: bool, **options: Any) -> Store:
     return DuckDBStore(location, read_only=read_only, **options)
 
 
-def _questdb_not_yet(location: str, read_only: bool, **options: Any) -> Store:
-    raise NotImplementedError(
-        f"questdb://{location}: the QuestDB store is not implemented yet; it comes with the "
-        "QuestDB store issue (it will register the 'questdb' scheme). Use "
-        "duckdb:///path/to/arena.duckdb meanwhile."
-    )
+def _open_questdb(location: str, read_only: bool, **options: Any) -> Store:
+    # imported here: only processes that open a QuestDB store load its clients
+    from arena.store.questdb_store import open_questdb
+
+    return open_questdb(location, read_only, **options)
 
 
 register_store_scheme("duckdb", _open_duckdb)
-register_store_scheme("questdb", _questdb_not_yet)
+register_store_scheme("questdb", _open_questdb, replace=True)

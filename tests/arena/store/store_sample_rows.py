@@ -153,3 +153,21 @@ def leaderboard_row(run_id: str, contender: str, rank: int, **changes: Any) -> d
     }
     row.update(changes)
     return row
+
+
+def bar_rows(run_id: str, symbols: tuple[str, ...], n: int) -> list[dict]:
+    """``n`` daily bars per symbol (prices in USD, volume in shares)."""
+    return [
+        {
+            "run_id": run_id,
+            "symbol": symbol,
+            "ts": ts_ns(day),
+            "open": 100.0 + day,
+            "high": 101.5 + day,
+            "low": 99.0 + day,
+            "close": 100.5 + day,
+            "volume": 1_000.0 * (day + 1),
+        }
+        for day in range(n)
+        for symbol in symbols
+    ]

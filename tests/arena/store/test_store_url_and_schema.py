@@ -64,9 +64,24 @@ def test_malformed_urls_are_value_errors(url: str | Path, message: str) -> None:
         open_store(url)
 
 
-def test_questdb_is_reserved_until_its_store_lands() -> None:
-    with pytest.raises(NotImplementedError, match="comes with the QuestDB store"):
-        open_store("questdb://localhost:9009")
+def test_questdb_url_without_a_server_is_a_connection_error() -> None:
+    # port 9 (discard) on loopback: nothing listens there
+    with pytest.raises(ConnectionError, match="127.0.0.1:9 .*does not answer"):
+        open_store("questdb://127.0.0.1:9?pg_port=9", read_only=True)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("questdb://localhost:http", "port 'http' is not a number"),
+        ("questdb://localhost:9000?pg_port=x", "pg_port 'x' is not a number"),
+        ("questdb://localhost:9000?user=admin", "unknown query key 'user'"),
+        ("questdb://localhost:9000?prefix=a-b", "prefix must be letters"),
+    ],
+)
+def test_malformed_questdb_urls_are_value_errors(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        open_store(url, read_only=True)
 
 
 def test_a_new_scheme_plugs_into_the_registry(

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from store_sample_rows import (
     T0,
+    bar_rows,
     decision_row,
     equity_rows,
     fill_row,
@@ -108,6 +109,7 @@ def test_append_every_table_then_reopen(store_path: Path) -> None:
         store.append("fills", [fill_row("run-1", "sma", "d1", "o1", 0)])
         store.append("risk_verdicts", [verdict_row("v1", "d1")])
         store.append("leaderboard", [leaderboard_row("run-1", "sma", 1)])
+        store.append("bars", bar_rows("run-1", ("AAPL", "MSFT"), 2))
         store.append(
             "events",
             [
@@ -129,6 +131,7 @@ def test_append_every_table_then_reopen(store_path: Path) -> None:
         "equity": 3,
         "leaderboard": 1,
         "events": 1,
+        "bars": 4,
     }
 
 

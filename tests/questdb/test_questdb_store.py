@@ -1,0 +1,165 @@
+"""The QuestDB store against a real server: DDL, round trips, idempotent re-sends,
+injection-safe reads and the spool while the server is down."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import psycopg
+from fastapi.testclient import TestClient
+
+from arena.store import TABLES, DuckDBStore, open_store
+from arena.store.questdb_store import QuestDBStore, questdb_type
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serve"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "arena" / "store"))
+from serve_sample_run import RUN_ID, write_sample_run  # noqa: E402
+from store_sample_rows import bar_rows, equity_rows, order_rows, run_record  # noqa: E402
+
+from serve.api import create_app  # noqa: E402
+
+
+def _pg(server):
+    return psycopg.connect(
+        f"host=127.0.0.1 port={server.pg_port} user=admin password=quest dbname=qdb", autocommit=True
+    )
+
+
+def _count(server, prefix: str, table: str) -> int:
+    with _pg(server) as con:
+        return con.execute(f'SELECT count() FROM "{prefix}{table}"').fetchone()[0]
+
+
+def _all_reads(store, sample) -> dict:
+    rid = sample.run_id
+    return {
+        "list_runs": store.list_runs(),
+        "get_run": store.get_run(rid),
+        "leaderboard": store.leaderboard(rid),
+        "contenders": store.contenders(rid),
+        "equity": [store.equity_curve(rid, c) for c in ("momentum", "sma_cross")],
+        "decisions": store.decisions(rid),
+        "decisions_page": store.decisions(rid, contender="momentum", symbol="MSFT", limit=2, offset=1),
+        "why": [store.decision(d) for d in sample.decision_ids],
+        "kill_switch": store.kill_switch_events(rid),
+        "events": store.events(rid),
+        "halts": store.events(rid, kind="CONTENDER_HALTED"),
+    }
+
+
+def test_ddl_has_designated_timestamps_symbols_and_dedup_keys(questdb, qdb_url, prefix) -> None:
+    with open_store(qdb_url):
+        pass
+    with _pg(questdb) as con:
+        for table in TABLES.values():
+            name = prefix + table.name
+            designated, wal, dedup, partition = con.execute(
+                "SELECT designatedTimestamp, walEnabled, dedup, partitionBy FROM tables() WHERE table_name = %s",
+                [name],
+            ).fetchone()
+            assert (designated, wal, dedup, partition) == (table.timestamp, True, True, table.partition)
+            cols = con.execute(f"SELECT \"column\", type, upsertKey FROM table_columns('{name}')").fetchall()
+            assert [(c, t) for c, t, _ in cols] == [(c.name, questdb_type(c)) for c in table.columns]
+            keys = {c for c, _, key in cols if key}
+            assert keys == {table.timestamp, *table.dedup_key}, name
+    assert questdb_type(TABLES["orders"].column("contender")) == "SYMBOL"
+
+
+def test_every_read_matches_the_duckdb_store(qdb_url, tmp_path) -> None:
+    with open_store(qdb_url) as store:
+        sample = write_sample_run(store)
+        store.append("bars", bar_rows(RUN_ID, ("AAPL", "MSFT"), 3))
+    with DuckDBStore(tmp_path / "a.duckdb") as duck:
+        write_sample_run(duck)
+    with open_store(qdb_url, read_only=True) as q, open_store(tmp_path / "a.duckdb", read_only=True) as d:
+        assert _all_reads(q, sample) == _all_reads(d, sample)
+        assert q.get_run(RUN_ID)["status"] == "killed"
+
+
+def test_resending_the_same_rows_adds_nothing(questdb, qdb_url, prefix) -> None:
+    rows = {
+        "equity": equity_rows("run-1", "sma", 5),
+        "orders": order_rows("run-1", "sma", "d1", "o1", 0),
+        "bars": bar_rows("run-1", ("AAPL",), 4),
+    }
+    with open_store(qdb_url) as store:
+        store.create_run(run_record())
+        for _ in range(2):
+            for table, batch in rows.items():
+                store.append(table, batch)
+            store.flush()
+        counts = {t: _count(questdb, prefix, t) for t in rows}
+        assert counts == {t: len(batch) for t, batch in rows.items()}
+    with open_store(qdb_url) as store:
+        store.finish_run("run-1", run_record().started_at, "finished", 5)
+        assert _count(questdb, prefix, "runs") == 1
+        assert store.get_run("run-1")["status"] == "finished"
+
+
+def test_hostile_ids_are_bound_parameters(qdb_url) -> None:
+    with open_store(qdb_url) as store:
+        sample = write_sample_run(store)
+    hostile = "x' OR '1'='1"
+    with open_store(qdb_url, read_only=True) as store:
+        assert store.get_run(hostile) is None
+        assert store.leaderboard(hostile) == []
+        assert store.decisions(hostile) == []
+        assert store.decision(hostile) is None
+        assert store.decisions(sample.run_id, symbol="%") == []
+    with TestClient(create_app(qdb_url)) as client:
+        assert client.get(f"/runs/{hostile}").status_code == 404
+        assert client.get(f"/runs/{hostile}/leaderboard").status_code == 404
+        assert client.get(f"/decisions/{hostile}/why").status_code == 404
+        assert client.get(f"/runs/{sample.run_id}").status_code == 200
+
+
+def test_rows_written_while_the_server_is_down_arrive_once(second_questdb, prefix, tmp_path) -> None:
+    server = second_questdb
+    url = server.url(prefix)
+    store = open_store(url, spool_dir=tmp_path / "spool", retry_interval_s=0.2)
+    assert isinstance(store, QuestDBStore)
+    try:
+        store.create_run(run_record("spooled"))
+        store.append("equity", equity_rows("spooled", "sma", 3))
+        store.flush()
+        server.stop()
+        store.append("equity", equity_rows("spooled", "sma", 6)[3:])  # never raises
+        store.append("bars", bar_rows("spooled", ("AAPL", "MSFT"), 2))
+        store.flush()
+        assert store._spool.pending and list((tmp_path / "spool").glob("*.jsonl"))
+        server.start()
+        store.append("equity", equity_rows("spooled", "mom", 2))
+        import time
+
+        time.sleep(0.3)
+        store.flush()
+        assert not store._spool.pending
+        assert [p["bar_index"] for p in store.equity_curve("spooled", "sma")] == [0, 1, 2, 3, 4, 5]
+        assert len(store.equity_curve("spooled", "mom")) == 2
+        assert _count(server, prefix, "bars") == 4
+    finally:
+        if not server.answers():
+            server.start()
+        store.close()
+    assert not list((tmp_path / "spool").glob("*.jsonl"))
+
+
+def test_a_spool_left_at_close_is_resent_by_the_next_writer(second_questdb, prefix, tmp_path) -> None:
+    server = second_questdb
+    url = server.url(prefix)
+    spool = tmp_path / "spool"
+    store = open_store(url, spool_dir=spool, retry_interval_s=0.2)
+    try:
+        store.create_run(run_record("left"))
+        store.flush()
+        server.stop()
+        store.append("equity", equity_rows("left", "sma", 4))
+    finally:
+        store.close()  # last attempt fails: the spool stays
+        left = list(spool.glob("*.jsonl"))
+        server.start()
+    assert len(left) == 1
+    with open_store(url, spool_dir=spool) as again:
+        assert [p["bar_index"] for p in again.equity_curve("left", "sma")] == [0, 1, 2, 3]
+    assert not left[0].exists()
