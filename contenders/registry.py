@@ -24,6 +24,10 @@ BUILTINS: dict[str, str] = {
     "sma_crossover": "contenders.builtin.sma_crossover:SmaCrossover",
     "rsi_mean_reversion": "contenders.builtin.rsi_mean_reversion:RsiMeanReversion",
     "momentum": "contenders.builtin.momentum:Momentum",
+    "lightgbm": "contenders.ml.lightgbm_shap:LightGBMContender",
+    "lstm_attention": "contenders.ml.lstm_attention:LSTMAttention",
+    "ppo": "contenders.ml.ppo:PPOContender",
+    "meta_ensemble": "contenders.ml.meta_ensemble:MetaEnsemble",
 }
 
 

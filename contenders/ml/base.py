@@ -30,6 +30,7 @@ import math
 import os
 import pickle
 import random
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -121,7 +122,8 @@ class Prediction:
 
     Attributes:
         expected_return: float64 ``[S']`` expected log return over ``horizon_bars``
-            (fraction) per row of the batch.
+            (fraction) per row of the batch; None for models that do not predict
+            returns (they must give ``target_weights``; no IC is scored for them).
         explanation: what drove it (non-empty), method ``shap``,
             ``integrated_gradients``, ``attention``, ``variable_selection``, ...
         target_weights: optional float64 ``[S']`` weights (fraction of equity) for
@@ -129,7 +131,7 @@ class Prediction:
         confidence: optional float64 ``[S']`` in [0, 1].
     """
 
-    expected_return: np.ndarray
+    expected_return: np.ndarray | None
     explanation: tuple[Contribution, ...]
     target_weights: np.ndarray | None = None
     confidence: np.ndarray | None = None
@@ -275,8 +277,11 @@ class LearnedContender(Contender):
 
         torch.manual_seed(seed)
         torch.set_num_threads(self.torch_threads)
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        if torch.cuda.is_available():
+            # on the CPU a fixed thread count is deterministic already (and this call would import
+            # torch._dynamo, seconds per process); on a GPU, cuBLAS/cuDNN need to be told
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True, warn_only=True)
         return seed
 
     @property
@@ -297,6 +302,8 @@ class LearnedContender(Contender):
         self._cache: FeatureCache | None = None
         self._ckpts: list[Checkpoint] = []
         self._last_train_bar = -1
+        self.train_seconds: list[float] = []  # wall seconds of each (re)training
+        self.predict_seconds: list[float] = []  # wall seconds of each prediction (explanation included)
 
     def _init_protocol(self, history: History) -> None:
         if self._cache is None:
@@ -374,7 +381,9 @@ class LearnedContender(Contender):
                     f"labels {self.horizon_bars} + embargo {self.embargo_bars}); raise warmup_bars"
                 )
             return False
+        t0 = time.perf_counter()
         metrics = self.train(data) or {}
+        self.train_seconds.append(time.perf_counter() - t0)
         self._last_train_bar = bar
         self._save_checkpoint(bar, int(history.timestamps[bar]), len(data), metrics)
         return True
@@ -451,12 +460,17 @@ class LearnedContender(Contender):
             history=history,
             portfolio=portfolio,
         )
+        t0 = time.perf_counter()
         pred = self.predict(batch)
+        self.predict_seconds.append(time.perf_counter() - t0)
         return self._decide(pred, batch, feats[bar][ok], portfolio)
 
     def _decide(self, pred: Prediction, batch: InferenceBatch, feat_row: np.ndarray, portfolio: Portfolio) -> Decision:
-        er = np.asarray(pred.expected_return, dtype=np.float64)
-        if er.shape != (len(batch.symbols),) or not np.isfinite(er).all():
+        if pred.expected_return is None and pred.target_weights is None:
+            raise ValueError(f"{type(self).__name__}.predict must give expected_return or target_weights")
+        n = len(batch.symbols)
+        er = np.zeros(n) if pred.expected_return is None else np.asarray(pred.expected_return, dtype=np.float64)
+        if er.shape != (n,) or not np.isfinite(er).all():
             raise ValueError(
                 f"{type(self).__name__}.predict: expected_return must be {len(batch.symbols)} finite numbers, "
                 f"got {er!r}"
@@ -464,7 +478,10 @@ class LearnedContender(Contender):
         if not pred.explanation:
             raise ValueError(f"{type(self).__name__}.predict returned an empty explanation")
         if pred.target_weights is not None:
-            w = np.clip(np.asarray(pred.target_weights, dtype=np.float64), -self.max_weight, self.max_weight)
+            w = np.asarray(pred.target_weights, dtype=np.float64)
+            if w.shape != (n,) or not np.isfinite(w).all():
+                raise ValueError(f"{type(self).__name__}.predict: target_weights must be {n} finite numbers, got {w!r}")
+            w = np.clip(w, -self.max_weight, self.max_weight)
             if self.long_only:
                 w = np.maximum(w, 0.0)
             conv = np.abs(w) / self.max_weight
@@ -484,5 +501,5 @@ class LearnedContender(Contender):
             weights=weights,
             confidence=float(np.mean(conv)) if len(conv) else None,
             explanation=tuple(pred.explanation),
-            predictions={s: float(r) for s, r in zip(batch.symbols, er)},
+            predictions={} if pred.expected_return is None else {s: float(r) for s, r in zip(batch.symbols, er)},
         )
