@@ -1,6 +1,7 @@
 """The ``arena`` command line.
 
-``arena run CONFIG``, ``arena serve``, ``arena runs``, ``arena leaderboard RUN_ID``,
+``arena run CONFIG``, ``arena walkforward CONFIG --folds K``, ``arena serve``, ``arena runs``,
+``arena leaderboard RUN_ID``,
 ``arena why DECISION_ID``, ``arena data list``, ``arena data validate FILE``,
 ``arena kill-switch``. Errors in user input exit with status 2 and a message
 naming the file and key; nothing prints a Python traceback for them.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -18,6 +20,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+
+from arena.live.schema import EVENTS_URL_ENV
 
 app = typer.Typer(
     help="model-arena: trading models compete on real market data.",
@@ -99,6 +103,14 @@ def run(
         Optional[str], typer.Option("--store", envvar="ARENA_STORE", help="override the config's store URL")
     ] = None,
     seed: Annotated[Optional[int], typer.Option(help="override the config's seed")] = None,
+    events: Annotated[
+        Optional[str],
+        typer.Option(
+            "--events",
+            help=f"Redis URL for live events, e.g. redis://127.0.0.1:6379/0 (overrides the config's `events`; "
+            f"{EVENTS_URL_ENV} is used when neither is given)",
+        ),
+    ] = None,
 ) -> None:
     """Run an arena: every contender in its own Ray actor with its own ledger."""
     from arena.config import ConfigError, load_config
@@ -108,8 +120,12 @@ def run(
         overrides["store"] = store
     if seed is not None:
         overrides["seed"] = seed
+    if events:
+        overrides["events"] = events
     try:
         cfg = load_config(config, overrides)
+        if cfg.events is None and os.environ.get(EVENTS_URL_ENV):
+            cfg = load_config(config, {**overrides, "events": os.environ[EVENTS_URL_ENV]})
     except ConfigError as exc:
         _fail(str(exc))
     from arena.topology import run_arena
@@ -157,7 +173,91 @@ def run(
     if result.stats:
         s = result.stats
         out.print(f"PBO (CSCV over {s.get('n_trials')} contenders): {_fmt(s.get('pbo'), '{:.2f}')}")
-    out.print(f"store: {cfg.store}   serve it: arena serve --store {cfg.store}")
+    serve_events = f" --events {cfg.events}" if cfg.events else ""
+    out.print(f"store: {cfg.store}   serve it: arena serve --store {cfg.store}{serve_events}")
+
+
+_WF_FOLD_COLUMNS = [
+    ("rank", "#", "{}"),
+    ("contender", "contender", "{}"),
+    ("status", "status", "{}"),
+    ("total_return", "return", "{:+.2%}"),
+    ("sharpe", "Sharpe", "{:.2f}"),
+    ("max_drawdown", "max DD", "{:.2%}"),
+    ("trades", "trades", "{}"),
+    ("ic", "IC", "{:+.3f}"),
+    ("rank_ic", "rank IC", "{:+.3f}"),
+    ("hit_rate", "hit", "{:.0%}"),
+]
+_WF_AGGREGATE_FORMATS = {"sharpe": "{:.2f}", "total_return": "{:+.2%}", "max_drawdown": "{:.2%}",
+                         "ic": "{:+.3f}", "hit_rate": "{:.0%}"}
+
+
+@app.command()
+def walkforward(
+    config: Annotated[Path, typer.Argument(help="YAML config file")],
+    folds: Annotated[int, typer.Option("--folds", min=1, help="number of consecutive out-of-sample folds")] = 3,
+    json_out: JsonOpt = False,
+    store: Annotated[
+        Optional[str], typer.Option("--store", envvar="ARENA_STORE", help="override the config's store URL")
+    ] = None,
+    seed: Annotated[Optional[int], typer.Option(help="override the config's seed")] = None,
+) -> None:
+    """Walk-forward evaluation: one arena run per out-of-sample fold, each after its own warm-up;
+    per-fold leaderboards and the mean ± std per contender across folds."""
+    from arena.config import ConfigError, load_config
+
+    overrides: dict[str, Any] = {}
+    if store:
+        overrides["store"] = store
+    if seed is not None:
+        overrides["seed"] = seed
+    try:
+        cfg = load_config(config, overrides)
+    except ConfigError as exc:
+        _fail(str(exc))
+    from arena.walkforward import AGGREGATE_METRICS, run_walkforward
+
+    def on_fold(k: int, n: int, fold: Any) -> None:
+        if not json_out:
+            err.print(f"fold {k + 1}/{n}: trades {fold.trade_since} .. {fold.until} ({fold.n_bars} bars, "
+                      f"warm-up {fold.warmup_bars} bars)")
+
+    try:
+        result = run_walkforward(cfg, folds, on_fold=on_fold)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    if json_out:
+        print(json.dumps(result.to_dict(), default=str))
+        return
+    for f in result.folds:
+        fold = f["fold"]
+        table = Table(
+            title=f"fold {fold['index']}: {fold['trade_since'][:10]} .. {fold['until'][:10]} "
+            f"({fold['stop_bar'] - fold['first_bar']} bars) — run {f['run_id']}",
+            header_style="bold",
+        )
+        for _, head, _ in _WF_FOLD_COLUMNS:
+            table.add_column(head, justify="left" if head in ("contender", "status") else "right")
+        for row in f["leaderboard"]:
+            table.add_row(*(_fmt(row.get(key), spec) for key, _, spec in _WF_FOLD_COLUMNS))
+        out.print(table)
+        if f["failed"]:
+            out.print(f"failed in this fold: {', '.join(f['failed'])}")
+    table = Table(title=f"walk-forward {result.walkforward_id}: mean ± std across {len(result.folds)} folds",
+                  header_style="bold")
+    table.add_column("contender", justify="left")
+    for m in AGGREGATE_METRICS:
+        table.add_column(m, justify="right")
+    table.add_column("won", justify="right")
+    for row in result.aggregate:
+        cells = []
+        for m in AGGREGATE_METRICS:
+            mean, std, spec = row[f"{m}_mean"], row[f"{m}_std"], _WF_AGGREGATE_FORMATS[m]
+            cells.append("–" if mean is None else f"{_fmt(mean, spec)} ± {_fmt(std, spec.replace('+', ''))}")
+        table.add_row(row["contender"], *cells, f"{row['folds_won']}/{len(result.folds)}")
+    out.print(table)
+    out.print(f"store: {cfg.store}   each fold is a run: arena leaderboard RUN_ID --store {cfg.store}")
 
 
 @app.command()
@@ -165,12 +265,30 @@ def serve(
     store: StoreOpt = DEFAULT_STORE,
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="HTTP port")] = 8000,
+    events: Annotated[
+        Optional[str],
+        typer.Option(
+            "--events",
+            envvar=EVENTS_URL_ENV,
+            help="Redis URL of the live event stream, for GET /runs/{run_id}/events (without it: 503)",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the leaderboard and "why?" over HTTP (Ray Serve + FastAPI; docs at /docs)."""
+    """Serve the leaderboard, "why?" and live events over HTTP (Ray Serve + FastAPI; docs at /docs)."""
+    from arena.live.schema import validate_events_url
+
+    if events:
+        try:
+            validate_events_url(events)
+        except ValueError as exc:
+            _fail(f"--events: {exc}")
     from serve.deployment import run_serve
 
-    out.print(f"serving {store} on http://{host}:{port}  (OpenAPI docs: http://{host}:{port}/docs; Ctrl-C stops)")
-    run_serve(store, host=host, port=port, blocking=True)
+    live = f"; live events from {events}" if events else ""
+    out.print(
+        f"serving {store} on http://{host}:{port}{live}  (OpenAPI docs: http://{host}:{port}/docs; Ctrl-C stops)"
+    )
+    run_serve(store, host=host, port=port, blocking=True, events_url=events)
 
 
 @app.command()

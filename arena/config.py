@@ -10,6 +10,7 @@ Example (``configs/local.yaml``)::
     capital: 10000                                      # USD per contender
     execution: {fill_price: next_open, commission_bps: 0, slippage_bps: 0, sizing: whole_shares}
     risk: {max_position_weight: 1.0, max_gross_leverage: 1.0, max_drawdown: 1.0}
+    events: redis://127.0.0.1:6379/0                    # optional: live events (scripts/redis.sh start)
     contenders:
       - {name: sma, class: sma_crossover, params: {fast: 10, slow: 30}}
       - {name: bench, class: buy_and_hold}
@@ -36,14 +37,31 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SampleData(_Strict):
+class _Windowed(_Strict):
+    """``since``/``until``: keep only the bars with timestamps in this inclusive window
+    (ISO 8601 date or timestamp, naive = UTC; None = open-ended); see ``arena.data.window``."""
+
+    since: str | None = None
+    until: str | None = None
+
+    @model_validator(mode="after")
+    def _valid_window(self) -> _Windowed:
+        from arena.data.window import parse_bound
+
+        since, until = parse_bound(self.since, "since"), parse_bound(self.until, "until")
+        if since is not None and until is not None and since > until:
+            raise ValueError(f"since ({self.since}) is after until ({self.until})")
+        return self
+
+
+class SampleData(_Windowed):
     """A bundled data set (``arena data list``)."""
 
     source: Literal["sample"]
     name: str
 
 
-class FileData(_Strict):
+class FileData(_Windowed):
     """A user CSV or Parquet file of OHLCV bars; ``symbol`` when it has no symbol column.
     A relative ``path`` is looked up from the working directory, then from the config's folder."""
 
@@ -52,7 +70,7 @@ class FileData(_Strict):
     symbol: str | None = None
 
 
-class SyntheticData(_Strict):
+class SyntheticData(_Windowed):
     """Seeded synthetic GBM bars (tests, benchmarks)."""
 
     source: Literal["synthetic"]
@@ -91,6 +109,7 @@ class RiskSettings(_Strict):
     sharpe_floor: float | None = None
     sharpe_window_bars: int = Field(63, ge=2)
     sharpe_scale: float = Field(0.5, gt=0, le=1)
+    sharpe_rollback: bool = False
     estimated_cost_bps: float = Field(0.0, ge=0)
 
 
@@ -150,8 +169,28 @@ class ArenaConfig(_Strict):
     contenders: list[ContenderSpec] = Field(min_length=1)
     replay: ReplaySettings = ReplaySettings()
     store: str = "duckdb://runs/arena.duckdb"
+    events: str | None = Field(
+        None,
+        description="Redis URL of the live event stream (redis:// or rediss://); None = no live events",
+        examples=["redis://127.0.0.1:6379/0"],
+    )
+    events_maxlen: int = Field(100_000, ge=1, description="approximate cap on a run's live stream (entries)")
+    artifacts: str | None = Field(
+        "runs/artifacts",
+        description="folder of run artifacts (model checkpoints go to <artifacts>/<run_id>/<contender>/, "
+        "relative to the working directory); None = keep checkpoints in memory only",
+    )
     ray: RaySettings = RaySettings()
     base_dir: str = Field(".", exclude=True, description="folder of the config file (set by load_config)")
+
+    @field_validator("events")
+    @classmethod
+    def _valid_events_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from arena.live.schema import validate_events_url
+
+        return validate_events_url(v)
 
     @model_validator(mode="after")
     def _unique_names(self) -> ArenaConfig:
@@ -199,7 +238,7 @@ def _model_at(loc: tuple[Any, ...], raw: dict[str, Any]) -> list[str]:
         if isinstance(part, int):
             continue
         if model is ArenaConfig and part == "data":
-            return ["source", "name", "path", "symbol", "symbols", "n_bars", "freq", "seed", "start"]
+            return ["source", "name", "path", "symbol", "symbols", "n_bars", "freq", "seed", "start", "since", "until"]
         field = getattr(model, "model_fields", {}).get(part) or getattr(model, "model_fields", {}).get(part + "_")
         if field is None:
             return []

@@ -60,3 +60,64 @@ def replay_local(
     for part in panel.chunks(chunk_bars):
         runner.on_chunk(chunk_of(part))
     return runner, runner.finish()
+
+
+def replay_local_arena(
+    contenders: dict[str, Contender],
+    panel: Any,
+    *,
+    capital_usd: float = 10_000.0,
+    execution: ExecutionConfig | None = None,
+    limits: Any = None,
+    run_id: str = "local",
+    chunk_bars: int = 256,
+    warmup_bars: int | dict[str, int] = 0,
+    artifacts_dir: str | None = None,
+) -> dict[str, tuple[ContenderRunner, dict[str, Any]]]:
+    """Replay a panel through several contenders in this process, as the arena routes them:
+    contenders that consume signals (``consumes_signals = True``, e.g. ``meta_ensemble``)
+    get, for each bar, the :class:`~contenders.signals.Signal` of every other contender,
+    after those have decided on the bar. One risk guardian vets everyone.
+
+    Args:
+        contenders: name → model.
+        panel: an ``arena.data.Panel``.
+        warmup_bars: one warm-up for all, or name → warm-up (missing names: 0).
+        artifacts_dir: when given, each contender's checkpoints go to ``<artifacts_dir>/<name>``.
+        capital_usd, execution, limits, run_id, chunk_bars: as for :func:`replay_local`.
+
+    Returns:
+        name → ``(runner, runner.finish())``.
+    """
+    import os
+
+    from arena.risk import RiskGuardian, RiskLimits
+
+    guardian = RiskGuardian(limits or RiskLimits())
+    consumers = {n for n, c in contenders.items() if getattr(c, "consumes_signals", False)}
+    runners: dict[str, ContenderRunner] = {}
+    for name, model in contenders.items():
+        warm = warmup_bars.get(name, 0) if isinstance(warmup_bars, dict) else warmup_bars
+        settings = RunnerSettings(
+            run_id=run_id,
+            name=name,
+            symbols=tuple(panel.symbols),
+            capital_usd=capital_usd,
+            execution=execution or ExecutionConfig(),
+            n_bars_hint=len(panel),
+            warmup_bars=warm,
+            artifacts_dir=None if artifacts_dir is None else os.path.join(artifacts_dir, name),
+            emit_signals=bool(consumers) and name not in consumers,
+        )
+        runners[name] = ContenderRunner(model, settings, guardian.vet)
+    for part in panel.chunks(chunk_bars):
+        chunk = chunk_of(part)
+        signals: dict[str, list] = {}
+        for name, runner in runners.items():
+            if name not in consumers:
+                runner.on_chunk(chunk)
+                signals[name] = runner.take_signals()
+        per_bar = [{name: sig[i] for name, sig in signals.items()} for i in range(len(part))]
+        for name in consumers:
+            runners[name].on_chunk(chunk, per_bar)
+    return {name: (runner, runner.finish()) for name, runner in runners.items()}

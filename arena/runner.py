@@ -6,10 +6,15 @@ Plain Python, no Ray: the contender actor (``arena.actors``) wraps a
 1. the ledger fills working orders against the bar and marks to market at its close;
 2. the contender sees the bar, its past-only history and its portfolio, and may decide;
 3. every order of the decision is vetted by the risk guardian (``vet``) and only
-   approved (possibly scaled) orders reach the ledger, to fill on a later bar.
+   approved (possibly scaled) orders reach the ledger, to fill on a later bar;
+4. when a verdict asks for a rollback (``SHARPE_ROLLBACK``), the contender's
+   ``rollback()`` restores its previous model checkpoint.
 
-Every decision, verdict, order event, fill and the equity at every bar close is
-kept as an audit record and handed out by :meth:`ContenderRunner.drain_records`.
+Every decision (also one that only predicts or explains), verdict, order event,
+fill, rollback and the equity at every bar close is kept as an audit record and
+handed out by :meth:`ContenderRunner.drain_records`. Predictions
+(``Decision.predictions``) are also kept as a ``[T, S]`` array for scoring
+(:func:`arena.metrics.prediction_quality`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +32,7 @@ import numpy as np
 from contenders.base import Contender
 from contenders.market import Bars, History
 from contenders.portfolio import Portfolio
+from contenders.signals import Signal
 from ledger import ExecutionConfig, Ledger
 from ledger.orders import request_to_dict
 from ledger.types import Contribution, Decision, Fill, OrderEvent, OrderRequest
@@ -35,11 +42,19 @@ from arena.risk import Action, PortfolioState, RiskVerdict
 Vet = Callable[[PortfolioState, list[OrderRequest]], list[RiskVerdict]]
 _FIELDS = ("open", "high", "low", "close", "volume")
 _NS_PER_DAY = 86_400 * 1_000_000_000
+SIGNAL_REASONS = 3  # explanation lines a Signal carries to a meta-model
 
 
 @dataclass
 class RunnerSettings:
-    """How a runner trades; built by the topology from the config."""
+    """How a runner trades; built by the topology from the config.
+
+    ``artifacts_dir``: folder for the contender's files (model checkpoints), created
+    and set as ``contender.artifacts_dir`` (a ``Path``) before it is fitted; None:
+    the contender keeps them in memory only.
+    ``emit_signals``: keep one :class:`~contenders.signals.Signal` per bar for a
+    meta-model (:meth:`ContenderRunner.take_signals`).
+    """
 
     run_id: str
     name: str
@@ -50,6 +65,8 @@ class RunnerSettings:
     warmup_bars: int = 0
     rebalance_drift: float | None = None
     sharpe_window_bars: int = 63
+    artifacts_dir: str | None = None
+    emit_signals: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -82,6 +99,11 @@ class ContenderRunner:
     def __init__(self, contender: Contender, settings: RunnerSettings, vet: Vet) -> None:
         self.contender = contender
         self.s = settings
+        if settings.artifacts_dir is not None:
+            folder = Path(settings.artifacts_dir)
+            folder.mkdir(parents=True, exist_ok=True)
+            contender.artifacts_dir = folder  # type: ignore[attr-defined]  # read by learned contenders
+        contender.execution = settings.execution
         self._vet = vet
         self.symbols = tuple(settings.symbols)
         self.ledger = Ledger(
@@ -95,7 +117,10 @@ class ContenderRunner:
         self._equity = np.zeros(cap)
         self._cash = np.zeros(cap)
         self._gross = np.zeros(cap)
+        self._pred = np.full((cap, s), np.nan)  # Decision.predictions per bar and symbol (log return)
         self._n = 0
+        self._said: Decision | None = None  # what the contender returned on the current bar
+        self._signals: list[Signal] | None = [] if settings.emit_signals else None
         self._emitted = 0
         self.status = "ok"
         self.halt_reason = ""
@@ -129,9 +154,12 @@ class ContenderRunner:
             new = np.zeros(cap)
             new[: len(old)] = old
             setattr(self, name, new)
+        pred = np.full((cap, len(self.symbols)), np.nan)
+        pred[: len(self._pred)] = self._pred
+        self._pred = pred
 
     # ---------------------------------------------------------------- bar loop
-    def on_chunk(self, chunk: Mapping[str, Any]) -> int:
+    def on_chunk(self, chunk: Mapping[str, Any], signals: Sequence[Mapping[str, Signal]] | None = None) -> int:
         """Process a chunk of bars.
 
         Args:
@@ -139,20 +167,56 @@ class ContenderRunner:
                 ``volume`` float64 [T, S] in this runner's symbol order;
                 optional ``published_ns`` int64 [T] (wall-clock publication
                 time, for latency measurement in paced mode).
+            signals: for a contender that consumes signals (a meta-model): per
+                bar of the chunk, ``{contender name: Signal}`` of the others,
+                handed to ``contender.on_signals(bar_index, signals)`` before
+                its ``on_bars`` of that bar.
 
         Returns:
             The number of bars processed so far.
+
+        Raises:
+            ValueError: if ``signals`` does not have one entry per bar.
         """
         t0 = time.perf_counter()
         ts_arr = chunk["ts_ns"]
         cols = [chunk[f] for f in _FIELDS]
         published = chunk.get("published_ns")
+        if signals is not None and len(signals) != len(ts_arr):
+            raise ValueError(f"on_chunk: {len(signals)} signal entries for {len(ts_arr)} bars")
         for i in range(len(ts_arr)):
             if self._n == len(self._equity):
                 self._grow()
+            if signals is not None and self.status == "ok":
+                self._guard(lambda i=i: self.contender.on_signals(self._n, signals[i]), int(ts_arr[i]))
+            self._said = None
             self._step(int(ts_arr[i]), [c[i] for c in cols], None if published is None else int(published[i]))
+            if self._signals is not None:
+                self._signals.append(self._signal())
         self.timings_s["bars"] += time.perf_counter() - t0
         return self._n
+
+    def _signal(self) -> Signal:
+        said = self._said
+        if said is None:
+            return Signal(weights=dict(self._targets), status=self.status)
+        reasons = tuple(sorted(said.explanation, key=lambda e: -abs(e.contribution))[:SIGNAL_REASONS])
+        return Signal(
+            weights=dict(self._targets),
+            predictions=dict(said.predictions),
+            confidence=said.confidence,
+            reasons=reasons,
+            decided=True,
+            status=self.status,
+        )
+
+    def take_signals(self) -> list[Signal]:
+        """The signals of the bars processed since the last call, one per bar (when the runner
+        was built with ``RunnerSettings.emit_signals``; else an empty list)."""
+        out = self._signals or []
+        if self._signals is not None:
+            self._signals = []
+        return out
 
     def _step(self, ts: int, row: list[np.ndarray], published_ns: int | None) -> None:
         n = self._n
@@ -191,14 +255,42 @@ class ContenderRunner:
         except Exception as exc:  # a contender's bug halts it, not the arena
             self._halt(ts, exc)
             return
-        if decision is None or (type(decision) is Decision and decision.is_empty):
-            decision = self._drift_decision()
-            if decision is None:
-                return
-        elif not isinstance(decision, Decision):
+        if decision is not None and not isinstance(decision, Decision):
             self._halt(ts, TypeError(f"on_bars must return Decision or None, got {type(decision).__name__}"))
             return
+        self._said = decision
+        if decision is not None and decision.predictions:
+            try:
+                self._keep_predictions(n, decision.predictions)
+            except ValueError as exc:
+                self._halt(ts, exc)
+                return
+        if decision is None or (type(decision) is Decision and decision.is_empty):
+            said = decision  # predictions and/or an explanation, no orders: recorded, not vetted
+            decision = self._drift_decision()
+            if decision is None:
+                if said is not None and (said.predictions or said.explanation):
+                    self._record_decision(ts, n, said, f"{self.s.run_id}/{self.s.name}/{n}")
+                return
+            if said is not None:  # one decision per bar: the drift orders, with what the contender said
+                decision = Decision(
+                    weights=decision.weights,
+                    confidence=said.confidence,
+                    explanation=(*said.explanation, *decision.explanation),
+                    predictions=said.predictions,
+                )
         self._act(ts, n, decision, c, published_ns)
+
+    def _keep_predictions(self, n: int, predictions: Mapping[str, float]) -> None:
+        row = self._pred[n]
+        for sym, value in predictions.items():
+            try:
+                row[self.symbols.index(sym)] = value
+            except ValueError:
+                raise ValueError(
+                    f"Decision.predictions names {sym!r}, which this contender does not trade "
+                    f"(its symbols: {list(self.symbols)})"
+                ) from None
 
     def _guard(self, fn: Callable[[], Any], ts: int) -> None:
         try:
@@ -257,6 +349,8 @@ class ContenderRunner:
             prices={s: float(p) for s, p in zip(self.symbols, prices) if p == p},
             recent_returns=rets,
             margin=self.s.execution.margin,
+            can_rollback=bool(getattr(self.contender, "can_rollback", False)),
+            bar_index=n,
         )
 
     def _act(self, ts: int, n: int, decision: Decision, close: np.ndarray, published_ns: int | None) -> None:
@@ -269,6 +363,44 @@ class ContenderRunner:
         self.timings_s["vet"] += time.perf_counter() - t_vet
         if published_ns is not None:
             self.latencies_ns.append(time.time_ns() - published_ns)
+        self._record_decision(ts, n, decision, decision_id)
+        rollback = self._rollback(ts, decision_id, verdicts)
+        for k, v in enumerate(verdicts):
+            self._rows["risk_verdicts"].append(
+                {
+                    "verdict_id": f"{decision_id}/{k}",
+                    "run_id": self.s.run_id,
+                    "contender": self.s.name,
+                    "decision_id": decision_id,
+                    "ts": ts,
+                    "symbol": v.request.symbol,
+                    "action": v.action.value,
+                    "scale": float(v.scale),
+                    "reasons_json": list(v.reasons),
+                    "details_json": (
+                        dict(v.details) | rollback if rollback and v.details.get("rollback") else dict(v.details)
+                    ),
+                    "requested_json": _request_dict(v.request),
+                    "approved_json": _request_dict(v.approved),
+                }
+            )
+            if v.approved is not None:
+                oid = self.ledger.submit(v.approved, ts)
+                self._order_meta[oid] = (decision_id, v.approved)
+                if v.approved.target_weight is not None:
+                    self._targets[v.approved.symbol] = v.approved.target_weight
+            if v.action is Action.DENY:
+                try:
+                    self.contender.on_denied(v)
+                except Exception as exc:
+                    self._halt(ts, exc)
+        events = self.ledger.drain_events()
+        if events:
+            self._record_events(events)
+
+    def _record_decision(self, ts: int, n: int, decision: Decision, decision_id: str) -> None:
+        """The decision row; its explanation sorted by |contribution|, largest first (stable)."""
+        expl = sorted(decision.explanation, key=_by_size)
         self._rows["decisions"].append(
             {
                 "decision_id": decision_id,
@@ -287,41 +419,45 @@ class ContenderRunner:
                         "method": e.method,
                         "symbol": e.symbol,
                     }
-                    for e in decision.explanation
+                    for e in expl
                 ],
+                "predictions_json": {k: float(v) for k, v in decision.predictions.items()} or None,
                 "symbols": _decision_symbols(decision),
             }
         )
-        for k, v in enumerate(verdicts):
-            self._rows["risk_verdicts"].append(
-                {
-                    "verdict_id": f"{decision_id}/{k}",
-                    "run_id": self.s.run_id,
-                    "contender": self.s.name,
+
+    def _rollback(self, ts: int, decision_id: str, verdicts: Sequence[RiskVerdict]) -> dict[str, Any] | None:
+        """On a ``SHARPE_ROLLBACK`` verdict: ``contender.rollback()`` and a
+        ``CONTENDER_ROLLED_BACK`` event; returns the details added to the flagged
+        verdicts' rows (``rollback_checkpoint``: the restored checkpoint's label,
+        None when the contender had none to restore), or None when no verdict asked."""
+        flagged = next((v for v in verdicts if v.details.get("rollback")), None)
+        if flagged is None:
+            return None
+        try:
+            label = self.contender.rollback()  # type: ignore[attr-defined]  # learned contenders have it
+        except Exception as exc:
+            self._halt(ts, exc)
+            return {"rollback_checkpoint": None, "rollback_error": f"{type(exc).__name__}: {exc}"}
+        label = None if label is None else str(label)
+        sharpe, floor = flagged.details.get("rolling_sharpe"), flagged.details.get("sharpe_floor")
+        restored = f"restored checkpoint {label}" if label is not None else "no previous checkpoint to restore"
+        self._rows["events"].append(
+            {
+                "run_id": self.s.run_id,
+                "ts": ts,
+                "contender": self.s.name,
+                "kind": "CONTENDER_ROLLED_BACK",
+                "reason": f"SHARPE_ROLLBACK: rolling Sharpe {sharpe:.3f} < floor {floor:.3f}; {restored}",
+                "details_json": {
+                    "checkpoint": label,
                     "decision_id": decision_id,
-                    "ts": ts,
-                    "symbol": v.request.symbol,
-                    "action": v.action.value,
-                    "scale": float(v.scale),
-                    "reasons_json": list(v.reasons),
-                    "details_json": dict(v.details),
-                    "requested_json": _request_dict(v.request),
-                    "approved_json": _request_dict(v.approved),
-                }
-            )
-            if v.approved is not None:
-                oid = self.ledger.submit(v.approved, ts)
-                self._order_meta[oid] = (decision_id, v.approved)
-                if v.approved.target_weight is not None:
-                    self._targets[v.approved.symbol] = v.approved.target_weight
-            if v.action is Action.DENY:
-                try:
-                    self.contender.on_denied(v)
-                except Exception as exc:
-                    self._halt(ts, exc)
-        events = self.ledger.drain_events()
-        if events:
-            self._record_events(events)
+                    "rolling_sharpe": sharpe,
+                    "sharpe_floor": floor,
+                },
+            }
+        )
+        return {"rollback_checkpoint": label}
 
     def _record_events(self, events: Sequence[OrderEvent]) -> None:
         rows = self._rows["orders"]
@@ -401,11 +537,19 @@ class ContenderRunner:
     def finish(self) -> dict[str, Any]:
         """The contender's full result: equity/cash/gross arrays [n] (USD), bar
         timestamps, fills and closed trades as row dicts, status and halt reason,
-        decision count and measured latencies (ns)."""
+        count of vetted decisions and measured latencies (ns); ``symbols`` (array
+        column order), ``close`` float [n, S] (USD per unit, NaN where no bar),
+        ``predictions`` float [n, S] (expected log return stated at each bar, NaN
+        where none) and ``prediction_horizon_bars`` (the contender's
+        ``horizon_bars``, 1 when it has none)."""
         n = self._n
         return {
             "name": self.s.name,
+            "symbols": list(self.symbols),
             "ts_ns": self._buf["ts_ns"][:n].copy(),
+            "close": self._buf["close"][:n].copy(),
+            "predictions": self._pred[:n].copy(),
+            "prediction_horizon_bars": getattr(self.contender, "horizon_bars", 1),
             "equity": self._equity[:n].copy(),
             "cash": self._cash[:n].copy(),
             "gross_exposure": self._gross[:n].copy(),
@@ -464,6 +608,12 @@ def _trade_dict(t: Any) -> dict[str, Any]:
         k: getattr(t, k)
         for k in ("symbol", "entry_ts_ns", "exit_ts_ns", "quantity", "entry_price", "exit_price", "pnl")
     }
+
+
+def _by_size(e: Contribution) -> float:
+    """Sort key: larger |contribution| first; non-finite contributions last."""
+    c = float(e.contribution)
+    return -abs(c) if math.isfinite(c) else math.inf
 
 
 def _num(x: float) -> float | None:

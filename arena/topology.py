@@ -87,13 +87,21 @@ def new_run_id(cfg: ArenaConfig) -> str:
     return f"{cfg.name}-{stamp}-{uuid.uuid4().hex[:6]}"
 
 
-def run_arena(cfg: ArenaConfig, *, progress: Progress | None = None, run_id: str | None = None) -> RunResult:
+def run_arena(
+    cfg: ArenaConfig,
+    *,
+    progress: Progress | None = None,
+    run_id: str | None = None,
+    provenance: dict[str, Any] | None = None,
+) -> RunResult:
     """Run an arena end to end on Ray and record it in ``cfg.store``.
 
     Args:
         cfg: a validated config.
         progress: called as ``progress(bars_published, total_bars)``.
         run_id: force a run id (default: :func:`new_run_id`).
+        provenance: extra keys recorded in the run's stored ``config`` (e.g.
+            ``{"walkforward": {"fold": 0, ...}}`` from ``arena walkforward``).
 
     Returns:
         The run's :class:`RunResult`.
@@ -109,7 +117,7 @@ def run_arena(cfg: ArenaConfig, *, progress: Progress | None = None, run_id: str
     started_at = datetime.now(timezone.utc)
     # Start every actor process at once; the contenders finish their set-up once the data is known.
     market = MarketDataActor.remote(cfg.data.model_dump(), cfg.base_dir)
-    recorder = RecorderActor.remote(cfg.store)
+    recorder = RecorderActor.remote(cfg.store, cfg.events, cfg.events_maxlen)
     actors: dict[str, Any] = {
         spec.name: ContenderActor.options(
             num_cpus=spec.resources.num_cpus,
@@ -131,7 +139,7 @@ def run_arena(cfg: ArenaConfig, *, progress: Progress | None = None, run_id: str
             {
                 "run_id": run_id,
                 "name": cfg.name,
-                "config": cfg.to_dict(),
+                "config": {**cfg.to_dict(), **(provenance or {})},
                 "data_source": info["source"],
                 "data_sha256": info["data_sha256"],
                 "code_version": code_version(),
@@ -149,6 +157,7 @@ def run_arena(cfg: ArenaConfig, *, progress: Progress | None = None, run_id: str
         spawned["guardian"] = guardian
         execution = _execution(cfg)
         ready = [created]
+        consumers = signal_consumers(cfg)
         for i, spec in enumerate(cfg.contenders):
             symbols = tuple(spec.symbols or info["symbols"])
             unknown = sorted(set(symbols) - set(info["symbols"]))
@@ -164,6 +173,8 @@ def run_arena(cfg: ArenaConfig, *, progress: Progress | None = None, run_id: str
                 warmup_bars=spec.warmup_bars,
                 rebalance_drift=spec.rebalance_drift,
                 sharpe_window_bars=cfg.risk.sharpe_window_bars,
+                artifacts_dir=None if cfg.artifacts is None else os.path.join(cfg.artifacts, run_id, spec.name),
+                emit_signals=bool(consumers) and spec.name not in consumers,
             )
             ready.append(actors[spec.name].setup.remote(settings, info["symbols"], guardian, recorder))
         ready.append(guardian.__ray_ready__.remote())  # its process is up before the first order
@@ -172,7 +183,8 @@ def run_arena(cfg: ArenaConfig, *, progress: Progress | None = None, run_id: str
 
         failed: dict[str, str] = {}
         for update in market.stream.options(num_returns="streaming").remote(
-            actors, cfg.replay.mode, cfg.replay.chunk_bars, cfg.replay.max_inflight_chunks, cfg.replay.bar_interval_s
+            actors, cfg.replay.mode, cfg.replay.chunk_bars, cfg.replay.max_inflight_chunks, cfg.replay.bar_interval_s,
+            recorder=recorder, run_id=run_id, consumers=consumers,
         ):
             state = ray.get(update)
             failed = state["failed"]
@@ -190,11 +202,12 @@ def run_arena(cfg: ArenaConfig, *, progress: Progress | None = None, run_id: str
                 failed[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:500]}"
         gstatus = ray.get(guardian.status.remote())
         per_contender: dict[str, ContenderResult] = {}
+        warmup = {spec.name: spec.warmup_bars for spec in cfg.contenders}
         for name, res in results.items():
             status, reason = res["status"], res["halt_reason"]
             if status == "ok" and name in gstatus["halted"]:
                 status, reason = "halted", gstatus["halted"][name]
-            per_contender[name] = _to_result(res, status, reason)
+            per_contender[name] = _to_result(res, status, reason, warmup[name])
         events = [
             {
                 "run_id": run_id,
@@ -209,7 +222,7 @@ def run_arena(cfg: ArenaConfig, *, progress: Progress | None = None, run_id: str
         leaderboard = build_leaderboard(per_contender, ppy) if per_contender else []
         stats = run_stats(per_contender, ppy) if per_contender else {}
         status = "killed" if gstatus["kill_switch"] else "finished"
-        rows = [{"run_id": run_id, **row} for row in leaderboard]
+        rows = [{"run_id": run_id, "ts": int(info["last_ns"]), **row} for row in leaderboard]
         batch: dict[str, Any] = {"leaderboard": rows}
         if events:
             batch["events"] = events
@@ -251,7 +264,25 @@ def _seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
 
 
-def _to_result(res: dict[str, Any], status: str, reason: str) -> ContenderResult:
+def signal_consumers(cfg: ArenaConfig) -> tuple[str, ...]:
+    """Names of the contenders that consume the others' signals (``consumes_signals = True``,
+    e.g. ``meta_ensemble``): the market-data actor routes every other contender's
+    per-bar :class:`~contenders.signals.Signal` to them."""
+    from contenders.registry import resolve
+
+    return tuple(c.name for c in cfg.contenders if getattr(resolve(c.class_), "consumes_signals", False))
+
+
+def _to_result(res: dict[str, Any], status: str, reason: str, warmup_bars: int = 0) -> ContenderResult:
+    """A contender's result, scored from the close of its last warm-up bar: warm-up bars
+    are never traded, so counting their flat equity would dilute its Sharpe ratio."""
+    first = max(warmup_bars - 1, 0)
+    if first:
+        res = {
+            **res,
+            **{k: res[k][first:] for k in ("ts_ns", "equity", "gross_exposure")},
+            **{k: res[k][first:] for k in ("predictions", "close") if res.get(k) is not None},
+        }
     idx = pd.to_datetime(res["ts_ns"], utc=True)
     fills = pd.DataFrame(res["fills"], columns=["ts", "symbol", "side", "quantity", "price", "commission"])
     trades = pd.DataFrame(
@@ -266,4 +297,13 @@ def _to_result(res: dict[str, Any], status: str, reason: str) -> ContenderResult
         gross_exposure=pd.Series(res["gross_exposure"], index=idx),
         status=status,
         halt_reason=reason,
+        **_prediction_fields(res),
     )
+
+
+def _prediction_fields(res: dict[str, Any]) -> dict[str, Any]:
+    """``predictions``/``close``/``horizon_bars`` for a contender that predicted; none otherwise."""
+    pred = res.get("predictions")
+    if pred is None or not np.isfinite(pred).any():
+        return {}
+    return {"predictions": pred, "close": res["close"], "horizon_bars": res["prediction_horizon_bars"]}

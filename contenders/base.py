@@ -56,7 +56,12 @@ class Contender:
     Attributes:
         seed: the run's seed for this contender (int); ``rng`` a numpy Generator
             seeded with it. Use these for anything random (determinism).
+        execution: the run's ``ledger.ExecutionConfig`` (fill price, commission,
+            slippage, sizing), set by the arena before the first bar, for models
+            that simulate their own trading when they train (None outside a run).
     """
+
+    execution: ClassVar[Any] = None
 
     _params: ClassVar[dict[str, tuple[Any, Any]]] = {}
 

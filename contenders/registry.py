@@ -27,6 +27,7 @@ BUILTINS: dict[str, str] = {
     "lightgbm": "contenders.ml.lightgbm_shap:LightGBMContender",
     "lstm_attention": "contenders.ml.lstm_attention:LSTMAttention",
     "ppo": "contenders.ml.ppo:PPOContender",
+    "tft": "contenders.ml.tft:TFT",
     "meta_ensemble": "contenders.ml.meta_ensemble:MetaEnsemble",
 }
 

@@ -14,19 +14,27 @@ Endpoints (OpenAPI at ``/docs`` and ``/openapi.json``):
 * ``GET /runs/{run_id}/decisions?contender=&symbol=&start=&end=&limit=&offset=``
 * ``GET /decisions/{decision_id}/why?top=`` (decision ids may contain ``/``)
 * ``POST /kill-switch`` (bearer token from ``ARENA_KILL_SWITCH_TOKEN``)
+* ``GET /runs/{run_id}/events`` — live events as Server-Sent Events (see :func:`create_app`'s
+  ``events_url`` and :mod:`arena.live`); needs no store access while the run's stream exists
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hmac
+import logging
 import os
-from collections.abc import Iterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Iterator
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from redis.exceptions import RedisError
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
 
+import arena.live.reader as live_reader
+from arena.live.schema import redact_url, validate_events_url
 from arena.store import Store, StoreBusyError, open_store, parse_store_url
 from serve.models import (
     DecisionOut,
@@ -35,11 +43,15 @@ from serve.models import (
     Health,
     KillSwitchRequest,
     KillSwitchResponse,
+    LIVE_EVENTS_DOC,
+    LIVE_EVENTS_RESPONSES,
     LeaderboardRow,
     Run,
     RunDetail,
     Why,
 )
+
+log = logging.getLogger(__name__)
 
 KILL_SWITCH_TOKEN_ENV = "ARENA_KILL_SWITCH_TOKEN"
 """Environment variable holding the kill switch's bearer token; unset → switch disabled."""
@@ -83,22 +95,35 @@ def _get_store(request: Request) -> Iterator[Store]:
 StoreDep = Annotated[Store, Depends(_get_store)]
 
 
-def create_app(store_url: str, *, busy_timeout_s: float = 0.2) -> FastAPI:
+def create_app(
+    store_url: str,
+    events_url: str | None = None,
+    *,
+    busy_timeout_s: float = 0.2,
+    events_ping_s: float = 15.0,
+    events_block_ms: int = 5000,
+) -> FastAPI:
     """Build the API over the store at ``store_url``.
 
     Args:
         store_url: any URL :func:`arena.store.open_store` accepts, e.g.
             ``duckdb:///data/arena.duckdb``.
+        events_url: Redis URL of the runs' live event streams
+            (``redis://127.0.0.1:6379/0``); None → ``GET /runs/{run_id}/events`` answers 503.
         busy_timeout_s: how long a request waits for a locked store before
             answering 503.
+        events_ping_s: seconds between SSE keep-alive comments on a quiet stream.
+        events_block_ms: how long one ``XREAD BLOCK`` waits for new entries (ms).
 
     Returns:
         The FastAPI app; test it with ``fastapi.testclient.TestClient``.
 
     Raises:
-        ValueError: if ``store_url`` is malformed (checked now, not per request).
+        ValueError: if ``store_url`` or ``events_url`` is malformed (checked now, not per request).
     """
     parse_store_url(store_url)
+    if events_url is not None:
+        validate_events_url(events_url)
     app = FastAPI(
         title="model-arena API",
         version="0.1.0",
@@ -106,6 +131,7 @@ def create_app(store_url: str, *, busy_timeout_s: float = 0.2) -> FastAPI:
     )
     app.state.store_url = store_url
     app.state.busy_timeout_s = busy_timeout_s
+    app.state.events_url = events_url
 
     @app.get("/healthz", response_model=Health, responses=_UNAVAILABLE, tags=["health"])
     def healthz(store: StoreDep) -> dict[str, Any]:
@@ -268,7 +294,91 @@ def create_app(store_url: str, *, busy_timeout_s: float = 0.2) -> FastAPI:
             raise HTTPException(409, f"no running arena{which}")
         return {"tripped": tripped}
 
+    @app.get(
+        "/runs/{run_id}/events",
+        response_class=EventSourceResponse,
+        responses=LIVE_EVENTS_RESPONSES,
+        tags=["live"],
+        summary="Live events of a run (Server-Sent Events)",
+        description=LIVE_EVENTS_DOC,
+    )
+    async def run_events(
+        run_id: str,
+        last_event_id: Annotated[
+            str | None,
+            Header(alias="Last-Event-ID", description="resume after this stream id (sent by EventSource on reconnect)"),
+        ] = None,
+        last_event_id_q: Annotated[
+            str | None, Query(alias="last_event_id", description="resume after this stream id (if no header)")
+        ] = None,
+        from_: Annotated[
+            Literal["start", "latest"],
+            Query(alias="from", description="without a last event id: from the stream's start, or only new events"),
+        ] = "start",
+    ) -> EventSourceResponse:
+        if events_url is None:
+            raise HTTPException(
+                503,
+                "live events are not configured: start the API with an events URL "
+                "(arena serve --events redis://127.0.0.1:6379/0, or ARENA_EVENTS_URL)",
+            )
+        resume = last_event_id or last_event_id_q
+        try:
+            after = live_reader.check_stream_id(resume) if resume else None
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        client = live_reader.connect(events_url)
+        try:
+            exists = await live_reader.stream_exists(client, run_id)
+            if not exists:
+                await run_in_threadpool(_run_without_stream, store_url, busy_timeout_s, run_id)
+            if after is None:
+                after = await live_reader.latest_id(client, run_id) if from_ == "latest" else live_reader.START
+        except RedisError as exc:
+            await client.aclose()
+            raise HTTPException(
+                503, f"live events unavailable: cannot reach redis at {redact_url(events_url)} ({exc})"
+            ) from None
+        except BaseException:
+            await client.aclose()
+            raise
+
+        async def entries() -> AsyncIterator[ServerSentEvent]:
+            try:
+                async for ev in live_reader.follow(client, run_id, after, block_ms=events_block_ms):
+                    yield ServerSentEvent(data=ev.data, event=ev.kind, id=ev.id)
+            except RedisError as exc:  # the client reconnects with Last-Event-ID and resumes
+                log.warning("live events of run %s: redis error, ending the response: %s", run_id, exc)
+            finally:
+                await client.aclose()
+
+        return EventSourceResponse(entries(), ping=events_ping_s, headers={"Cache-Control": "no-cache"})
+
     return app
+
+
+def _run_without_stream(store_url: str, busy_timeout_s: float, run_id: str) -> None:
+    """Raise the HTTP error for a run that has no live stream: 404 (unknown run, or one
+    recorded without live events) or 503 (store busy or unusable)."""
+    try:
+        store = open_store(store_url, read_only=True, busy_timeout_s=busy_timeout_s)
+    except StoreBusyError as exc:
+        raise HTTPException(503, str(exc), headers={"Retry-After": "1"}) from None
+    except FileNotFoundError:
+        raise HTTPException(404, f"run {run_id!r} not found (no live event stream, no store)") from None
+    except (ValueError, NotImplementedError) as exc:
+        raise HTTPException(503, f"store {store_url!r} is not usable: {exc}") from None
+    try:
+        run = store.get_run(run_id)
+    finally:
+        store.close()
+    if run is None:
+        raise HTTPException(404, f"run {run_id!r} not found")
+    raise HTTPException(
+        404,
+        f"run {run_id!r} has no live event stream (it ran without an events URL, or the stream was "
+        f"evicted); its recorded rows are at /runs/{run_id}",
+    )
 
 
 def _run_or_404(store: Store, run_id: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from ray import serve
 from ray.serve import Application
 
+from arena.live.schema import validate_events_url
 from arena.store import parse_store_url
 from serve.api import KILL_SWITCH_TOKEN_ENV, create_app
 
@@ -38,16 +39,19 @@ class ArenaAPI:
         store_url: the store to read, e.g. ``duckdb:///data/arena.duckdb``;
             every request opens it read-only (see :mod:`serve.api`).
         busy_timeout_s: how long a request waits for a locked store before 503.
+        events_url: Redis URL of the live event streams (``GET /runs/{run_id}/events``);
+            None → that endpoint answers 503.
     """
 
-    def __init__(self, store_url: str, busy_timeout_s: float = 0.2) -> None:
+    def __init__(self, store_url: str, busy_timeout_s: float = 0.2, events_url: str | None = None) -> None:
         parse_store_url(store_url)
         self._store_url = store_url
         self._busy_timeout_s = busy_timeout_s
+        self._events_url = events_url
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         """Called by Serve once per replica, after ``__init__``: the replica's app."""
-        return create_app(self._store_url, busy_timeout_s=self._busy_timeout_s)
+        return create_app(self._store_url, self._events_url, busy_timeout_s=self._busy_timeout_s)
 
 
 def build(
@@ -57,6 +61,7 @@ def build(
     num_cpus: float = 0.1,
     busy_timeout_s: float = 0.2,
     forward_env: Sequence[str] = (KILL_SWITCH_TOKEN_ENV,),
+    events_url: str | None = None,
 ) -> Application:
     """The bound Serve application for ``store_url``, ready for ``serve.run``.
 
@@ -68,11 +73,14 @@ def build(
         forward_env: environment variables copied from this process to the
             replicas when set here (the kill-switch token by default), since
             replicas may run in worker processes started before they were set.
+        events_url: Redis URL of the live event streams; None → no live events (503).
 
     Raises:
-        ValueError: if ``store_url`` is malformed.
+        ValueError: if ``store_url`` or ``events_url`` is malformed.
     """
     parse_store_url(store_url)
+    if events_url is not None:
+        validate_events_url(events_url)
     if num_replicas < 1:
         raise ValueError(f"num_replicas must be >= 1, got {num_replicas}")
     actor_options: dict[str, Any] = {"num_cpus": num_cpus}
@@ -81,7 +89,7 @@ def build(
         actor_options["runtime_env"] = {"env_vars": env}
     deployment: Any = ArenaAPI  # a serve.Deployment once decorated
     return deployment.options(num_replicas=num_replicas, ray_actor_options=actor_options).bind(
-        store_url, busy_timeout_s
+        store_url, busy_timeout_s, events_url
     )
 
 
@@ -93,6 +101,7 @@ def run_serve(
     *,
     name: str = APP_NAME,
     num_replicas: int = 1,
+    events_url: str | None = None,
 ) -> str:
     """Start Serve's HTTP proxy on host:port and deploy the API at ``/``.
 
@@ -107,16 +116,17 @@ def run_serve(
         blocking: block until Ctrl-C, then shut Serve down.
         name: Serve application name.
         num_replicas: API replicas.
+        events_url: Redis URL of the live event streams (``arena serve --events``).
 
     Returns:
         The API's base URL, e.g. ``http://127.0.0.1:8000`` (once it answers).
 
     Raises:
-        ValueError: if ``store_url`` is malformed or the port is out of range.
+        ValueError: if ``store_url`` or ``events_url`` is malformed or the port is out of range.
     """
     if not 0 < port < 65536:
         raise ValueError(f"port must be in 1..65535, got {port}")
-    app = build(store_url, num_replicas=num_replicas)
+    app = build(store_url, num_replicas=num_replicas, events_url=events_url)
     serve.start(http_options={"host": host, "port": port})
     base_url = f"http://{host}:{port}"
     try:

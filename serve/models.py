@@ -218,3 +218,47 @@ class KillSwitchResponse(BaseModel):
     """Runs whose risk guardian was tripped."""
 
     tripped: list[str]
+
+
+# ------------------------------------------------------------------ live events (SSE)
+LIVE_EVENTS_DOC = """Server-Sent Events of one run, read live from its Redis Stream ``arena:events:<run_id>``.
+
+Each SSE event has ``id`` = the Redis stream id (``<ms>-<seq>``), ``event`` = the kind and
+``data`` = the JSON payload. Kinds: ``run_started`` (run id, name, symbols, contenders,
+capital USD, seed), ``fill`` (a fills row: contender, symbol, side, quantity, price,
+commission, slippage, ts), ``risk_verdict`` (a risk_verdicts row: action ALLOW/SCALE/DENY,
+scale, reasons, details, requested, approved), ``halt`` and ``kill_switch`` (events rows),
+``leaderboard`` (``{final, wall_time, rows}``: per contender equity USD, total_return,
+max_drawdown, bars, status; at most once a second and once at the end) and
+``run_finished`` (status, ended_at, n_bars, the recorded final ``leaderboard`` rows and
+the final live ``standings``).
+
+Without a last event id the stream starts at the run's first event (``?from=latest``: only
+new ones). To resume, send the standard ``Last-Event-ID`` header (browsers' EventSource do
+it on reconnect) or ``?last_event_id=``: exactly the events after that id follow. A comment
+line keeps a quiet connection alive (every 15 s by default). The response ends after
+``run_finished``. 404: no such run and no stream; 503: no events URL configured or Redis
+unreachable.
+
+Example: ``curl -N -H 'Last-Event-ID: 1718000000000-0' http://127.0.0.1:8000/runs/RUN_ID/events``
+"""
+
+LIVE_EVENTS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "an event stream (text/event-stream), one SSE event per stream entry",
+        "content": {
+            "text/event-stream": {
+                "schema": {"type": "string"},
+                "example": (
+                    'id: 1718000000000-0\nevent: run_started\ndata: {"run_id":"demo","name":"demo",...}\n\n'
+                    'id: 1718000000123-0\nevent: fill\ndata: {"contender":"sma","symbol":"AAPL",'
+                    '"side":"BUY","quantity":10.0,"price":185.2,...}\n\n'
+                ),
+            }
+        },
+    },
+    404: {"model": ErrorBody, "description": "unknown run, or a run recorded without live events"},
+    422: {"model": ErrorBody, "description": "malformed Last-Event-ID / last_event_id"},
+    503: {"model": ErrorBody, "description": "no events URL configured, Redis unreachable, or store busy"},
+}
+"""OpenAPI responses of ``GET /runs/{run_id}/events``."""

@@ -54,18 +54,41 @@ class ContenderActor:
     def _vet(self, state: PortfolioState, requests: list[OrderRequest]) -> list[RiskVerdict]:
         return ray.get(self._guardian.vet.remote(state, requests))
 
-    def on_chunk(self, chunk: dict[str, Any]) -> int:
+    def on_chunk(self, chunk: dict[str, Any], producers: list[tuple[str, Any]] | None = None) -> Any:
         """Process a chunk of bars (data-symbol order). Audit rows are shipped to the
         recorder in batches (at least ``SHIP_EVERY_S`` apart), one shipment in flight
-        at a time, so neither memory nor the recorder's queue grows without bound."""
+        at a time, so neither memory nor the recorder's queue grows without bound.
+
+        Args:
+            chunk: the bars (see ``ContenderRunner.on_chunk``).
+            producers: for a contender that consumes signals: ``(name, ref)`` of the
+                other contenders' ``on_chunk`` results for the same chunk; their
+                signals are routed to it bar by bar (a producer that failed is left out).
+
+        Returns:
+            Bars processed so far; with ``settings.emit_signals``, ``(bars, signals)``
+            with one ``Signal`` per bar of the chunk.
+        """
         assert self._runner is not None, "setup() must be called first"
         if self._cols is not None:
             chunk = {**chunk, **{f: chunk[f][:, self._cols] for f in _FIELDS}}
-        n = self._runner.on_chunk(chunk)
+        per_bar = None
+        if producers is not None:
+            per_bar = [{} for _ in range(len(chunk["ts_ns"]))]
+            for name, ref in producers:
+                try:
+                    _, signals = ray.get(ref)
+                except ray.exceptions.RayError:
+                    continue  # that contender failed; the market actor records why
+                for i, sig in enumerate(signals):
+                    per_bar[i][name] = sig
+        n = self._runner.on_chunk(chunk, per_bar)
         now = time.monotonic()
         if now - self._last_ship >= SHIP_EVERY_S:
             self._ship(wait=False)
             self._last_ship = now
+        if self._runner.s.emit_signals:
+            return n, self._runner.take_signals()
         return n
 
     def _ship(self, wait: bool) -> None:

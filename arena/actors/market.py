@@ -87,6 +87,7 @@ class MarketDataActor:
         bar_interval_s: float = 1.0,
         recorder: Any = None,
         run_id: str | None = None,
+        consumers: tuple[str, ...] = (),
     ) -> Iterator[dict[str, Any]]:
         """Publish every bar; yields progress ``{"bars": n_published, "failed": {name: reason}}``
         at most every ``PROGRESS_EVERY_S`` seconds, and once at the end with ``"done": True``.
@@ -96,6 +97,10 @@ class MarketDataActor:
             recorder: the run's recorder actor; when given (with ``run_id``), the
                 published bars are recorded in the ``bars`` table.
             run_id: the run the bars are recorded under.
+            consumers: contenders that consume the others' signals (meta-models):
+                each of their chunks is sent with references to the other
+                contenders' results for the same chunk, so it runs once they have
+                decided on those bars.
 
         Raises:
             ValueError: if a recorder is given without a run_id.
@@ -122,13 +127,20 @@ class MarketDataActor:
             # one copy in the object store shared by every contender, except for small
             # chunks (paced bars), which travel inline with the call: one hop less
             ref = chunk if paced else ray.put(chunk)
-            for name, handle in list(live.items()):
+            results: list[tuple[str, Any]] = []
+            for name, handle in [(k, h) for k, h in live.items() if k not in consumers] + [
+                (k, h) for k, h in live.items() if k in consumers
+            ]:
                 q = inflight[name]
                 if len(q) >= max_inflight:
                     self._settle(name, q.popleft(), live)
                     if name not in live:
                         continue
-                q.append(handle.on_chunk.remote(ref))
+                if name in consumers:
+                    q.append(handle.on_chunk.remote(ref, results))
+                else:
+                    q.append(handle.on_chunk.remote(ref))
+                    results.append((name, q[-1]))
             now = time.perf_counter()
             if now - last_report >= PROGRESS_EVERY_S:
                 last_report = now

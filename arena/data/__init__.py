@@ -19,6 +19,7 @@ from arena.data.schema import COLUMNS, canonical_frame, data_sha256
 from arena.data.sources import SOURCE_KINDS, register_source_kind, source_from_spec
 from arena.data.synthetic import SyntheticSource
 from arena.data.validate import BarProblem, BarValidationError, check_bars, to_canonical, validate_bars
+from arena.data.window import WindowedSource
 
 __all__ = [
     "COLUMNS",
@@ -32,6 +33,7 @@ __all__ = [
     "SampleIntegrityError",
     "SampleSource",
     "SyntheticSource",
+    "WindowedSource",
     "canonical_frame",
     "check_bars",
     "data_sha256",

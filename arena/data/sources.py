@@ -6,6 +6,10 @@ A data spec is a mapping with a ``source`` key naming the kind::
     {"source": "csv", "path": "goog.csv", "symbol": "GOOG"}        # also "parquet", "file"
     {"source": "synthetic", "symbols": ["AAA", "BBB"], "n_bars": 500, "seed": 1, "freq": "1D"}
 
+Every kind also takes ``since`` and ``until`` (inclusive bar timestamps, ISO 8601,
+naive = UTC; None = open-ended) to keep only the bars in that window (see
+:mod:`arena.data.window`).
+
 A new kind (e.g. a vendor such as Alpaca) is added with
 :func:`register_source_kind`, giving a factory ``(spec, base_dir) -> BarSource``
 and the keys the spec may hold.
@@ -23,6 +27,7 @@ from arena.data.base import BarSource
 from arena.data.files import FileSource
 from arena.data.samples import SampleSource
 from arena.data.synthetic import SyntheticSource
+from arena.data.window import WINDOW_KEYS, WindowedSource, parse_bound
 
 SourceFactory = Callable[[Mapping[str, Any], "Path | None"], BarSource]
 
@@ -88,11 +93,13 @@ def source_from_spec(spec: Mapping[str, Any], base_dir: str | Path | None = None
             directory.
 
     Returns:
-        The source (not yet loaded).
+        The source (not yet loaded); a :class:`~arena.data.window.WindowedSource`
+        around it when ``since`` or ``until`` is given (not None).
 
     Raises:
         ValueError: not a mapping, no or unknown ``source``, missing or
-            unknown keys (with a did-you-mean hint), or bad values.
+            unknown keys (with a did-you-mean hint), or bad values (a
+            ``since``/``until`` that is not a timestamp, or since > until).
         KeyError: unknown sample name (lists the available ones).
         FileNotFoundError: a file spec's path does not exist.
     """
@@ -107,15 +114,18 @@ def source_from_spec(spec: Mapping[str, Any], base_dir: str | Path | None = None
         hint = _did_you_mean(str(name), SOURCE_KINDS)
         raise ValueError(f"unknown data source kind {name!r}{hint}; expected one of: {kinds}")
     keys = set(spec) - {"source"}
-    unknown = sorted(keys - kind.required - kind.optional)
+    unknown = sorted(keys - kind.required - kind.optional - WINDOW_KEYS)
     if unknown:
-        allowed = sorted(kind.required | kind.optional)
+        allowed = sorted(kind.required | kind.optional | WINDOW_KEYS)
         hints = "".join(_did_you_mean(k, allowed) for k in unknown)
         raise ValueError(f"data source {name!r}: unknown key(s) {unknown}{hints}; allowed: {allowed}")
     missing = sorted(kind.required - keys)
     if missing:
         raise ValueError(f"data source {name!r}: missing key(s) {missing}")
-    return kind.factory(spec, Path(base_dir) if base_dir is not None else None)
+    since, until = parse_bound(spec.get("since"), "since"), parse_bound(spec.get("until"), "until")
+    inner_spec = {k: v for k, v in spec.items() if k not in WINDOW_KEYS}
+    source = kind.factory(inner_spec, Path(base_dir) if base_dir is not None else None)
+    return source if since is None and until is None else WindowedSource(source, since, until)
 
 
 def resolve_path(path: str | Path, base_dir: Path | None) -> Path:

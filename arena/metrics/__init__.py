@@ -5,6 +5,7 @@ arena once a run has finished (or on demand for a live leaderboard).
 
 * :mod:`arena.metrics.performance` — :func:`periods_per_year`, :func:`contender_metrics`.
 * :mod:`arena.metrics.overfitting` — PSR, DSR and PBO (Bailey & López de Prado).
+* :mod:`arena.metrics.prediction` — :func:`prediction_quality` (IC, rank IC, ICIR, hit rate).
 * :mod:`arena.metrics.leaderboard` — :class:`ContenderResult`, :func:`build_leaderboard`,
   :func:`run_stats`.
 """
@@ -34,6 +35,7 @@ from arena.metrics.performance import (
     per_bar_risk_free,
     periods_per_year,
 )
+from arena.metrics.prediction import QUALITY_KEYS, forward_log_returns, prediction_quality
 
 __all__ = [
     "CLOSED_TRADE_COLUMNS",
@@ -41,15 +43,18 @@ __all__ = [
     "METRIC_KEYS",
     "ContenderResult",
     "PBOResult",
+    "QUALITY_KEYS",
     "bar_returns",
     "build_leaderboard",
     "contender_metrics",
     "deflated_sharpe_ratio",
     "expected_max_sharpe",
+    "forward_log_returns",
     "max_drawdown",
     "max_drawdown_duration_bars",
     "per_bar_risk_free",
     "periods_per_year",
+    "prediction_quality",
     "probabilistic_sharpe_ratio",
     "probability_of_backtest_overfitting",
     "psr_from_moments",

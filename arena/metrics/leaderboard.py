@@ -1,8 +1,10 @@
 """Leaderboard assembly: one JSON-safe row per contender, plus run-level statistics.
 
 A row holds every metric of :func:`~arena.metrics.performance.contender_metrics`,
-the contender's Deflated Sharpe Ratio (trials = the run's contenders) and the
-run-level Probability of Backtest Overfitting over the contenders' bar returns.
+the contender's Deflated Sharpe Ratio (trials = the run's contenders), the
+run-level Probability of Backtest Overfitting over the contenders' bar returns,
+and for contenders that predict returns the prediction quality of
+:func:`~arena.metrics.prediction.prediction_quality` (IC, rank IC, ICIR, hit rate).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from arena.metrics.overfitting import (
     sharpe_per_bar,
 )
 from arena.metrics.performance import bar_returns, contender_metrics, per_bar_risk_free
+from arena.metrics.prediction import QUALITY_KEYS, prediction_quality
 
 STATUSES: frozenset[str] = frozenset({"ok", "halted"})
 """Allowed :attr:`ContenderResult.status` values."""
@@ -40,10 +43,21 @@ class ContenderResult:
             same index as ``equity``.
         status: ``"ok"``, or ``"halted"`` when the risk guardian stopped it.
         halt_reason: the guardian's reason code; required when halted, empty otherwise.
+        predictions: float ``[T, S]`` expected log return over ``horizon_bars`` per bar
+            (rows = the equity bars) and symbol, NaN where none; None for a
+            contender that does not predict.
+        close: float ``[T, S]`` closes of the same bars and symbols (USD per unit);
+            required with ``predictions``.
+        horizon_bars: the predictions' horizon in bars, >= 1.
+        prediction_quality: a precomputed
+            :func:`~arena.metrics.prediction.prediction_quality` dict, used instead
+            of ``predictions``/``close`` when given.
 
     Raises:
         ValueError: for an unknown status, a halted result without a reason,
-            or a reason on a result that was not halted.
+            a reason on a result that was not halted, ``predictions`` without
+            ``close`` or of another shape, or a row count that is not the
+            equity's length.
     """
 
     equity: pd.Series
@@ -52,6 +66,10 @@ class ContenderResult:
     gross_exposure: pd.Series
     status: str = "ok"
     halt_reason: str = ""
+    predictions: np.ndarray | None = None
+    close: np.ndarray | None = None
+    horizon_bars: int = 1
+    prediction_quality: Mapping[str, float | int | str | None] | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -64,6 +82,26 @@ class ContenderResult:
             raise ValueError(
                 f"ContenderResult: halt_reason {self.halt_reason!r} given but status is 'ok'"
             )
+        if self.predictions is not None:
+            if self.close is None:
+                raise ValueError("ContenderResult: predictions need the close array [T, S] to be scored")
+            p, c = np.shape(self.predictions), np.shape(self.close)
+            if p != c or len(p) != 2 or p[0] != len(self.equity):
+                raise ValueError(
+                    f"ContenderResult: predictions {p} and close {c} must both be [T, S] with "
+                    f"T = {len(self.equity)} equity bars"
+                )
+
+    def quality(self) -> dict[str, float | None]:
+        """The leaderboard's prediction-quality values (``ic``, ``rank_ic``, ``icir``,
+        ``hit_rate``): from ``prediction_quality`` when given, else computed from
+        ``predictions`` and ``close``; all None for a contender that does not predict."""
+        q = self.prediction_quality
+        if q is None and self.predictions is not None:
+            q = prediction_quality(self.predictions, self.close, self.horizon_bars)
+        if q is None:
+            return dict.fromkeys(QUALITY_KEYS)
+        return {k: json_float(q.get(k)) for k in QUALITY_KEYS}
 
 
 def returns_matrix(
@@ -158,8 +196,10 @@ def build_leaderboard(
     """The leaderboard: one JSON-safe row per contender, best Sharpe first.
 
     Each row: ``contender``, ``rank`` (1 = best), ``status``, ``halt_reason``,
-    every key of :data:`~arena.metrics.performance.METRIC_KEYS`, ``dsr`` and
-    ``pbo``. ``dsr`` is the Deflated Sharpe Ratio of the contender's excess
+    every key of :data:`~arena.metrics.performance.METRIC_KEYS`, ``dsr``,
+    ``pbo`` and the prediction quality ``ic``, ``rank_ic``, ``icir``,
+    ``hit_rate`` (:meth:`ContenderResult.quality`; None for contenders that do
+    not predict). ``dsr`` is the Deflated Sharpe Ratio of the contender's excess
     returns with ``N`` = number of contenders and the trials' per-bar Sharpe
     ratios (a contender with fewer than 3 bars enters as Sharpe 0). ``pbo`` is
     the run-level value of :func:`run_stats`, repeated on every row.
@@ -208,6 +248,7 @@ def build_leaderboard(
                 "status": result.status,
                 "halt_reason": result.halt_reason,
                 **metrics,
+                **_quality(name, result),
             }
         )
 
@@ -220,6 +261,13 @@ def build_leaderboard(
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
     return rows
+
+
+def _quality(name: str, result: ContenderResult) -> dict[str, float | None]:
+    try:
+        return result.quality()
+    except ValueError as exc:
+        raise ValueError(f"contender {name!r}: {exc}") from None
 
 
 def _trial_sharpe(returns: np.ndarray) -> float:

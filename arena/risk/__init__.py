@@ -11,7 +11,8 @@ Ray actor).
 
 Reason codes: ``ARENA_KILL_SWITCH``, ``MAX_DRAWDOWN``, ``DAILY_LOSS_LIMIT``,
 ``MAX_POSITION_WEIGHT``, ``MAX_GROSS_LEVERAGE``, ``SHARPE_FLOOR``,
-``INSUFFICIENT_CASH``, and from the guardian itself ``NO_PRICE``,
+``SHARPE_ROLLBACK`` (a signal, not a cut: roll the model back to its previous
+checkpoint), ``INSUFFICIENT_CASH``, and from the guardian itself ``NO_PRICE``,
 ``INVALID_ORDER``, ``DUPLICATE_SYMBOL``, ``NO_EQUITY``.
 """
 
@@ -30,6 +31,7 @@ from arena.risk.rules import (
     RiskRule,
     RollingSharpeFloor,
     RuleOutcome,
+    SharpeRollback,
     default_rules,
 )
 from arena.risk.sharpe import annualized_sharpe
@@ -55,6 +57,7 @@ __all__ = [
     "RollingSharpeFloor",
     "RuleContext",
     "RuleOutcome",
+    "SharpeRollback",
     "annualized_sharpe",
     "default_rules",
 ]

@@ -1,5 +1,6 @@
 """What a risk rule sees besides the proposals: the portfolio, the arena-wide
-kill switch, and the contender's latches (halts that outlive one decision)."""
+kill switch, the contender's latches (halts that outlive one decision) and its
+marks (the bar at which a rule last signalled, for cooldowns in bars)."""
 
 from __future__ import annotations
 
@@ -40,15 +41,21 @@ class RuleContext:
         kill_switch_reason: the arena-wide kill switch's reason, "" when it is off.
     """
 
-    __slots__ = ("_latches", "_new", "kill_switch_reason", "state")
+    __slots__ = ("_latches", "_marks", "_new", "_new_marks", "kill_switch_reason", "state")
 
     def __init__(
-        self, state: PortfolioState, kill_switch_reason: str, latches: Mapping[str, Latch]
+        self,
+        state: PortfolioState,
+        kill_switch_reason: str,
+        latches: Mapping[str, Latch],
+        marks: Mapping[str, int] | None = None,
     ) -> None:
         self.state = state
         self.kill_switch_reason = kill_switch_reason
         self._latches = latches
         self._new: list[Latch] = []
+        self._marks: Mapping[str, int] = marks or {}
+        self._new_marks: dict[str, int] = {}
 
     @property
     def kill_switch_active(self) -> bool:
@@ -97,3 +104,23 @@ class RuleContext:
     def new_latches(self) -> list[Latch]:
         """Latches set during this call, in order (read by the guardian)."""
         return list(self._new)
+
+    def marked_at(self, code: str) -> int | None:
+        """The bar index at which ``code`` last marked this contender (:meth:`mark`), or None."""
+        return self._new_marks.get(code, self._marks.get(code))
+
+    def mark(self, code: str) -> None:
+        """Record that ``code`` acted on this contender at the current bar
+        (``state.bar_index``), so that it can keep a cooldown in bars. The guardian
+        keeps the mark across decisions (and in its snapshot).
+
+        Raises:
+            ValueError: if the state carries no ``bar_index``.
+        """
+        if self.state.bar_index is None:
+            raise ValueError(f"mark {code!r}: the PortfolioState carries no bar_index")
+        self._new_marks[code] = self.state.bar_index
+
+    def new_marks(self) -> dict[str, int]:
+        """Marks set during this call: code → bar index (read by the guardian)."""
+        return dict(self._new_marks)

@@ -106,6 +106,7 @@ class RiskGuardian:
         self._kill_reason = ""
         self._kill_ts_ns: int | None = None
         self._latches: dict[str, dict[str, Latch]] = {}
+        self._marks: dict[str, dict[str, int]] = {}  # contender → rule code → bar index of its last signal
         self._events: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ vetting
@@ -128,7 +129,7 @@ class RiskGuardian:
             raise TypeError(f"vet needs a PortfolioState, got {type(state).__name__}")
         contender = state.contender
         latches = self._active_latches(contender, state.ts_ns)
-        ctx = RuleContext(state, self._kill_reason, latches)
+        ctx = RuleContext(state, self._kill_reason, latches, self._marks.get(contender))
         n = len(requests)
         verdicts: list[RiskVerdict | None] = [None] * n
         live: list[Proposal] = []
@@ -173,6 +174,8 @@ class RiskGuardian:
                     )
                 s = out[0]
                 if s == 1.0:
+                    if out.signal:  # tells, does not cut: recorded, the proposal goes on as is
+                        acted.setdefault(p.request_index, []).append((rule.code, out[1]))
                     kept.append(p)
                     continue
                 i = p.request_index
@@ -200,7 +203,10 @@ class RiskGuardian:
             i = p.request_index
             if i in acted:
                 reasons, merged = _merge(acted[i])
-                verdicts[i] = _final(state, p, scales[i], reasons, merged, quantities.get(i))
+                if scales[i] == 1.0 and i not in quantities:  # only signals, no cut
+                    verdicts[i] = _allow(state, p, reasons, merged)
+                else:
+                    verdicts[i] = _final(state, p, scales[i], reasons, merged, quantities.get(i))
             else:
                 verdicts[i] = _allow(state, p)
         self._commit(contender, ctx)
@@ -302,6 +308,9 @@ class RiskGuardian:
         return latches
 
     def _commit(self, contender: str, ctx: RuleContext) -> None:
+        marks = ctx.new_marks()
+        if marks:
+            self._marks.setdefault(contender, {}).update(marks)
         for latch in ctx.new_latches():
             self._latches.setdefault(contender, {})[latch.code] = latch
             self._events.append({
@@ -317,7 +326,8 @@ class RiskGuardian:
         Returns:
             ``{"version", "limits", "kill_switch": {"reason", "ts_ns"},
             "latches": {contender: [{"code", "reason", "ts_ns", "until_ts_ns"}]},
-            "events": [pending events]}``.
+            "marks": {contender: {code: bar_index}}, "events": [pending events]}``; ``marks``
+            hold the bar of each rule's last signal (cooldowns, e.g. ``SHARPE_ROLLBACK``).
         """
         return {
             "version": SNAPSHOT_VERSION,
@@ -325,6 +335,7 @@ class RiskGuardian:
             "kill_switch": {"reason": self._kill_reason, "ts_ns": self._kill_ts_ns},
             "latches": {c: [lt._asdict() for lt in latches.values()]
                         for c, latches in self._latches.items() if latches},
+            "marks": {c: dict(m) for c, m in self._marks.items() if m},
             "events": [dict(e) for e in self._events],
         }
 
@@ -359,8 +370,10 @@ class RiskGuardian:
                                           None if r["until_ts_ns"] is None else int(r["until_ts_ns"]))
                     for r in rows
                 }
+            for contender, marks in snapshot.get("marks", {}).items():  # absent in older snapshots
+                guardian._marks[str(contender)] = {str(code): int(bar) for code, bar in marks.items()}
         except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"RiskGuardian snapshot: malformed kill_switch or latches ({exc!r})") from exc
+            raise ValueError(f"RiskGuardian snapshot: malformed kill_switch or latches or marks ({exc!r})") from exc
         guardian._events = [dict(e) for e in snapshot["events"]]
         return guardian
 
@@ -402,10 +415,14 @@ def _deny(state: PortfolioState, req: OrderRequest, reasons: tuple[str, ...],
     return RiskVerdict(req, Action.DENY, None, 0.0, reasons, details, state.contender, state.ts_ns)
 
 
-def _allow(state: PortfolioState, p: Proposal) -> RiskVerdict:
+def _allow(state: PortfolioState, p: Proposal, reasons: tuple[str, ...] = (),
+           signals: Mapping[str, float] | None = None) -> RiskVerdict:
+    """ALLOW, unchanged; ``reasons``/``signals`` from rules that signalled without cutting."""
     req = p.request
-    return RiskVerdict(req, Action.ALLOW, req, 1.0, (), _weights(p, p.projected_weight),
-                       state.contender, state.ts_ns)
+    details = _weights(p, p.projected_weight)
+    if signals:
+        details |= signals
+    return RiskVerdict(req, Action.ALLOW, req, 1.0, reasons, details, state.contender, state.ts_ns)
 
 
 def _final(state: PortfolioState, p: Proposal, scale: float, reasons: tuple[str, ...],

@@ -47,6 +47,13 @@ class RiskLimits:
             (``SHARPE_FLOOR``).
         sharpe_window_bars: rolling Sharpe window in bars, integer >= 2.
         sharpe_scale: factor in (0, 1] applied under the Sharpe floor (0.5 → half size).
+        sharpe_rollback: when True (needs ``sharpe_floor``), a contender under the
+            Sharpe floor that can roll back to a previous model checkpoint
+            (``PortfolioState.can_rollback``) is also told to: its exposure-increasing
+            verdicts carry ``SHARPE_ROLLBACK`` and ``details["rollback"] = True``, and
+            the arena restores its previous checkpoint. At most once per
+            ``sharpe_window_bars`` bars per contender (cooldown: the window then holds
+            only returns made after the rollback). See :class:`arena.risk.rules.SharpeRollback`.
         periods_per_year: bars per year for annualizing the Sharpe ratio, > 0
             (252 for daily equity bars, 365 for daily crypto bars).
         estimated_cost_bps: slippage + commission estimate used by the cash check,
@@ -68,6 +75,7 @@ class RiskLimits:
     sharpe_floor: float | None = None
     sharpe_window_bars: int = 63
     sharpe_scale: float = 0.5
+    sharpe_rollback: bool = False
     periods_per_year: float = 252.0
     estimated_cost_bps: float = 0.0
 
@@ -89,6 +97,13 @@ class RiskLimits:
                 f"RiskLimits.sharpe_window_bars must be an integer number of bars >= 2, got {w!r}"
             )
         _fraction("sharpe_scale", self.sharpe_scale, self)
+        if not isinstance(self.sharpe_rollback, bool):
+            raise ValueError(f"RiskLimits.sharpe_rollback must be True or False, got {self.sharpe_rollback!r}")
+        if self.sharpe_rollback and self.sharpe_floor is None:
+            raise ValueError(
+                "RiskLimits.sharpe_rollback needs a sharpe_floor (an annualized Sharpe ratio, e.g. 0.0): "
+                "the rollback is triggered by the rolling Sharpe falling below it"
+            )
         _positive("periods_per_year", self.periods_per_year, self, "bars per year, 252 for daily bars")
         _finite("estimated_cost_bps", self.estimated_cost_bps, self, "basis points >= 0")
         if self.estimated_cost_bps < 0:

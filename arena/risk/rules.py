@@ -39,6 +39,7 @@ __all__ = [
     "RiskRule",
     "RollingSharpeFloor",
     "RuleOutcome",
+    "SharpeRollback",
     "default_rules",
 ]
 
@@ -53,10 +54,14 @@ class RuleOutcome(NamedTuple):
         scale: fraction of the proposal's change the rule lets through, in [0, 1]
             (1.0 passes, 0.0 denies).
         details: the values that decided (name → finite float), merged into the verdict.
+        signal: True for an outcome that tells rather than cuts: the rule's code and
+            details go into the verdict even when ``scale`` is 1.0 (e.g.
+            ``SHARPE_ROLLBACK``).
     """
 
     scale: float = 1.0
     details: Mapping[str, float] = MappingProxyType({})
+    signal: bool = False
 
 
 PASS = RuleOutcome()
@@ -288,6 +293,57 @@ class RollingSharpeFloor:
                 for p in proposals]
 
 
+class SharpeRollback:
+    """Roll a learned contender back to its previous checkpoint when its recent
+    Sharpe ratio is poor (``SHARPE_ROLLBACK``).
+
+    Same trigger as :class:`RollingSharpeFloor` (the annualized Sharpe of the last
+    ``window_bars`` bar returns below ``floor``, with a full window and at least one
+    exposure-increasing proposal), and only for a contender that reports
+    ``state.can_rollback`` (it has a previous checkpoint). It does not cut: it
+    *signals* on every exposure-increasing proposal (the verdict gets the reason
+    code and ``details["rollback"] = True``, besides the Sharpe floor's scaling),
+    and the arena then calls the contender's ``rollback()``.
+
+    Cooldown: at most once per ``window_bars`` bars per contender (the rule marks
+    the bar; ``state.bar_index`` is required, a state without it never signals), so
+    that the rolled-back model is judged on a window of its own returns.
+
+    Args:
+        floor: annualized Sharpe ratio, finite.
+        window_bars: returns in the window and cooldown in bars, >= 2.
+        periods_per_year: bars per year for annualizing, > 0.
+    """
+
+    code = "SHARPE_ROLLBACK"
+
+    def __init__(self, floor: float, window_bars: int = 63, periods_per_year: float = 252.0) -> None:
+        lim = RiskLimits(sharpe_floor=floor, sharpe_window_bars=window_bars,
+                         periods_per_year=periods_per_year)  # validates
+        self.floor = float(floor)
+        self.window_bars = lim.sharpe_window_bars
+        self.periods_per_year = lim.periods_per_year
+
+    def check(self, ctx: RuleContext, proposals: Sequence[Proposal]) -> list[RuleOutcome]:
+        """Signal a rollback on the increases while under the floor, outside the cooldown."""
+        passing = [PASS] * len(proposals)
+        state = ctx.state
+        if not state.can_rollback or state.bar_index is None or not any(p.increases for p in proposals):
+            return passing
+        last = ctx.marked_at(self.code)
+        if last is not None and 0 <= state.bar_index - last < self.window_bars:
+            return passing
+        returns = state.recent_returns
+        if len(returns) < self.window_bars:
+            return passing
+        sharpe = annualized_sharpe(returns[-self.window_bars:], self.periods_per_year)
+        if sharpe is None or sharpe >= self.floor:
+            return passing
+        ctx.mark(self.code)
+        details = {"rollback": True, "rolling_sharpe": sharpe, "sharpe_floor": self.floor}
+        return [RuleOutcome(1.0, details, signal=True) if p.increases else PASS for p in proposals]
+
+
 class CashSufficiency:
     """Buys must be paid for (``INSUFFICIENT_CASH``); off when the portfolio has margin.
 
@@ -383,9 +439,10 @@ def default_rules(limits: RiskLimits) -> list[RiskRule]:
     """The rule set for ``limits``, in the order the guardian applies it.
 
     Kill switches first (arena, drawdown, daily loss), then the caps (position
-    weight, gross leverage), the Sharpe size cut, and cash last (a hard limit on
-    what is left). Rules that are off (``max_drawdown == 1``, ``daily_loss_limit``
-    or ``sharpe_floor`` None, ``require_cash`` False) are left out.
+    weight, gross leverage), the Sharpe size cut and the rollback signal, and cash
+    last (a hard limit on what is left). Rules that are off (``max_drawdown == 1``,
+    ``daily_loss_limit`` or ``sharpe_floor`` None, ``sharpe_rollback`` or
+    ``require_cash`` False) are left out.
 
     Args:
         limits: the guardian's limits.
@@ -403,6 +460,8 @@ def default_rules(limits: RiskLimits) -> list[RiskRule]:
     if limits.sharpe_floor is not None:
         rules.append(RollingSharpeFloor(limits.sharpe_floor, limits.sharpe_window_bars,
                                         limits.sharpe_scale, limits.periods_per_year))
+        if limits.sharpe_rollback:
+            rules.append(SharpeRollback(limits.sharpe_floor, limits.sharpe_window_bars, limits.periods_per_year))
     if limits.require_cash:
         rules.append(CashSufficiency(limits.estimated_cost_bps))
     return rules

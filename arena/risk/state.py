@@ -35,6 +35,11 @@ class PortfolioState:
         recent_returns: the last ``<= sharpe_window_bars`` simple bar returns of
             equity (fraction; 0.01 → +1 %), oldest first. Lists are turned into tuples.
         margin: True when the ledger trades on margin (cash may go negative).
+        can_rollback: True when the contender has a previous model checkpoint it can
+            roll back to (a learned contender after its second training); read by
+            :class:`arena.risk.rules.SharpeRollback`.
+        bar_index: 0-based index of the decision bar in the run, or None when the
+            caller does not count bars; rules with a cooldown in bars need it.
 
     Raises:
         ValueError: naming the field (and symbol or index), when a value is
@@ -51,6 +56,8 @@ class PortfolioState:
     prices: Mapping[str, float] = field(default_factory=dict)
     recent_returns: tuple[float, ...] = ()
     margin: bool = False
+    can_rollback: bool = False
+    bar_index: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.contender, str) or not self.contender:
@@ -70,6 +77,13 @@ class PortfolioState:
             )
         if not isinstance(self.margin, bool):
             raise ValueError(f"{who}.margin must be True or False, got {self.margin!r}")
+        if not isinstance(self.can_rollback, bool):
+            raise ValueError(f"{who}.can_rollback must be True or False, got {self.can_rollback!r}")
+        if self.bar_index is not None:
+            if isinstance(self.bar_index, bool) or not isinstance(self.bar_index, numbers.Integral) \
+                    or self.bar_index < 0:
+                raise ValueError(f"{who}.bar_index must be an int >= 0 or None, got {self.bar_index!r}")
+            object.__setattr__(self, "bar_index", int(self.bar_index))
         positions = _as_dict(who, "positions", self.positions)
         prices = _as_dict(who, "prices", self.prices)
         for sym, units in positions.items():

@@ -39,7 +39,8 @@ class RiskVerdict:
             the change in weight (``current + scale × (target − current)``); for an
             explicit order it is ``approved quantity / requested quantity``.
         reasons: reason codes of every rule that acted, in rule order, e.g.
-            ``("MAX_POSITION_WEIGHT", "SHARPE_FLOOR")``; empty for ALLOW.
+            ``("MAX_POSITION_WEIGHT", "SHARPE_FLOOR")``; empty for ALLOW, except
+            for codes of rules that signal without cutting (``SHARPE_ROLLBACK``).
         details: the values that decided (finite floats), e.g.
             ``{"current_weight": 0.0, "requested_weight": 1.3, "approved_weight": 1.0,
             "max_position_weight": 1.0}``.

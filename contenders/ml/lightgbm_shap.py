@@ -99,7 +99,9 @@ class LightGBMContender(LearnedContender):
         expl: list[Contribution] = []
         for i, sym in enumerate(batch.symbols):
             expl.append(Contribution("base_value", base, base, "shap", sym))
-            expl.extend(Contribution(name, float(X[i, j]), float(phi[i, j]), "shap", sym) for j, name in enumerate(self._names))
+            expl.extend(
+                Contribution(name, float(X[i, j]), float(phi[i, j]), "shap", sym) for j, name in enumerate(self._names)
+            )
         return Prediction(expected_return=pred.astype(np.float64), explanation=tuple(expl))
 
     def model_state(self) -> Any:

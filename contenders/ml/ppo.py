@@ -64,10 +64,11 @@ class PPOContender(LearnedContender):
     ``n_steps`` steps per rollout, ``batch_size`` minibatches, ``n_epochs``
     passes, ``gamma`` / ``gae_lambda`` for GAE, for ``total_timesteps`` env steps,
     on episodes of ``episode_bars`` bars starting at seeded random bars of the
-    training window. The environment uses this contender's execution parameters
-    (``commission_bps``, ``slippage_bps``, ``sizing``, ``fill_price``, ``allow_short``); set them
-    to the run's ``execution`` section so that training pays the costs the arena
-    charges. The agent is long-only by default; ``long_only=False`` needs
+    training window. In an arena run the environment uses the run's own
+    execution model (``execution`` section: the costs the arena charges); outside
+    one (a bare instance) it uses this contender's execution parameters
+    (``commission_bps``, ``slippage_bps``, ``sizing``, ``fill_price``, ``allow_short``).
+    The agent is long-only by default; ``long_only=False`` needs
     ``allow_short=True`` (and risk limits that permit shorts).
 
     Prediction:
@@ -204,7 +205,7 @@ class PPOContender(LearnedContender):
         n_imputed = int((~np.isfinite(window)).sum())
         z = self._standardize(feats)
         env = LedgerTradingEnv(
-            tuple(hist.symbols), np.asarray(hist.timestamps[: cut + 1]), arrays, z, self._execution(),
+            tuple(hist.symbols), np.asarray(hist.timestamps[: cut + 1]), arrays, z, self.execution or self._execution(),
             capital_usd=self.capital_usd, max_weight=self.max_weight, long_only=self.long_only,
             episode_bars=min(self.episode_bars, cut - first), start_bar=first, random_start=True,
             rebalance_band=self.rebalance_band, turnover_penalty=self.turnover_penalty,

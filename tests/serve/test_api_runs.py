@@ -149,9 +149,13 @@ def test_openapi_documents_every_endpoint_with_models(client: TestClient) -> Non
         "/runs/{run_id}/decisions",
         "/decisions/{decision_id}/why",
         "/kill-switch",
+        "/runs/{run_id}/events",
     }
     for path, methods in paths.items():
         for method, operation in methods.items():
+            if path == "/runs/{run_id}/events":  # Server-Sent Events, not JSON (tests/serve/test_api_events.py)
+                assert "text/event-stream" in operation["responses"]["200"]["content"]
+                continue
             ok = "202" if path == "/kill-switch" else "200"
             schema = operation["responses"][ok]["content"]["application/json"]["schema"]
             assert "$ref" in schema or "$ref" in schema.get("items", {}), (method, path)

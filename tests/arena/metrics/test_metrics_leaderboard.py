@@ -12,6 +12,7 @@ from metrics_helpers import empty_fills, empty_trades, invested_equity, trades_w
 
 from arena.metrics import (
     METRIC_KEYS,
+    QUALITY_KEYS,
     ContenderResult,
     build_leaderboard,
     contender_metrics,
@@ -66,13 +67,14 @@ def test_rows_are_sorted_by_sharpe_and_ranked(
     assert rows[-1]["contender"] == "short_seller"  # GOOG rose over 2004–2006
 
 
-def test_rows_carry_every_metric_status_dsr_and_pbo(
+def test_rows_carry_every_metric_status_quality_dsr_and_pbo(
     arena_run: dict[str, ContenderResult], ppy: float
 ) -> None:
     rows = build_leaderboard(arena_run, ppy)
-    expected = ["contender", "rank", "status", "halt_reason", *METRIC_KEYS, "dsr", "pbo"]
+    expected = ["contender", "rank", "status", "halt_reason", *METRIC_KEYS, *QUALITY_KEYS, "dsr", "pbo"]
     for row in rows:
         assert list(row) == expected
+        assert [row[k] for k in QUALITY_KEYS] == [None] * 4, "none of these contenders predicts"
     by_name = {r["contender"]: r for r in rows}
     assert by_name["sleeper"]["status"] == "halted"
     assert by_name["sleeper"]["halt_reason"] == "MAX_DRAWDOWN"
