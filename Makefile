@@ -9,7 +9,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 # Tools run straight from .venv (not through `uv run`): Ray would otherwise start
 # every worker process through uv as well.
 
-.PHONY: setup run test bench samples clean
+.PHONY: setup run ml test bench samples services services-stop clean
 
 .venv/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.5"
@@ -23,15 +23,31 @@ setup: .venv/.synced
 run: setup
 	.venv/bin/arena run configs/local.yaml
 
-## test: lint, then the whole test suite (real Ray instance, real DuckDB store)
-test: setup
+## ml: learned contenders (LightGBM, LSTM, TFT, PPO, meta-ensemble) against the rule baselines
+ml: setup
+	.venv/bin/arena run configs/ml_daily.yaml
+
+## services: start a local QuestDB (store: questdb://127.0.0.1:9000) and Redis (events: redis://127.0.0.1:6379/0)
+services:
+	scripts/questdb.sh start
+	scripts/redis.sh start
+
+services-stop:
+	-scripts/questdb.sh stop
+	-scripts/redis.sh stop
+
+## test: lint, then the whole test suite against real servers (Ray, DuckDB, QuestDB, Redis)
+test: setup services
 	.venv/bin/ruff check .
 	.venv/bin/pytest
 
-## bench: replay throughput, start-up, latency and memory figures, and per-component costs (JSON)
-bench: setup
+## bench: replay throughput, start-up, latency and memory figures, per-component costs,
+## learned contenders' training/inference costs, QuestDB ingestion and endpoint latency (JSON)
+bench: setup services
 	.venv/bin/python -m benchmarks.components
 	.venv/bin/python -m benchmarks.replay
+	.venv/bin/python -m benchmarks.ml_contenders
+	.venv/bin/python -m benchmarks.questdb
 
 ## samples: rebuild the bundled data sets from their source packages
 samples: setup

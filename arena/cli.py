@@ -59,6 +59,7 @@ _COLUMNS = [
     ("psr", "PSR", "{:.2f}"),
     ("dsr", "DSR", "{:.2f}"),
 ]
+_IC_COLUMNS = [("ic", "IC", "{:+.3f}"), ("rank_ic", "rank IC", "{:+.3f}"), ("hit_rate", "hit", "{:.0%}")]
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -77,10 +78,12 @@ def _fmt(value: Any, spec: str) -> str:
 
 def _leaderboard_table(rows: list[dict[str, Any]], title: str) -> Table:
     table = Table(title=title, header_style="bold")
-    for _, head, _ in _COLUMNS:
+    # prediction-quality columns when some contender predicts returns
+    columns = _COLUMNS + (_IC_COLUMNS if any(row.get("ic") is not None for row in rows) else [])
+    for _, head, _ in columns:
         table.add_column(head, justify="left" if head in ("contender", "status") else "right")
     for row in rows:
-        table.add_row(*(_fmt(row.get(key), spec) for key, _, spec in _COLUMNS))
+        table.add_row(*(_fmt(row.get(key), spec) for key, _, spec in columns))
     return table
 
 
@@ -358,6 +361,9 @@ def why(
             e.get("method", ""),
         )
     out.print(table)
+    if d.get("predictions"):
+        preds = ", ".join(f"{sym} {_fmt(p, '{:+.4%}')}" for sym, p in d["predictions"].items())
+        out.print(f"predicted log return over the horizon: {preds}")
     for v in d.get("verdicts", []):
         out.print(
             f"risk: {v.get('symbol')} {v.get('action')} scale={_fmt(v.get('scale'), '{:.2f}')} {v.get('reasons')}"

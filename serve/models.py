@@ -97,6 +97,12 @@ class LeaderboardRow(BaseModel):
     psr: float | None = Field(None, description="probabilistic Sharpe ratio")
     dsr: float | None = Field(None, description="deflated Sharpe ratio")
     pbo: float | None = Field(None, description="probability of backtest overfitting")
+    ic: float | None = Field(
+        None, description="information coefficient: mean correlation of predicted and realized forward returns"
+    )
+    rank_ic: float | None = Field(None, description="information coefficient with Spearman rank correlation")
+    icir: float | None = Field(None, description="mean IC / std IC (not annualized)")
+    hit_rate: float | None = Field(None, description="fraction of predictions with the realized return's sign")
     n_bars: int | None = None
     metrics: dict[str, Any] | None = Field(None, description="every metric, including extras")
 
@@ -136,7 +142,10 @@ class DecisionOut(BaseModel):
     )
     orders: list[dict[str, Any]] | None = Field(description="explicit order requests")
     confidence: float | None
-    explanation: list[ContributionOut] | None
+    explanation: list[ContributionOut] | None = Field(description="largest |contribution| first")
+    predictions: dict[str, float | None] | None = Field(
+        None, description="expected log return per symbol over the contender's horizon (fraction); None if none"
+    )
     symbols: list[str] | None = Field(description="symbols the decision touches")
 
 
