@@ -42,8 +42,7 @@ __all__ = ["TFT", "TFTCodec", "sample_frame", "dataset_kwargs"]
 
 GROUP, TIME, SYMBOL, TARGET, REL_TIME = "sample", "time_idx", "symbol", "target", "relative_time_idx"
 
-# Benign notices of lightning / pytorch-forecasting for the way this module drives them (no
-# val loader, no workers: the batches are pre-built tensors; loss kept in hparams on purpose).
+# Benign notices for the way this module drives lightning (pre-built batches: no val loader, no workers).
 _QUIET_MESSAGES = (
     r"Attribute '(loss|logging_metrics)' is an instance of `nn.Module`",
     r".*does not have many workers",
