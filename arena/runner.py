@@ -19,9 +19,7 @@ handed out by :meth:`ContenderRunner.drain_records`. Predictions
 
 from __future__ import annotations
 
-import math
 import time
-import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,9 +32,19 @@ from contenders.market import Bars, History
 from contenders.portfolio import Portfolio
 from contenders.signals import Signal
 from ledger import ExecutionConfig, Ledger
-from ledger.orders import request_to_dict
-from ledger.types import Contribution, Decision, Fill, OrderEvent, OrderRequest
+from ledger.types import Contribution, Decision, Fill, OrderRequest
 
+from arena.audit_rows import (
+    decision_row,
+    equity_columns,
+    failure_event_row,
+    fill_rows,
+    order_event_rows,
+    result_fill_dict,
+    rollback_event_row,
+    trade_dict,
+    verdict_row,
+)
 from arena.risk import Action, PortfolioState, RiskVerdict
 
 Vet = Callable[[PortfolioState, list[OrderRequest]], list[RiskVerdict]]
@@ -68,17 +76,6 @@ class RunnerSettings:
     artifacts_dir: str | None = None
     emit_signals: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _decision_symbols(decision: Decision) -> list[str]:
-    syms = dict.fromkeys(decision.weights)
-    syms.update(dict.fromkeys(o.symbol for o in decision.orders))
-    syms.update(dict.fromkeys(c.symbol for c in decision.explanation if c.symbol))
-    return list(syms)
-
-
-def _request_dict(r: OrderRequest | None) -> dict[str, Any] | None:
-    return None if r is None else request_to_dict(r)
 
 
 class ContenderRunner:
@@ -233,10 +230,11 @@ class ContenderRunner:
             self._day = day
         fills = led.on_bar(ts, o, h, lo, c, v)
         if fills:
-            self._record_fills(fills)
+            fill_rows(self.s.run_id, self.s.name, fills, self._order_meta, self._rows["fills"])
+            self._on_fills(fills)
         events = led.drain_events()
         if events:
-            self._record_events(events)
+            order_event_rows(self.s.run_id, self.s.name, events, self._order_meta, self._rows["orders"])
         eq = led.equity
         self._equity[n] = eq
         self._cash[n] = led.cash
@@ -270,7 +268,8 @@ class ContenderRunner:
             decision = self._drift_decision()
             if decision is None:
                 if said is not None and (said.predictions or said.explanation):
-                    self._record_decision(ts, n, said, f"{self.s.run_id}/{self.s.name}/{n}")
+                    decision_id = f"{self.s.run_id}/{self.s.name}/{n}"
+                    self._rows["decisions"].append(decision_row(self.s.run_id, self.s.name, ts, n, said, decision_id))
                 return
             if said is not None:  # one decision per bar: the drift orders, with what the contender said
                 decision = Decision(
@@ -301,16 +300,7 @@ class ContenderRunner:
     def _halt(self, ts: int, exc: BaseException) -> None:
         self.status = "halted"
         self.halt_reason = f"{type(exc).__name__}: {exc}"
-        self._rows["events"].append(
-            {
-                "run_id": self.s.run_id,
-                "ts": ts,
-                "contender": self.s.name,
-                "kind": "CONTENDER_FAILED",
-                "reason": self.halt_reason,
-                "details_json": {"traceback": "".join(traceback.format_exception(exc))[-4000:]},
-            }
-        )
+        self._rows["events"].append(failure_event_row(self.s.run_id, self.s.name, ts, self.halt_reason, exc))
 
     def _drift_decision(self) -> Decision | None:
         thr = self.s.rebalance_drift
@@ -363,27 +353,10 @@ class ContenderRunner:
         self.timings_s["vet"] += time.perf_counter() - t_vet
         if published_ns is not None:
             self.latencies_ns.append(time.time_ns() - published_ns)
-        self._record_decision(ts, n, decision, decision_id)
+        self._rows["decisions"].append(decision_row(self.s.run_id, self.s.name, ts, n, decision, decision_id))
         rollback = self._rollback(ts, decision_id, verdicts)
         for k, v in enumerate(verdicts):
-            self._rows["risk_verdicts"].append(
-                {
-                    "verdict_id": f"{decision_id}/{k}",
-                    "run_id": self.s.run_id,
-                    "contender": self.s.name,
-                    "decision_id": decision_id,
-                    "ts": ts,
-                    "symbol": v.request.symbol,
-                    "action": v.action.value,
-                    "scale": float(v.scale),
-                    "reasons_json": list(v.reasons),
-                    "details_json": (
-                        dict(v.details) | rollback if rollback and v.details.get("rollback") else dict(v.details)
-                    ),
-                    "requested_json": _request_dict(v.request),
-                    "approved_json": _request_dict(v.approved),
-                }
-            )
+            self._rows["risk_verdicts"].append(verdict_row(self.s.run_id, self.s.name, decision_id, k, ts, v, rollback))
             if v.approved is not None:
                 oid = self.ledger.submit(v.approved, ts)
                 self._order_meta[oid] = (decision_id, v.approved)
@@ -396,35 +369,7 @@ class ContenderRunner:
                     self._halt(ts, exc)
         events = self.ledger.drain_events()
         if events:
-            self._record_events(events)
-
-    def _record_decision(self, ts: int, n: int, decision: Decision, decision_id: str) -> None:
-        """The decision row; its explanation sorted by |contribution|, largest first (stable)."""
-        expl = sorted(decision.explanation, key=_by_size)
-        self._rows["decisions"].append(
-            {
-                "decision_id": decision_id,
-                "run_id": self.s.run_id,
-                "contender": self.s.name,
-                "ts": ts,
-                "bar_index": n,
-                "weights_json": dict(decision.weights),
-                "orders_json": [_request_dict(o) for o in decision.orders],
-                "confidence": decision.confidence,
-                "explanation_json": [
-                    {
-                        "feature": e.feature,
-                        "value": _num(e.value),
-                        "contribution": _num(e.contribution),
-                        "method": e.method,
-                        "symbol": e.symbol,
-                    }
-                    for e in expl
-                ],
-                "predictions_json": {k: float(v) for k, v in decision.predictions.items()} or None,
-                "symbols": _decision_symbols(decision),
-            }
-        )
+            order_event_rows(self.s.run_id, self.s.name, events, self._order_meta, self._rows["orders"])
 
     def _rollback(self, ts: int, decision_id: str, verdicts: Sequence[RiskVerdict]) -> dict[str, Any] | None:
         """On a ``SHARPE_ROLLBACK`` verdict: ``contender.rollback()`` and a
@@ -441,69 +386,16 @@ class ContenderRunner:
             return {"rollback_checkpoint": None, "rollback_error": f"{type(exc).__name__}: {exc}"}
         label = None if label is None else str(label)
         sharpe, floor = flagged.details.get("rolling_sharpe"), flagged.details.get("sharpe_floor")
-        restored = f"restored checkpoint {label}" if label is not None else "no previous checkpoint to restore"
         self._rows["events"].append(
-            {
-                "run_id": self.s.run_id,
-                "ts": ts,
-                "contender": self.s.name,
-                "kind": "CONTENDER_ROLLED_BACK",
-                "reason": f"SHARPE_ROLLBACK: rolling Sharpe {sharpe:.3f} < floor {floor:.3f}; {restored}",
-                "details_json": {
-                    "checkpoint": label,
-                    "decision_id": decision_id,
-                    "rolling_sharpe": sharpe,
-                    "sharpe_floor": floor,
-                },
-            }
+            rollback_event_row(self.s.run_id, self.s.name, ts, decision_id, label, sharpe, floor)
         )
         return {"rollback_checkpoint": label}
 
-    def _record_events(self, events: Sequence[OrderEvent]) -> None:
-        rows = self._rows["orders"]
-        for e in events:
-            decision_id, req = self._order_meta.get(e.client_order_id, (None, None))
-            rows.append(
-                {
-                    "run_id": self.s.run_id,
-                    "contender": self.s.name,
-                    "decision_id": decision_id,
-                    "client_order_id": e.client_order_id,
-                    "symbol": e.symbol,
-                    "status": e.status.value,
-                    "ts": e.ts_ns,
-                    "filled_quantity": float(e.filled_quantity),
-                    "reason": e.reason,
-                    "side": req.side.value if req is not None and req.side else None,
-                    "quantity": req.quantity if req is not None else None,
-                    "target_weight": req.target_weight if req is not None else None,
-                    "order_type": req.type.value if req is not None else None,
-                    "limit_price": req.limit_price if req is not None else None,
-                    "stop_price": req.stop_price if req is not None else None,
-                    "time_in_force": req.time_in_force.value if req is not None else None,
-                }
-            )
-
-    def _record_fills(self, fills: Sequence[Fill]) -> None:
-        rows = self._rows["fills"]
+    def _on_fills(self, fills: Sequence[Fill]) -> None:
+        """Keep the bar's fills for :meth:`finish` and hand each to ``contender.on_fill`` while
+        the contender is running (a failure halts it)."""
+        self._fills.extend(fills)
         for f in fills:
-            self._fills.append(f)
-            decision_id = self._order_meta.get(f.client_order_id, (None, None))[0]
-            rows.append(
-                {
-                    "run_id": self.s.run_id,
-                    "contender": self.s.name,
-                    "decision_id": decision_id,
-                    "client_order_id": f.client_order_id,
-                    "symbol": f.symbol,
-                    "side": f.side.value,
-                    "quantity": float(f.quantity),
-                    "price": float(f.price),
-                    "commission": float(f.commission),
-                    "slippage": float(f.slippage),
-                    "ts": f.ts_ns,
-                }
-            )
             if self.status == "ok":
                 try:
                     self.contender.on_fill(f)
@@ -520,16 +412,14 @@ class ContenderRunner:
         self._rows = {k: [] for k in self._rows}
         lo, hi = self._emitted, self._n
         if hi > lo:
-            out["equity"] = _Columns(
-                {
-                    "run_id": [self.s.run_id] * (hi - lo),
-                    "contender": [self.s.name] * (hi - lo),
-                    "ts": self._buf["ts_ns"][lo:hi].copy(),
-                    "bar_index": np.arange(lo, hi, dtype=np.int64),
-                    "equity": self._equity[lo:hi].copy(),
-                    "cash": self._cash[lo:hi].copy(),
-                    "gross_exposure": self._gross[lo:hi].copy(),
-                }
+            out["equity"] = equity_columns(
+                self.s.run_id,
+                self.s.name,
+                lo,
+                self._buf["ts_ns"][lo:hi],
+                self._equity[lo:hi],
+                self._cash[lo:hi],
+                self._gross[lo:hi],
             )
             self._emitted = hi
         return out
@@ -553,18 +443,8 @@ class ContenderRunner:
             "equity": self._equity[:n].copy(),
             "cash": self._cash[:n].copy(),
             "gross_exposure": self._gross[:n].copy(),
-            "fills": [
-                {
-                    "ts": f.ts_ns,
-                    "symbol": f.symbol,
-                    "side": f.side.value,
-                    "quantity": f.quantity,
-                    "price": f.price,
-                    "commission": f.commission,
-                }
-                for f in self._fills
-            ],
-            "closed_trades": [_trade_dict(t) for t in self.ledger.closed_trades()],
+            "fills": [result_fill_dict(f) for f in self._fills],
+            "closed_trades": [trade_dict(t) for t in self.ledger.closed_trades()],
             "status": self.status,
             "halt_reason": self.halt_reason,
             "n_decisions": self.n_decisions,
@@ -594,28 +474,3 @@ def _readonly_views(buffers: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         v.flags.writeable = False
         out[k] = v
     return out
-
-
-class _Columns(dict):
-    """Column name → equal-length array; ``len()`` is the number of rows."""
-
-    def __len__(self) -> int:
-        return len(next(iter(self.values()))) if dict.__len__(self) else 0
-
-
-def _trade_dict(t: Any) -> dict[str, Any]:
-    return {
-        k: getattr(t, k)
-        for k in ("symbol", "entry_ts_ns", "exit_ts_ns", "quantity", "entry_price", "exit_price", "pnl")
-    }
-
-
-def _by_size(e: Contribution) -> float:
-    """Sort key: larger |contribution| first; non-finite contributions last."""
-    c = float(e.contribution)
-    return -abs(c) if math.isfinite(c) else math.inf
-
-
-def _num(x: float) -> float | None:
-    x = float(x)
-    return x if math.isfinite(x) else None

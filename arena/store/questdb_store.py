@@ -34,7 +34,6 @@ is stored at the epoch (1970-01-01) and read back with ``ts`` None.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 import re
@@ -52,16 +51,16 @@ import pyarrow as pa
 from questdb import Sender
 
 from arena.store.base import RunRecord, Store
-from arena.store.decode import decode_row, utc_datetime
+from arena.store.decode import utc_datetime
+from arena.store.questdb_reads import QuestDBReads, wait_wal_applied
 from arena.store.rows import SeqClock, to_arrow
 from arena.store.schema import (
     FINAL_RUN_STATUSES,
-    KILL_SWITCH_EVENT_PREFIX,
     TABLES,
-    Table,
     get_table,
 )
-from arena.store.questdb_wire import DEFAULT_PREFIX, from_questdb, ilp_frame, questdb_ddl, questdb_type, time_bounds
+from arena.store.questdb_wire import DEFAULT_PREFIX, ilp_frame, questdb_ddl
+from arena.store.questdb_wire import questdb_type as questdb_type  # re-exported: callers import it from here
 from arena.store.spool import Spool, leftover_spools
 
 log = logging.getLogger("arena.store.questdb")
@@ -73,7 +72,6 @@ _PREFIX = re.compile(r"^[A-Za-z0-9_]*$")
 _POOL_MAX = 8
 _pool: dict[tuple[str, int, str], list[psycopg.Connection]] = {}
 _pool_lock = threading.Lock()
-_verified: set[tuple[str, int, str]] = set()  # (host, pg_port, prefix) whose schema was checked
 
 
 def default_spool_root() -> Path:
@@ -82,7 +80,7 @@ def default_spool_root() -> Path:
     return Path(cache) / "questdb-spool"
 
 
-class QuestDBStore(Store):
+class QuestDBStore(QuestDBReads, Store):
     """A :class:`Store` on a QuestDB server.
 
     Args:
@@ -232,35 +230,6 @@ class QuestDBStore(Store):
                 self._con.close()
                 self._con = None
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _check_schema(self) -> None:
-        """Compare the server's tables with the schema, once per process and server/prefix
-        (read-only stores are opened per API request)."""
-        key = (self.host, self.pg_port, self.prefix)
-        if key in _verified:
-            return
-        for table in TABLES.values():
-            # table_columns() takes a literal; the name is the validated prefix + a schema name
-            found = self._execute(
-                f"SELECT \"column\", \"type\" FROM table_columns('{self.prefix}{table.name}')"
-            ) if self._table_exists(table) else []
-            if not found:
-                raise ValueError(
-                    f"QuestDB {self.host}:{self.pg_port} holds no arena store with prefix "
-                    f"{self.prefix!r}: table {self.prefix + table.name!r} is missing"
-                )
-            have = [(r[0], r[1]) for r in found]
-            want = [(c.name, questdb_type(c)) for c in table.columns]
-            if have != want:
-                raise ValueError(
-                    f"QuestDB table {self.prefix + table.name!r} does not match this version's "
-                    f"schema: expected (name, type) {want}, found {have}"
-                )
-        _verified.add(key)
-
-    def _table_exists(self, table: Table) -> bool:
-        rows = self._execute("SELECT count() FROM tables() WHERE table_name = %s", [self.prefix + table.name])
-        return bool(rows and rows[0][0])
 
     def _writable(self) -> None:
         self._live()
@@ -435,31 +404,8 @@ class QuestDBStore(Store):
             self._went_away(exc)
 
     def _wait_applied(self) -> None:
-        names = sorted(self.prefix + n for n in self._touched)
-        marks = ", ".join(["%s"] * len(names))
-        sql = f"SELECT name, writerTxn, sequencerTxn, suspended FROM wal_tables() WHERE name IN ({marks})"
-        target: dict[str, int] = {}
-        deadline = time.monotonic() + self.apply_timeout_s
-        while True:
-            rows = self._execute(sql, names)
-            lagging = []
-            for name, writer_txn, sequencer_txn, suspended in rows:
-                if suspended:
-                    raise RuntimeError(
-                        f"QuestDB suspended WAL table {name!r} (see the server log); its rows are "
-                        "not applied. Resume with: ALTER TABLE ... RESUME WAL"
-                    )
-                target.setdefault(name, sequencer_txn)
-                if writer_txn < target[name]:
-                    lagging.append(name)
-            if not lagging:
-                self._touched.clear()
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"QuestDB did not apply the WAL of {lagging} within {self.apply_timeout_s} s"
-                )
-            time.sleep(0.02)
+        wait_wal_applied(self._execute, sorted(self.prefix + n for n in self._touched), self.apply_timeout_s)
+        self._touched.clear()
 
     def _resend_leftovers(self) -> None:
         for spool in leftover_spools(self.spool_dir):
@@ -475,163 +421,6 @@ class QuestDBStore(Store):
         if self._touched:
             self._wait_applied()
 
-    # ------------------------------------------------------------------ reads
-
-    def _query(self, table: Table, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
-        with self._lock:
-            self._live()
-            if not self.read_only:
-                self.flush()
-            rows = self._execute(sql, params)
-        names = table.column_names
-        return [decode_row(table, from_questdb(table, dict(zip(names, r, strict=True)))) for r in rows]
-
-    def _select(self, table: Table) -> str:
-        return ", ".join(f'"{c}"' for c in table.column_names)
-
-    def _raw_run(self, run_id: str) -> dict[str, Any] | None:
-        """The ``runs`` row as :meth:`RunRecord.to_row` gives it, or None."""
-        t = TABLES["runs"]
-        rows = self._execute(f"SELECT {self._select(t)} FROM {self._t('runs')} WHERE run_id = %s", [run_id])
-        if not rows:
-            return None
-        raw = from_questdb(t, dict(zip(t.column_names, rows[-1], strict=True)))
-        raw["symbols"] = list(raw["symbols"])
-        return raw
-
-    def list_runs(self) -> list[dict[str, Any]]:
-        """See :meth:`Store.list_runs`."""
-        t = TABLES["runs"]
-        sql = f"SELECT {self._select(t)} FROM {self._t('runs')} ORDER BY started_at DESC, run_id"
-        return self._query(t, sql, [])
-
-    def get_run(self, run_id: str) -> dict[str, Any] | None:
-        """See :meth:`Store.get_run`."""
-        t = TABLES["runs"]
-        rows = self._query(t, f"SELECT {self._select(t)} FROM {self._t('runs')} WHERE run_id = %s", [run_id])
-        return rows[0] if rows else None
-
-    def leaderboard(self, run_id: str) -> list[dict[str, Any]]:
-        """See :meth:`Store.leaderboard`: the latest row of each contender (``LATEST ON ts``)."""
-        t = TABLES["leaderboard"]
-        sql = (
-            f"SELECT {self._select(t)} FROM (SELECT {self._select(t)} FROM {self._t('leaderboard')} "
-            'WHERE run_id = %s LATEST ON ts PARTITION BY contender) ORDER BY "rank", contender'
-        )
-        return self._query(t, sql, [run_id])
-
-    def contenders(self, run_id: str) -> list[str]:
-        """See :meth:`Store.contenders`."""
-        with self._lock:
-            self._live()
-            if not self.read_only:
-                self.flush()
-            found: set[str] = set()
-            for name in ("equity", "decisions", "leaderboard"):
-                rows = self._execute(f"SELECT DISTINCT contender FROM {self._t(name)} WHERE run_id = %s", [run_id])
-                found.update(r[0] for r in rows if r[0] is not None)
-        return sorted(found)
-
-    def equity_curve(
-        self,
-        run_id: str,
-        contender: str,
-        start: dt.datetime | None = None,
-        end: dt.datetime | None = None,
-    ) -> list[dict[str, Any]]:
-        """See :meth:`Store.equity_curve`."""
-        t = TABLES["equity"]
-        where, params = ["run_id = %s", "contender = %s"], [run_id, contender]
-        time_bounds(where, params, start, end)
-        sql = (
-            f"SELECT {self._select(t)} FROM {self._t('equity')} WHERE {' AND '.join(where)} "
-            "ORDER BY ts, bar_index"
-        )
-        return self._query(t, sql, params)
-
-    def decisions(
-        self,
-        run_id: str,
-        contender: str | None = None,
-        symbol: str | None = None,
-        start: dt.datetime | None = None,
-        end: dt.datetime | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> list[dict[str, Any]]:
-        """See :meth:`Store.decisions`."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"decisions limit: expected an int >= 1, got {limit!r}")
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise ValueError(f"decisions offset: expected an int >= 0, got {offset!r}")
-        t = TABLES["decisions"]
-        where: list[str] = ["run_id = %s"]
-        params: list[Any] = [run_id]
-        if contender is not None:
-            where.append("contender = %s")
-            params.append(contender)
-        if symbol is not None:
-            # symbols is JSON text; a JSON-quoted name matches exactly one whole element
-            where.append("strpos(symbols, %s) > 0")
-            params.append(json.dumps(symbol))
-        time_bounds(where, params, start, end)
-        sql = (
-            f"SELECT {self._select(t)} FROM {self._t('decisions')} WHERE {' AND '.join(where)} "
-            "ORDER BY ts, contender, decision_id LIMIT %s, %s"
-        )
-        return self._query(t, sql, [*params, offset, offset + limit])
-
-    def decision(self, decision_id: str) -> dict[str, Any] | None:
-        """See :meth:`Store.decision`."""
-        t = TABLES["decisions"]
-        found = self._query(
-            t, f"SELECT {self._select(t)} FROM {self._t('decisions')} WHERE decision_id = %s", [decision_id]
-        )
-        if not found:
-            return None
-        result = found[0]
-        scope = [result["run_id"], result["contender"]]
-        v, o, f = TABLES["risk_verdicts"], TABLES["orders"], TABLES["fills"]
-        result["verdicts"] = self._query(
-            v,
-            f"SELECT {self._select(v)} FROM {self._t('risk_verdicts')} WHERE decision_id = %s "
-            "AND run_id = %s AND contender = %s ORDER BY ts, seq",
-            [decision_id, *scope],
-        )
-        with self._lock:
-            own = self._execute(
-                f"SELECT DISTINCT client_order_id FROM {self._t('orders')} "
-                "WHERE run_id = %s AND contender = %s AND decision_id = %s",
-                [*scope, decision_id],
-            )
-        coids = sorted(r[0] for r in own)
-        match = "decision_id = %s"
-        if coids:
-            match = f"(decision_id = %s OR client_order_id IN ({', '.join(['%s'] * len(coids))}))"
-        for key, spec in (("order_events", o), ("fills", f)):
-            result[key] = self._query(
-                spec,
-                f"SELECT {self._select(spec)} FROM {self._t(spec.name)} WHERE run_id = %s AND contender = %s "
-                f"AND {match} ORDER BY ts, seq",
-                [*scope, decision_id, *coids],
-            )
-        return result
-
-    def kill_switch_events(self, run_id: str) -> list[dict[str, Any]]:
-        """See :meth:`Store.kill_switch_events`."""
-        return [e for e in self.events(run_id) if e["kind"].startswith(KILL_SWITCH_EVENT_PREFIX)]
-
-    def events(self, run_id: str, kind: str | None = None) -> list[dict[str, Any]]:
-        """See :meth:`Store.events`."""
-        t = TABLES["events"]
-        where, params = ["run_id = %s"], [run_id]
-        if kind is not None:
-            where.append("kind = %s")
-            params.append(kind)
-        sql = (
-            f"SELECT {self._select(t)} FROM {self._t('events')} WHERE {' AND '.join(where)} ORDER BY ts, seq"
-        )
-        return self._query(t, sql, params)
 
 
 _SEND_ERRORS: tuple[type[BaseException], ...] = (OSError, psycopg.OperationalError)
