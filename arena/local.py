@@ -43,23 +43,18 @@ def replay_local(
         ``(runner, result)``: the runner (its ``drain_records()`` gives the audit
         rows) and ``runner.finish()``.
     """
-    from arena.risk import RiskGuardian, RiskLimits
-
-    guardian = guardian or RiskGuardian(limits or RiskLimits())
-    settings = RunnerSettings(
-        run_id=run_id,
-        name=name,
-        symbols=tuple(panel.symbols),
+    return replay_local_arena(
+        {name: contender},
+        panel,
         capital_usd=capital_usd,
-        execution=execution or ExecutionConfig(),
-        n_bars_hint=len(panel),
+        execution=execution,
+        limits=limits,
+        run_id=run_id,
+        chunk_bars=chunk_bars,
         warmup_bars=warmup_bars,
         rebalance_drift=rebalance_drift,
-    )
-    runner = ContenderRunner(contender, settings, guardian.vet)
-    for part in panel.chunks(chunk_bars):
-        runner.on_chunk(chunk_of(part))
-    return runner, runner.finish()
+        guardian=guardian,
+    )[name]
 
 
 def replay_local_arena(
@@ -73,6 +68,8 @@ def replay_local_arena(
     chunk_bars: int = 256,
     warmup_bars: int | dict[str, int] = 0,
     artifacts_dir: str | None = None,
+    rebalance_drift: float | None = None,
+    guardian: Any = None,
 ) -> dict[str, tuple[ContenderRunner, dict[str, Any]]]:
     """Replay a panel through several contenders in this process, as the arena routes them:
     contenders that consume signals (``consumes_signals = True``, e.g. ``meta_ensemble``)
@@ -84,7 +81,8 @@ def replay_local_arena(
         panel: an ``arena.data.Panel``.
         warmup_bars: one warm-up for all, or name → warm-up (missing names: 0).
         artifacts_dir: when given, each contender's checkpoints go to ``<artifacts_dir>/<name>``.
-        capital_usd, execution, limits, run_id, chunk_bars: as for :func:`replay_local`.
+        capital_usd, execution, limits, run_id, chunk_bars, rebalance_drift, guardian: as
+            for :func:`replay_local`.
 
     Returns:
         name → ``(runner, runner.finish())``.
@@ -93,7 +91,7 @@ def replay_local_arena(
 
     from arena.risk import RiskGuardian, RiskLimits
 
-    guardian = RiskGuardian(limits or RiskLimits())
+    guardian = guardian or RiskGuardian(limits or RiskLimits())
     consumers = {n for n, c in contenders.items() if getattr(c, "consumes_signals", False)}
     runners: dict[str, ContenderRunner] = {}
     for name, model in contenders.items():
@@ -106,6 +104,7 @@ def replay_local_arena(
             execution=execution or ExecutionConfig(),
             n_bars_hint=len(panel),
             warmup_bars=warm,
+            rebalance_drift=rebalance_drift,
             artifacts_dir=None if artifacts_dir is None else os.path.join(artifacts_dir, name),
             emit_signals=bool(consumers) and name not in consumers,
         )
@@ -117,7 +116,8 @@ def replay_local_arena(
             if name not in consumers:
                 runner.on_chunk(chunk)
                 signals[name] = runner.take_signals()
-        per_bar = [{name: sig[i] for name, sig in signals.items()} for i in range(len(part))]
-        for name in consumers:
-            runners[name].on_chunk(chunk, per_bar)
+        if consumers:
+            per_bar = [{name: sig[i] for name, sig in signals.items()} for i in range(len(part))]
+            for name in consumers:
+                runners[name].on_chunk(chunk, per_bar)
     return {name: (runner, runner.finish()) for name, runner in runners.items()}
