@@ -11,47 +11,34 @@ import numpy as np
 import pytest
 import torch
 
-from arena.data import SampleSource, to_panel
 from arena.data.panel import Panel
-from arena.local import replay_local
 from contenders import ParamError, resolve
-from contenders.ml.base import InferenceBatch, Prediction, TrainingSet
 from contenders.ml.lstm_attention import LSTMAttention
+from ml_support import (
+    assert_no_look_ahead,
+    assert_predictions_no_look_ahead,
+    daily_panel,
+    perturb_after,
+    recording,
+    replay_decisions,
+)
 
 N_BARS, WARMUP_BARS, CUTOFF_BAR = 340, 220, 290  # CUTOFF_BAR: after one retrain (bar 270), before the next (320)
 SMALL = {"epochs": 3, "hidden_size": 16, "attention_size": 8, "retrain_every_bars": 50, "ig_steps": 16}
 
 
-class _Recording(LSTMAttention):
-    """The real model; keeps what it was given and what it predicted, for the assertions."""
-
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self.predictions: dict[int, np.ndarray] = {}
-        self.batches: list[InferenceBatch] = []
-        self.training_sets: list[TrainingSet] = []
-
-    def train(self, data: TrainingSet) -> dict[str, float]:
-        self.training_sets.append(data)
-        return super().train(data)
-
-    def predict(self, batch: InferenceBatch) -> Prediction:
-        pred = super().predict(batch)
-        self.predictions[batch.bar_idx] = pred.expected_return.copy()
-        self.batches.append(batch)
-        return pred
+_Recording = recording(LSTMAttention)
 
 
-def _replay(panel: Panel, seed: int = 1) -> tuple[_Recording, list[dict], dict]:
+def _replay(panel: Panel, seed: int = 1) -> tuple[Any, list[dict], dict]:
     model = _Recording(seed=seed, **SMALL)
-    runner, result = replay_local(model, panel, warmup_bars=WARMUP_BARS)
-    assert result["status"] == "ok", result["halt_reason"]
-    return model, runner.drain_records().get("decisions", []), result
+    decisions, result = replay_decisions(model, panel, warmup_bars=WARMUP_BARS)
+    return model, decisions, result
 
 
 @pytest.fixture(scope="module")
 def panel() -> Panel:
-    return to_panel(SampleSource("us_equities_daily").load()).slice(0, N_BARS)
+    return daily_panel(N_BARS)
 
 
 @pytest.fixture(scope="module")
@@ -140,36 +127,13 @@ def test_checkpoint_round_trip(run):
     assert restored.predict(batch).explanation == model.predict(batch).explanation
 
 
-def _perturb_after(panel: Panel, bar: int, seed: int) -> Panel:
-    """Every bar after ``bar`` rescaled by a random walk (prices) and noise (volume)."""
-    rng = np.random.default_rng(seed)
-    n_after = len(panel) - bar - 1
-    walk = np.ones((len(panel), len(panel.symbols)))
-    walk[bar + 1 :] = np.exp(np.cumsum(rng.normal(0.0, 0.03, (n_after, len(panel.symbols))), axis=0))
-    vol = np.ones_like(walk)
-    vol[bar + 1 :] = rng.lognormal(0.0, 0.5, (n_after, len(panel.symbols)))
-    return Panel(
-        panel.timestamps.copy(),
-        panel.symbols,
-        panel.open * walk,
-        panel.high * walk,
-        panel.low * walk,
-        panel.close * walk,
-        panel.volume * vol,
-    )
-
-
 def test_no_look_ahead(run, panel):
     model, decisions, _ = run
-    changed, decisions2, _ = _replay(_perturb_after(panel, CUTOFF_BAR, seed=5), seed=1)
-    before = [d for d in decisions if d["bar_index"] <= CUTOFF_BAR]
-    assert before, "no decision at or before the cut-off bar: the test would prove nothing"
-    assert [d for d in decisions2 if d["bar_index"] <= CUTOFF_BAR] == before
-    for bar in range(WARMUP_BARS, CUTOFF_BAR + 1):
-        np.testing.assert_array_equal(changed.predictions[bar], model.predictions[bar])
+    changed, decisions2, _ = _replay(perturb_after(panel, CUTOFF_BAR, seed=5, volume_noise="lognormal"), seed=1)
+    assert list(range(WARMUP_BARS, CUTOFF_BAR + 1)) == sorted(b for b in model.predictions if b <= CUTOFF_BAR)
     # the future did change what came after: the retrain at bar 319 saw the altered bars
-    after = [b for b in model.predictions if b > CUTOFF_BAR]
-    assert any(not np.array_equal(changed.predictions[b], model.predictions[b]) for b in after)
+    assert_predictions_no_look_ahead(model.predictions, changed.predictions, CUTOFF_BAR)
+    assert_no_look_ahead(decisions, decisions2, CUTOFF_BAR)
 
 
 def test_bad_input_is_refused_with_its_location(run):

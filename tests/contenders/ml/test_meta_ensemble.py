@@ -5,22 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pytest
 
 from arena.config import parse_config
-from arena.data import SampleSource, to_panel
 from arena.data.panel import Panel
 from arena.local import replay_local_arena
 from contenders import resolve
 from contenders.ml.meta_ensemble import MetaEnsemble
+from ml_support import assert_no_look_ahead, daily_panel, perturb_after
 
 WARMUP = {"sma": 250, "mom": 250, "gbm": 250, "meta": 330}
 
 
 @pytest.fixture(scope="module")
 def panel() -> Panel:
-    return to_panel(SampleSource("us_equities_daily").load()).slice(0, 600)
+    return daily_panel(600)
 
 
 def _models() -> dict[str, Any]:
@@ -30,14 +29,6 @@ def _models() -> dict[str, Any]:
         "gbm": resolve("lightgbm")(seed=5, n_estimators=40, retrain_every_bars=100, min_train_samples=150),
         "meta": MetaEnsemble(retrain_every_bars=50, min_train_samples=100),
     }
-
-
-def _perturbed(panel: Panel, t: int) -> Panel:
-    rng = np.random.default_rng(3)
-    f = np.ones_like(panel.close)
-    f[t + 1 :] = np.exp(np.cumsum(rng.normal(0, 0.03, size=f[t + 1 :].shape), axis=0))
-    return Panel(panel.timestamps.copy(), panel.symbols, panel.open * f, panel.high * f, panel.low * f,
-                 panel.close * f, panel.volume.copy())
 
 
 def _decisions(out: dict[str, Any], name: str) -> list[dict[str, Any]]:
@@ -70,10 +61,10 @@ def test_meta_no_look_ahead_and_deterministic(panel: Panel) -> None:
     t = 470
     a = _decisions(replay_local_arena(_models(), panel, warmup_bars=WARMUP), "meta")
     b = _decisions(replay_local_arena(_models(), panel, warmup_bars=WARMUP), "meta")
-    c = _decisions(replay_local_arena(_models(), _perturbed(panel, t), warmup_bars=WARMUP), "meta")
+    changed = perturb_after(panel, t, seed=3, volume_noise="none")
+    c = _decisions(replay_local_arena(_models(), changed, warmup_bars=WARMUP), "meta")
     assert a == b
-    assert [r for r in a if r["bar_index"] <= t] == [r for r in c if r["bar_index"] <= t]
-    assert [r for r in a if r["bar_index"] > t] != [r for r in c if r["bar_index"] > t]
+    assert_no_look_ahead(a, c, t)
 
 
 def test_meta_without_signals_never_decides(panel: Panel) -> None:

@@ -8,17 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from arena.data import SampleSource, to_panel
 from arena.data.panel import Panel
-from arena.local import replay_local
 from contenders import ParamError, resolve
-from contenders.market import History
 from contenders.ml.base import InferenceBatch
 from contenders.ml.features import compute_features, feature_names
 from contenders.ml.ppo import PPOContender
 from ledger import ExecutionConfig
+from ml_support import assert_no_look_ahead, daily_panel, history_of, replay_decisions, rescale_after
 
-FIELDS = ("open", "high", "low", "close", "volume")
 EXECUTION = ExecutionConfig(commission_bps=1.0, slippage_bps=2.0)
 TINY = {
     "total_timesteps": 256, "n_steps": 128, "batch_size": 64, "n_epochs": 2, "hidden_size": 16, "episode_bars": 64,
@@ -35,25 +32,18 @@ def tiny(seed: int = 5, **kw) -> PPOContender:
 
 @pytest.fixture(scope="module")
 def panel() -> Panel:
-    return to_panel(SampleSource("us_equities_daily").load()).slice(0, N_BARS)
+    return daily_panel(N_BARS)
 
 
-def replay(contender: PPOContender, panel: Panel):
-    runner, result = replay_local(contender, panel, execution=EXECUTION, warmup_bars=WARMUP)
-    return result, runner.drain_records()
+def replay(contender: PPOContender, panel: Panel) -> tuple[list[dict], dict]:
+    return replay_decisions(contender, panel, execution=EXECUTION, warmup_bars=WARMUP)
 
 
 @pytest.fixture(scope="module")
 def run(panel):
     contender = tiny()
-    result, records = replay(contender, panel)
-    return contender, result, records
-
-
-def history_of(panel: Panel, n: int) -> History:
-    buf = {f: np.array(getattr(panel, f)) for f in FIELDS}
-    buf["ts_ns"] = np.array(panel.timestamps)
-    return History(buf, n, panel.symbols)
+    decisions, result = replay(contender, panel)
+    return contender, result, decisions
 
 
 def batch_at(panel: Panel, bar: int) -> InferenceBatch:
@@ -68,11 +58,10 @@ def test_ppo_is_registered():
 
 
 def test_trades_and_explains_every_decision(run):
-    contender, result, records = run
+    contender, result, decisions = run
     assert result["status"] == "ok", result["halt_reason"]
     assert len(result["fills"]) > 0
     assert [c.bar_idx for c in contender.checkpoints] == [WARMUP - 1, 259, 319]
-    decisions = records["decisions"]
     assert decisions
     for d in decisions:
         methods = {e["method"] for e in d["explanation_json"]}
@@ -123,11 +112,7 @@ def test_training_is_deterministic_on_cpu_and_uses_only_bars_up_to_the_cutoff(pa
     assert all(torch.equal(first[k], second[k]) for k in first)
 
     # bars after the cut-off changed (the current bar included): the same policy
-    shifted = {f: np.array(getattr(panel, f)) for f in FIELDS}
-    for f in ("open", "high", "low", "close"):
-        shifted[f][data.cutoff_bar + 1 :] *= 1.3
-    shifted["volume"][data.cutoff_bar + 1 :] *= 0.5
-    other = Panel(np.array(panel.timestamps), panel.symbols, *(shifted[f] for f in FIELDS))
+    other = rescale_after(panel, data.cutoff_bar, price_factor=1.3, volume_factor=0.5)
     other_data = tiny().training_set(history_of(other, bar + 1), bar)
     third = trained(tiny(), other_data)
     assert all(torch.equal(first[k], third[k]) for k in first)
@@ -137,23 +122,13 @@ def test_training_is_deterministic_on_cpu_and_uses_only_bars_up_to_the_cutoff(pa
 
 
 def test_no_decision_at_or_before_t_depends_on_later_bars(run, panel):
-    _, result, records = run
-    arrays = {f: np.array(getattr(panel, f)) for f in FIELDS}
+    _, result, decisions = run
     rng = np.random.default_rng(0)
     factor = rng.uniform(0.8, 1.2, size=(N_BARS - T_CHANGE - 1, len(panel.symbols)))
-    for f in ("open", "high", "low", "close"):
-        arrays[f][T_CHANGE + 1 :] *= factor
-    arrays["volume"][T_CHANGE + 1 :] *= factor[::-1]
-    changed = Panel(np.array(panel.timestamps), panel.symbols, *(arrays[f] for f in FIELDS))
-    result2, records2 = replay(tiny(), changed)
-
-    def upto_t(recs):
-        return [(d["bar_index"], d["weights_json"], d["explanation_json"]) for d in recs["decisions"]
-                if d["bar_index"] <= T_CHANGE]
-
-    early = upto_t(records)
-    assert len(early) > T_CHANGE - WARMUP - 5  # it decided on (almost) every bar
-    assert early == upto_t(records2)
+    changed = rescale_after(panel, T_CHANGE, price_factor=factor, volume_factor=factor[::-1])
+    decisions2, result2 = replay(tiny(), changed)
+    # it decided on (almost) every bar up to T_CHANGE, identically; later decisions changed
+    assert_no_look_ahead(decisions, decisions2, T_CHANGE, min_before=T_CHANGE - WARMUP - 4)
     assert np.array_equal(result["equity"][: T_CHANGE + 1], result2["equity"][: T_CHANGE + 1])
     assert not np.array_equal(result["equity"][T_CHANGE + 1 :], result2["equity"][T_CHANGE + 1 :])
 

@@ -10,47 +10,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from arena.data import SampleSource, to_panel
 from arena.data.panel import Panel
 from arena.local import replay_local
-from contenders.market import History
 from contenders.ml import LearnedContender, Prediction, TrainingSet, compute_features, weights_from_predictions
 from contenders.ml.features import FEATURE_WINDOW_BARS, FeatureCache, feature_names, forward_log_returns
 from contenders.ml.lightgbm_shap import LightGBMContender
 from ledger.types import Contribution
+from ml_support import assert_no_look_ahead, daily_panel, history_of, perturb_after, replay_decisions
 
 
 @pytest.fixture(scope="module")
 def panel() -> Panel:
-    return to_panel(SampleSource("us_equities_daily").load()).slice(0, 700)
-
-
-def perturbed(panel: Panel, t: int, seed: int = 7) -> Panel:
-    """The panel with every bar after index ``t`` scaled by a random walk (prices stay positive)."""
-    rng = np.random.default_rng(seed)
-    factor = np.ones_like(panel.close)
-    factor[t + 1 :] = np.exp(np.cumsum(rng.normal(0, 0.03, size=factor[t + 1 :].shape), axis=0))
-    vol = panel.volume.copy()
-    vol[t + 1 :] *= rng.uniform(0.2, 5.0, size=vol[t + 1 :].shape)
-    return Panel(
-        panel.timestamps.copy(),
-        panel.symbols,
-        panel.open * factor,
-        panel.high * factor,
-        panel.low * factor,
-        panel.close * factor,
-        vol,
-    )
-
-
-def history_of(panel: Panel, n: int) -> History:
-    buf = {f: np.ascontiguousarray(getattr(panel, f)) for f in ("open", "high", "low", "close", "volume")}
-    buf["ts_ns"] = panel.timestamps
-    return History(buf, n, panel.symbols)
-
-
-def decisions(runner: Any) -> list[dict[str, Any]]:
-    return runner.drain_records()["decisions"]
+    return daily_panel(700)
 
 
 # --------------------------------------------------------------------------- features
@@ -81,7 +52,7 @@ def test_features_match_pandas_reference(panel: Panel) -> None:
 def test_feature_rows_are_past_only_and_block_independent(panel: Panel) -> None:
     t = 400
     full = compute_features(panel.close, panel.high, panel.low, panel.volume)
-    p2 = perturbed(panel, t)
+    p2 = perturb_after(panel, t, seed=7, volume_noise="uniform")
     other = compute_features(p2.close, p2.high, p2.low, p2.volume)
     np.testing.assert_array_equal(full[: t + 1], other[: t + 1])
     assert not np.allclose(full[t + 70], other[t + 70])
@@ -156,8 +127,7 @@ class RidgeContender(LearnedContender):
 def test_purge_embargo_and_retrain_schedule(panel: Panel, tmp_path) -> None:
     c = RidgeContender(horizon_bars=5, embargo_bars=7, retrain_every_bars=50, train_window_bars=150, seed=3)
     c.artifacts_dir = tmp_path
-    runner, res = replay_local(c, panel, warmup_bars=300)
-    assert res["status"] == "ok", res["halt_reason"]
+    rows, _ = replay_decisions(c, panel, warmup_bars=300)
     trained_at = [ck.bar_idx for ck in c.checkpoints]
     assert trained_at == list(range(299, 700, 50))
     for (last_sample, cutoff, first_sample), bar in zip(c.trained_on, trained_at):
@@ -166,7 +136,6 @@ def test_purge_embargo_and_retrain_schedule(panel: Panel, tmp_path) -> None:
     manifest = json.loads((tmp_path / "checkpoints.json").read_text())
     assert [m["label"] for m in manifest] == [ck.label for ck in c.checkpoints]
     assert all((tmp_path / f"ckpt-{m['version']:04d}.pkl").exists() for m in manifest)
-    rows = decisions(runner)
     assert rows and all(r["explanation_json"] and r["predictions_json"] for r in rows)
     assert min(r["bar_index"] for r in rows) == 300  # warm-up bars are never traded
 
@@ -174,7 +143,7 @@ def test_purge_embargo_and_retrain_schedule(panel: Panel, tmp_path) -> None:
 def test_rollback_restores_the_previous_checkpoint(panel: Panel, tmp_path) -> None:
     c = RidgeContender(retrain_every_bars=100, seed=1)
     c.artifacts_dir = tmp_path
-    replay_local(c, panel, warmup_bars=300)
+    replay_decisions(c, panel, warmup_bars=300)
     n = len(c.checkpoints)
     assert n >= 3 and c.can_rollback
     before = c._coef.copy()
@@ -202,9 +171,7 @@ def _lgb() -> LightGBMContender:
 
 
 def test_lightgbm_explains_every_decision_with_additive_shap(panel: Panel) -> None:
-    runner, res = replay_local(_lgb(), panel, warmup_bars=350)
-    assert res["status"] == "ok", res["halt_reason"]
-    rows = decisions(runner)
+    rows, _ = replay_decisions(_lgb(), panel, warmup_bars=350)
     assert len(rows) == 700 - 350
     for r in rows:
         expl = r["explanation_json"]
@@ -216,11 +183,8 @@ def test_lightgbm_explains_every_decision_with_additive_shap(panel: Panel) -> No
 
 def test_lightgbm_no_look_ahead_and_deterministic(panel: Panel) -> None:
     t = 520
-    a, _ = replay_local(_lgb(), panel, warmup_bars=350)
-    b, _ = replay_local(_lgb(), panel, warmup_bars=350)
-    c, _ = replay_local(_lgb(), perturbed(panel, t), warmup_bars=350)
-    da, db, dc = decisions(a), decisions(b), decisions(c)
+    da, _ = replay_decisions(_lgb(), panel, warmup_bars=350)
+    db, _ = replay_decisions(_lgb(), panel, warmup_bars=350)
+    dc, _ = replay_decisions(_lgb(), perturb_after(panel, t, seed=7, volume_noise="uniform"), warmup_bars=350)
     assert da == db  # same seed, same data → same decisions
-    upto = [r for r in da if r["bar_index"] <= t]
-    assert upto == [r for r in dc if r["bar_index"] <= t]
-    assert [r for r in da if r["bar_index"] > t] != [r for r in dc if r["bar_index"] > t]
+    assert_no_look_ahead(da, dc, t)
