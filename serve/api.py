@@ -86,6 +86,8 @@ def _get_store(request: Request) -> Iterator[Store]:
         raise HTTPException(503, f"store {store_url!r} not found: {exc}") from None
     except (ValueError, NotImplementedError) as exc:
         raise HTTPException(503, f"store {store_url!r} is not usable: {exc}") from None
+    except ConnectionError as exc:  # a store server (QuestDB) that does not answer
+        raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from None
     try:
         yield store
     finally:
@@ -368,6 +370,8 @@ def _run_without_stream(store_url: str, busy_timeout_s: float, run_id: str) -> N
         raise HTTPException(404, f"run {run_id!r} not found (no live event stream, no store)") from None
     except (ValueError, NotImplementedError) as exc:
         raise HTTPException(503, f"store {store_url!r} is not usable: {exc}") from None
+    except ConnectionError as exc:
+        raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from None
     try:
         run = store.get_run(run_id)
     finally:

@@ -14,8 +14,12 @@ so that sending the same rows again replaces them: re-sends are idempotent, and
 
 Writes go over ILP/HTTP (:class:`questdb.Sender`), one transactional request
 per table batch. Reads go over the PostgreSQL wire (psycopg 3) with bound
-parameters only. WAL tables apply commits asynchronously; :meth:`QuestDBStore.flush`
-returns once the server has applied them, so reads after a flush see the rows.
+parameters only. A read-write store keeps one dedicated connection; read-only
+stores (opened per API request) borrow theirs from a process-wide
+:class:`psycopg_pool.ConnectionPool` per server (at most ``POOL_MAX``, each
+checked with an empty query before it is handed out) and give it back at close.
+WAL tables apply commits asynchronously; :meth:`QuestDBStore.flush` returns once
+the server has applied them, so reads after a flush see the rows.
 
 Faults: if the server does not answer, :meth:`QuestDBStore.append` never
 raises; the batch goes to a local spool (:mod:`arena.store.spool`, under
@@ -37,6 +41,7 @@ import datetime as dt
 import logging
 import os
 import re
+import socket
 import threading
 import time
 import uuid
@@ -48,9 +53,11 @@ from urllib.parse import parse_qs
 import pandas as pd
 import psycopg
 import pyarrow as pa
+from psycopg_pool import PoolTimeout
 from questdb import Sender
 
 from arena.store.base import RunRecord, Store
+from arena.store.questdb_pool import POOL_MAX, discard_pool, read_pool
 from arena.store.decode import utc_datetime
 from arena.store.questdb_reads import QuestDBReads, wait_wal_applied
 from arena.store.rows import SeqClock, to_arrow
@@ -69,11 +76,6 @@ DEFAULT_HTTP_PORT = 9000
 DEFAULT_PG_PORT = 8812
 
 _PREFIX = re.compile(r"^[A-Za-z0-9_]*$")
-_POOL_MAX = 8
-_pool: dict[tuple[str, int, str], list[psycopg.Connection]] = {}
-_pool_lock = threading.Lock()
-
-
 def default_spool_root() -> Path:
     """``$ARENA_CACHE/questdb-spool`` (default ``<repo>/.cache/questdb-spool``)."""
     cache = os.environ.get("ARENA_CACHE") or str(Path(__file__).resolve().parents[2] / ".cache")
@@ -135,6 +137,7 @@ class QuestDBStore(QuestDBReads, Store):
         self.flush_interval_s = flush_interval_s
         self.retry_interval_s = retry_interval_s
         self.apply_timeout_s = apply_timeout_s
+        self.connect_timeout_s = connect_timeout_s
         self._conninfo = (
             f"host={host} port={self.pg_port} user={user} password={password} dbname=qdb "
             f"connect_timeout={max(1, round(connect_timeout_s))}"
@@ -178,14 +181,36 @@ class QuestDBStore(QuestDBReads, Store):
     # ------------------------------------------------------------------ connection
 
     def _connect(self) -> psycopg.Connection:
-        key = (self.host, self.pg_port, self._conninfo)
-        if self.read_only:
-            with _pool_lock:
-                idle = _pool.get(key, [])
-                while idle:
-                    con = idle.pop()
-                    if not con.closed and not con.broken:
-                        return con
+        """A connection: borrowed from the server's pool when read-only, else a dedicated one.
+
+        Raises:
+            ConnectionError: naming host and port, when the server does not answer (or,
+                read-only, when all pooled connections stay in use for ``connect_timeout_s``).
+        """
+        if not self.read_only:
+            return self._connect_direct()
+        pool = read_pool(self.host, self.pg_port, self._conninfo, self.connect_timeout_s)
+        try:
+            if pool.get_stats().get("pool_available", 0) == 0:
+                # The pool would connect in its worker and let us wait out the timeout when
+                # nothing listens: fail fast with the server's own answer instead.
+                try:
+                    socket.create_connection((self.host, self.pg_port), timeout=self.connect_timeout_s).close()
+                except OSError:
+                    self._connect_direct().close()
+            try:
+                return pool.getconn()
+            except PoolTimeout:
+                self._connect_direct().close()  # raises when the server went away meanwhile
+        except ConnectionError:
+            discard_pool(pool)  # its idle connections are dead and its worker would keep reconnecting
+            raise
+        raise ConnectionError(
+            f"QuestDB at {self.host}:{self.pg_port} (PostgreSQL wire): all {POOL_MAX} pooled read "
+            f"connections stayed in use for {self.connect_timeout_s} s"
+        )
+
+    def _connect_direct(self) -> psycopg.Connection:
         try:
             return psycopg.connect(self._conninfo, autocommit=True)
         except psycopg.OperationalError as exc:
@@ -194,17 +219,21 @@ class QuestDBStore(QuestDBReads, Store):
                 f"{str(exc).strip()}; start one with scripts/questdb.sh start"
             ) from None
 
-    def _release(self) -> None:
+    def _drop_connection(self, close: bool) -> None:
+        """Let go of the store's connection: back to its pool when read-only (a closed or
+        broken one is discarded there), else closed. ``close`` closes a pooled one first."""
         con, self._con = self._con, None
-        if con is not None:
-            key = (self.host, self.pg_port, self._conninfo)
-            with _pool_lock:
-                idle = _pool.setdefault(key, [])
-                if self.read_only and not con.broken and len(idle) < _POOL_MAX:
-                    idle.append(con)
-                    con = None
-            if con is not None:
-                con.close()
+        if con is None:
+            return
+        if not self.read_only:
+            con.close()
+            return
+        if close:
+            con.close()
+        read_pool(self.host, self.pg_port, self._conninfo, self.connect_timeout_s).putconn(con)
+
+    def _release(self) -> None:
+        self._drop_connection(close=False)
         if self._sender is not None:
             try:
                 self._sender.close(flush=False)
@@ -219,7 +248,9 @@ class QuestDBStore(QuestDBReads, Store):
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one statement with bound parameters; reconnects once after a broken connection."""
         for attempt in (0, 1):
-            if self._con is None or self._con.closed or self._con.broken:
+            if self._con is not None and (self._con.closed or self._con.broken):
+                self._drop_connection(close=True)
+            if self._con is None:
                 self._con = self._connect()
             try:
                 cur = self._con.execute(sql, list(params) if params else None)
@@ -227,8 +258,7 @@ class QuestDBStore(QuestDBReads, Store):
             except psycopg.OperationalError:
                 if attempt:
                     raise
-                self._con.close()
-                self._con = None
+                self._drop_connection(close=True)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _writable(self) -> None:
