@@ -35,6 +35,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import rankdata
 
+from contenders.ml.features import forward_log_returns  # the label the learned contenders train on
+
 __all__ = ["MIN_PAIRS", "QUALITY_KEYS", "forward_log_returns", "prediction_quality"]
 
 MIN_PAIRS = 3
@@ -42,31 +44,6 @@ MIN_PAIRS = 3
 
 QUALITY_KEYS: tuple[str, ...] = ("ic", "rank_ic", "icir", "hit_rate")
 """The prediction-quality values a leaderboard row carries."""
-
-
-def forward_log_returns(close: np.ndarray, horizon_bars: int) -> np.ndarray:
-    """Realized forward log return per bar and symbol over ``horizon_bars``.
-
-    Args:
-        close: float ``[T, S]`` closes (USD per unit); NaN where there is no bar.
-        horizon_bars: bars ahead, integer >= 1.
-
-    Returns:
-        float64 ``[T, S]``: ``ln(close[t + h] / close[t])`` (fraction); NaN where
-        ``t + h >= T`` or either close is missing or not > 0.
-
-    Raises:
-        ValueError: ``close`` is not 2-D or ``horizon_bars`` is not an integer >= 1.
-    """
-    c = _matrix(close, "close")
-    h = _horizon(horizon_bars)
-    out = np.full(c.shape, np.nan)
-    if h < len(c):
-        a, b = c[:-h], c[h:]
-        ok = (a > 0) & (b > 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[:-h] = np.where(ok, np.log(np.where(ok, b, 1.0) / np.where(ok, a, 1.0)), np.nan)
-    return out
 
 
 def prediction_quality(
@@ -160,12 +137,6 @@ def _matrix(a: Any, name: str) -> np.ndarray:
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array [T bars, S symbols], got shape {arr.shape}")
     return arr
-
-
-def _horizon(h: Any) -> int:
-    if isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1:
-        raise ValueError(f"horizon_bars must be an integer number of bars >= 1, got {h!r}")
-    return int(h)
 
 
 def _blocks(x: np.ndarray, y: np.ndarray, block_bars: int) -> tuple[np.ndarray, np.ndarray]:

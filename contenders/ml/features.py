@@ -28,6 +28,8 @@ bar ``t + h``.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -165,26 +167,32 @@ def _xs_rank(x: np.ndarray) -> np.ndarray:
 
 
 def forward_log_returns(close: np.ndarray, horizon_bars: int) -> np.ndarray:
-    """The label: ``log c[t + h] − log c[t]`` per bar and symbol.
+    """The label, and the realized return predictions are scored against:
+    ``ln(close[t + h] / close[t])`` per bar and symbol, known only at bar ``t + h``.
 
     Args:
-        close: float64 ``[T, S]``.
-        horizon_bars: ``h`` >= 1.
+        close: float ``[T, S]`` closes (quote currency per unit); NaN where there is no bar.
+        horizon_bars: ``h``, bars ahead, integer >= 1.
 
     Returns:
-        float64 ``[T, S]``; NaN for the last ``h`` rows (not yet known) and where a close is missing.
+        float64 ``[T, S]`` (fraction); NaN for the last ``h`` rows (not yet known) and
+        where either close is missing or not > 0.
 
     Raises:
-        ValueError: if ``horizon_bars`` < 1.
+        ValueError: ``close`` is not 2-D, or ``horizon_bars`` is not an integer >= 1.
     """
-    if horizon_bars < 1:
-        raise ValueError(f"horizon_bars must be >= 1, got {horizon_bars}")
-    close = np.asarray(close, dtype=np.float64)
-    out = np.full(close.shape, np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logc = np.log(close)
-    if len(close) > horizon_bars:
-        out[:-horizon_bars] = logc[horizon_bars:] - logc[:-horizon_bars]
+    if isinstance(horizon_bars, bool) or not isinstance(horizon_bars, numbers.Integral) or horizon_bars < 1:
+        raise ValueError(f"horizon_bars must be an integer number of bars >= 1, got {horizon_bars!r}")
+    c = np.asarray(close, dtype=np.float64)
+    if c.ndim != 2:
+        raise ValueError(f"close must be a 2-D array [T bars, S symbols], got shape {c.shape}")
+    h = int(horizon_bars)
+    out = np.full(c.shape, np.nan)
+    if h < len(c):
+        a, b = c[:-h], c[h:]
+        ok = (a > 0) & (b > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[:-h] = np.where(ok, np.log(np.where(ok, b, 1.0) / np.where(ok, a, 1.0)), np.nan)
     return out
 
 
