@@ -157,6 +157,18 @@ class RunRecord:
         }
 
 
+def check_page(limit: int, offset: int) -> None:
+    """Validate a page of :meth:`Store.decisions`.
+
+    Raises:
+        ValueError: naming the field, for ``limit`` not an int >= 1 or ``offset`` not an int >= 0.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"decisions limit: expected an int >= 1, got {limit!r}")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise ValueError(f"decisions offset: expected an int >= 0, got {offset!r}")
+
+
 class Store(ABC):
     """Where an arena run's records live. Use :func:`arena.store.open_store` to get one.
 

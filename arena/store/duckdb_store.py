@@ -27,7 +27,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from arena.store.base import RunRecord, Store, StoreBusyError
+from arena.store.base import RunRecord, Store, StoreBusyError, check_page
 from arena.store.decode import decode_row, utc_datetime
 from arena.store.rows import SeqClock, to_arrow
 from arena.store.schema import (
@@ -407,10 +407,7 @@ class DuckDBStore(Store):
         offset: int = 0,
     ) -> list[dict[str, Any]]:
         """See :meth:`Store.decisions`."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"decisions limit: expected an int >= 1, got {limit!r}")
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise ValueError(f"decisions offset: expected an int >= 0, got {offset!r}")
+        check_page(limit, offset)
         t = TABLES["decisions"]
         where: list[str] = ["run_id = ?"]
         params: list[Any] = [run_id]

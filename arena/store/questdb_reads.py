@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from arena.store.base import check_page
 from arena.store.decode import decode_row
 from arena.store.questdb_wire import from_questdb, questdb_type, time_bounds
 from arena.store.schema import KILL_SWITCH_EVENT_PREFIX, TABLES, Table
@@ -201,10 +202,7 @@ class QuestDBReads:
         offset: int = 0,
     ) -> list[dict[str, Any]]:
         """See :meth:`Store.decisions`."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"decisions limit: expected an int >= 1, got {limit!r}")
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise ValueError(f"decisions offset: expected an int >= 0, got {offset!r}")
+        check_page(limit, offset)
         t = TABLES["decisions"]
         where: list[str] = ["run_id = %s"]
         params: list[Any] = [run_id]
