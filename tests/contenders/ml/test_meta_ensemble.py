@@ -79,7 +79,7 @@ def test_meta_params_are_checked() -> None:
 
 
 @pytest.mark.ray
-def test_the_arena_routes_signals_to_the_meta_model_through_ray(ray_session, tmp_path) -> None:
+def test_the_arena_routes_signals_to_the_meta_model_through_ray_deterministically(ray_session, tmp_path) -> None:
     from arena.store import open_store
     from arena.topology import run_arena
 
@@ -116,3 +116,14 @@ def test_the_arena_routes_signals_to_the_meta_model_through_ray(ray_session, tmp
     # every retrain of a learned contender left a checkpoint in the run's artifacts
     ckpts = sorted((tmp_path / "artifacts" / result.run_id / "gbm").glob("ckpt-*.pkl"))
     assert ckpts and (tmp_path / "artifacts" / result.run_id / "gbm" / "checkpoints.json").exists()
+
+    # determinism across runs on Ray: the same config and seed give the same decisions, bit for bit
+    again = run_arena(cfg)
+
+    def decisions(run_id: str) -> list[dict]:
+        with open_store(store, read_only=True) as st:
+            rows = st.decisions(run_id, limit=100_000)
+        return [{k: v for k, v in r.items() if k not in ("decision_id", "run_id")} for r in rows]
+
+    first, second = decisions(result.run_id), decisions(again.run_id)
+    assert len(first) > 100 and first == second
