@@ -38,6 +38,7 @@ class RecorderActor:
         self.rows_written = 0
 
     def create_run(self, run: dict[str, Any]) -> None:
+        """Record the run's row (see ``arena.store.RunRecord``) and publish ``run_started``."""
         self._store.create_run(run)
         if self._events_url:
             from arena.live import DEFAULT_MAXLEN, RedisEventStream, RunEventFeed
@@ -65,12 +66,14 @@ class RecorderActor:
         return n
 
     def finish_run(self, run_id: str, ended_at: Any, status: str, n_bars: int) -> None:
+        """Mark the run ended (``finished`` | ``killed`` | ``failed``), flush, publish ``run_finished``."""
         self._store.finish_run(run_id, ended_at, status, n_bars)
         self._store.flush()
         if self._feed is not None:
             self._feed.run_finished(ended_at, status, n_bars)
 
     def close(self) -> int:
+        """Flush and close the store and the live feed; returns the rows written by this actor."""
         self._store.flush()
         self._store.close()
         if self._feed is not None:

@@ -50,6 +50,11 @@ def questdb_ddl(table: Table, prefix: str = DEFAULT_PREFIX) -> str:
 def time_bounds(
     where: list[str], params: list[Any], start: dt.datetime | None, end: dt.datetime | None
 ) -> None:
+    """Append ``ts >= %s`` / ``ts <= %s`` conditions and their bound values (UTC) to a query.
+
+    Raises:
+        ValueError: for a naive datetime, or ``start`` after ``end``.
+    """
     start_utc, end_utc = utc_datetime(start, "start"), utc_datetime(end, "end")
     if start_utc is not None and end_utc is not None and start_utc > end_utc:
         raise ValueError(f"start {start_utc.isoformat()} is after end {end_utc.isoformat()}")

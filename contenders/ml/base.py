@@ -151,6 +151,7 @@ class Checkpoint:
 
     @property
     def label(self) -> str:
+        """``v<version, 4 digits>@bar<bar index>``, e.g. ``v0003@bar755``."""
         return f"v{self.version:04d}@bar{self.bar_idx}"
 
 
@@ -286,6 +287,7 @@ class LearnedContender(Contender):
 
     @property
     def checkpoints(self) -> list[Checkpoint]:
+        """The versions trained so far, oldest first (a copy)."""
         return list(self._ckpts)
 
     @property
@@ -295,6 +297,7 @@ class LearnedContender(Contender):
 
     @property
     def trained(self) -> bool:
+        """True once a model has been trained (or restored)."""
         return bool(self._ckpts)
 
     def __init__(self, *, seed: int = 0, **params: Any) -> None:
@@ -435,6 +438,16 @@ class LearnedContender(Contender):
         return prev.label
 
     def on_bars(self, bars: Bars, portfolio: Portfolio) -> Decision | None:
+        """Update the features, retrain when due, predict and map to target weights.
+
+        Returns:
+            A decision with ``predictions`` and the model's explanation, or None while
+            no model is trained yet or no symbol has complete features.
+
+        Raises:
+            ValueError: if ``predict`` returns malformed output (the arena then halts
+                this contender with the reason).
+        """
         history = bars.history
         self._init_protocol(history)
         feats = self._cache.update(history)

@@ -58,6 +58,11 @@ class LightGBMContender(LearnedContender):
         self._names: tuple[str, ...] = ()
 
     def train(self, data: TrainingSet) -> dict[str, float]:
+        """Fit the booster on the decision bars' feature rows ``data.X[:, -1, :]``.
+
+        Returns:
+            ``{"train_mse": in-sample mean squared error (log return²), "n_samples": N}``.
+        """
         import lightgbm as lgb
 
         X = data.X[:, -1, :]
@@ -84,6 +89,11 @@ class LightGBMContender(LearnedContender):
         return {"train_mse": float(np.mean((fitted - data.y) ** 2)), "n_samples": float(len(data))}
 
     def predict(self, batch: InferenceBatch) -> Prediction:
+        """Expected log return per symbol = SHAP base value + the symbol's SHAP values.
+
+        Raises:
+            RuntimeError: before training; ValueError: feature names differ from training's.
+        """
         import shap
 
         if self._booster is None:
@@ -105,9 +115,11 @@ class LightGBMContender(LearnedContender):
         return Prediction(expected_return=pred.astype(np.float64), explanation=tuple(expl))
 
     def model_state(self) -> Any:
+        """``{"model": LightGBM model text, "features": names}``."""
         return {"model": self._booster.model_to_string(), "features": self._names}
 
     def load_model_state(self, state: Any) -> None:
+        """Restore a :meth:`model_state`."""
         import lightgbm as lgb
 
         self._booster = lgb.Booster(model_str=state["model"])

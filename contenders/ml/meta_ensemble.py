@@ -141,6 +141,12 @@ class MetaEnsemble(Contender):
 
     # ---------------------------------------------------------------- decision
     def on_bars(self, bars: Bars, portfolio: Portfolio) -> Decision | None:
+        """Store this bar's routed signals, retrain when due, and trade the stacked prediction.
+
+        Returns:
+            A decision with the combined predictions and the conviction-vector
+            explanation, or None before any signal arrived or the model is trained.
+        """
         if not self._models:
             return None  # no signals routed yet
         self._store(bars.index, bars.symbols)
