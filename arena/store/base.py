@@ -23,7 +23,8 @@ from typing import Any
 
 import pandas as pd
 
-from arena.store.schema import RUN_STATUSES
+from arena.store.decode import utc_datetime
+from arena.store.schema import FINAL_RUN_STATUSES, RUN_STATUSES
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -155,6 +156,21 @@ class RunRecord:
             "symbols": list(self.symbols),
             "periods_per_year": float(self.periods_per_year),
         }
+
+
+def check_finish(ended_at: dt.datetime, status: str, n_bars: int) -> dt.datetime:
+    """Validate the arguments of :meth:`Store.finish_run`; returns ``ended_at`` in UTC.
+
+    Raises:
+        ValueError: naming the field, for a naive ``ended_at``, a ``status`` that is not
+            final (``finished`` | ``killed`` | ``failed``), or ``n_bars`` not an int >= 0.
+    """
+    ended_utc = utc_datetime(ended_at, "ended_at")
+    if status not in FINAL_RUN_STATUSES:
+        raise ValueError(f"finish_run status: expected one of {sorted(FINAL_RUN_STATUSES)}, got {status!r}")
+    if isinstance(n_bars, bool) or not isinstance(n_bars, int) or n_bars < 0:
+        raise ValueError(f"finish_run n_bars: expected an int >= 0, got {n_bars!r}")
+    return ended_utc
 
 
 def check_page(limit: int, offset: int) -> None:

@@ -27,11 +27,10 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from arena.store.base import RunRecord, Store, StoreBusyError, check_page
+from arena.store.base import RunRecord, Store, StoreBusyError, check_finish, check_page
 from arena.store.decode import decode_row, utc_datetime
 from arena.store.rows import SeqClock, to_arrow
 from arena.store.schema import (
-    FINAL_RUN_STATUSES,
     KILL_SWITCH_EVENT_PREFIX,
     TABLES,
     ColumnType,
@@ -223,13 +222,7 @@ class DuckDBStore(Store):
 
     def finish_run(self, run_id: str, ended_at: dt.datetime, status: str, n_bars: int) -> None:
         """See :meth:`Store.finish_run`."""
-        ended_utc = utc_datetime(ended_at, "ended_at")
-        if status not in FINAL_RUN_STATUSES:
-            raise ValueError(
-                f"finish_run status: expected one of {sorted(FINAL_RUN_STATUSES)}, got {status!r}"
-            )
-        if isinstance(n_bars, bool) or not isinstance(n_bars, int) or n_bars < 0:
-            raise ValueError(f"finish_run n_bars: expected an int >= 0, got {n_bars!r}")
+        ended_utc = check_finish(ended_at, status, n_bars)
         with self._lock:
             con = self._writable()
             self._write_pending()

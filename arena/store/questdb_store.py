@@ -56,13 +56,11 @@ import pyarrow as pa
 from psycopg_pool import PoolTimeout
 from questdb import Sender
 
-from arena.store.base import RunRecord, Store
+from arena.store.base import RunRecord, Store, check_finish
 from arena.store.questdb_pool import POOL_MAX, discard_pool, read_pool
-from arena.store.decode import utc_datetime
 from arena.store.questdb_reads import QuestDBReads, wait_wal_applied
 from arena.store.rows import SeqClock, to_arrow
 from arena.store.schema import (
-    FINAL_RUN_STATUSES,
     TABLES,
     get_table,
 )
@@ -285,13 +283,7 @@ class QuestDBStore(QuestDBReads, Store):
 
     def finish_run(self, run_id: str, ended_at: dt.datetime, status: str, n_bars: int) -> None:
         """See :meth:`Store.finish_run`: the run's row is sent again with the end filled in."""
-        ended_utc = utc_datetime(ended_at, "ended_at")
-        if status not in FINAL_RUN_STATUSES:
-            raise ValueError(
-                f"finish_run status: expected one of {sorted(FINAL_RUN_STATUSES)}, got {status!r}"
-            )
-        if isinstance(n_bars, bool) or not isinstance(n_bars, int) or n_bars < 0:
-            raise ValueError(f"finish_run n_bars: expected an int >= 0, got {n_bars!r}")
+        ended_utc = check_finish(ended_at, status, n_bars)
         with self._lock:
             self._writable()
             self._write_pending()
