@@ -173,6 +173,31 @@ def check_finish(ended_at: dt.datetime, status: str, n_bars: int) -> dt.datetime
     return ended_utc
 
 
+def time_bounds(
+    where: list[str], params: list[Any], start: dt.datetime | None, end: dt.datetime | None, placeholder: str
+) -> None:
+    """Append ``ts >= ?`` / ``ts <= ?`` conditions and their bound values (UTC) to a query.
+
+    Args:
+        where: the query's conditions, appended to.
+        params: its bound values, appended to.
+        start, end: inclusive bounds, tz-aware (None = open).
+        placeholder: the driver's parameter marker (``?`` for DuckDB, ``%s`` for psycopg).
+
+    Raises:
+        ValueError: for a naive datetime, or ``start`` after ``end``.
+    """
+    start_utc, end_utc = utc_datetime(start, "start"), utc_datetime(end, "end")
+    if start_utc is not None and end_utc is not None and start_utc > end_utc:
+        raise ValueError(f"start {start_utc.isoformat()} is after end {end_utc.isoformat()}")
+    if start_utc is not None:
+        where.append(f"ts >= {placeholder}")
+        params.append(start_utc)
+    if end_utc is not None:
+        where.append(f"ts <= {placeholder}")
+        params.append(end_utc)
+
+
 def check_page(limit: int, offset: int) -> None:
     """Validate a page of :meth:`Store.decisions`.
 

@@ -27,8 +27,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from arena.store.base import RunRecord, Store, StoreBusyError, check_finish, check_page
-from arena.store.decode import decode_row, utc_datetime
+from arena.store.base import RunRecord, Store, StoreBusyError, check_finish, check_page, time_bounds
+from arena.store.decode import decode_row
 from arena.store.rows import SeqClock, to_arrow
 from arena.store.schema import (
     KILL_SWITCH_EVENT_PREFIX,
@@ -382,7 +382,7 @@ class DuckDBStore(Store):
         """See :meth:`Store.equity_curve`."""
         t = TABLES["equity"]
         where, params = ["run_id = ?", "contender = ?"], [run_id, contender]
-        _time_bounds(where, params, start, end)
+        time_bounds(where, params, start, end, "?")
         sql = (
             f"SELECT {_select_list(t)} FROM equity WHERE {' AND '.join(where)} "
             "ORDER BY ts, bar_index"
@@ -410,7 +410,7 @@ class DuckDBStore(Store):
         if symbol is not None:
             where.append("list_contains(symbols, ?)")
             params.append(symbol)
-        _time_bounds(where, params, start, end)
+        time_bounds(where, params, start, end, "?")
         sql = (
             f"SELECT {_select_list(t)} FROM decisions WHERE {' AND '.join(where)} "
             "ORDER BY ts, contender, decision_id LIMIT ? OFFSET ?"
@@ -470,17 +470,3 @@ class DuckDBStore(Store):
             params.append(kind)
         sql = f"SELECT {_select_list(t)} FROM events WHERE {' AND '.join(where)} ORDER BY ts, seq, rowid"
         return self._query(t, sql, params)
-
-
-def _time_bounds(
-    where: list[str], params: list[Any], start: dt.datetime | None, end: dt.datetime | None
-) -> None:
-    start_utc, end_utc = utc_datetime(start, "start"), utc_datetime(end, "end")
-    if start_utc is not None and end_utc is not None and start_utc > end_utc:
-        raise ValueError(f"start {start_utc.isoformat()} is after end {end_utc.isoformat()}")
-    if start_utc is not None:
-        where.append("ts >= ?")
-        params.append(start_utc)
-    if end_utc is not None:
-        where.append("ts <= ?")
-        params.append(end_utc)

@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from arena.store.base import check_page
+from arena.store.base import check_page, time_bounds
 from arena.store.decode import decode_row
-from arena.store.questdb_wire import from_questdb, questdb_type, time_bounds
+from arena.store.questdb_wire import from_questdb, questdb_type
 from arena.store.schema import KILL_SWITCH_EVENT_PREFIX, TABLES, Table
 
 _verified: set[tuple[str, int, str]] = set()  # (host, pg_port, prefix) whose schema was checked
@@ -184,7 +184,7 @@ class QuestDBReads:
         """See :meth:`Store.equity_curve`."""
         t = TABLES["equity"]
         where, params = ["run_id = %s", "contender = %s"], [run_id, contender]
-        time_bounds(where, params, start, end)
+        time_bounds(where, params, start, end, "%s")
         sql = (
             f"SELECT {select_list(t)} FROM {self._t('equity')} WHERE {' AND '.join(where)} "
             "ORDER BY ts, bar_index"
@@ -213,7 +213,7 @@ class QuestDBReads:
             # symbols is JSON text; a JSON-quoted name matches exactly one whole element
             where.append("strpos(symbols, %s) > 0")
             params.append(json.dumps(symbol))
-        time_bounds(where, params, start, end)
+        time_bounds(where, params, start, end, "%s")
         sql = (
             f"SELECT {select_list(t)} FROM {self._t('decisions')} WHERE {' AND '.join(where)} "
             "ORDER BY ts, contender, decision_id LIMIT %s, %s"

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from arena.store.decode import utc_datetime
 from arena.store.schema import Column, ColumnType, Table
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -45,25 +44,6 @@ def questdb_ddl(table: Table, prefix: str = DEFAULT_PREFIX) -> str:
         f'TIMESTAMP("{table.timestamp}") PARTITION BY {table.partition} WAL '
         f"DEDUP UPSERT KEYS({', '.join(f'{k}' for k in keys)})"
     )
-
-
-def time_bounds(
-    where: list[str], params: list[Any], start: dt.datetime | None, end: dt.datetime | None
-) -> None:
-    """Append ``ts >= %s`` / ``ts <= %s`` conditions and their bound values (UTC) to a query.
-
-    Raises:
-        ValueError: for a naive datetime, or ``start`` after ``end``.
-    """
-    start_utc, end_utc = utc_datetime(start, "start"), utc_datetime(end, "end")
-    if start_utc is not None and end_utc is not None and start_utc > end_utc:
-        raise ValueError(f"start {start_utc.isoformat()} is after end {end_utc.isoformat()}")
-    if start_utc is not None:
-        where.append("ts >= %s")
-        params.append(start_utc)
-    if end_utc is not None:
-        where.append("ts <= %s")
-        params.append(end_utc)
 
 
 def ilp_frame(table: Table, batch: pa.Table) -> pd.DataFrame:
