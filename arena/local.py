@@ -90,6 +90,7 @@ def replay_local_arena(
     import os
 
     from arena.risk import RiskGuardian, RiskLimits
+    from arena.risk.authority import GuardianReplica
 
     guardian = guardian or RiskGuardian(limits or RiskLimits())
     consumers = {n for n, c in contenders.items() if getattr(c, "consumes_signals", False)}
@@ -108,7 +109,7 @@ def replay_local_arena(
             artifacts_dir=None if artifacts_dir is None else os.path.join(artifacts_dir, name),
             emit_signals=bool(consumers) and name not in consumers,
         )
-        runners[name] = ContenderRunner(model, settings, guardian.vet)
+        runners[name] = ContenderRunner(model, settings, GuardianReplica(guardian))
     for part in panel.chunks(chunk_bars):
         chunk = chunk_of(part)
         signals: dict[str, list] = {}

@@ -5,8 +5,11 @@ Plain Python, no Ray: the contender actor (``arena.actors``) wraps a
 
 1. the ledger fills working orders against the bar and marks to market at its close;
 2. the contender sees the bar, its past-only history and its portfolio, and may decide;
-3. every order of the decision is vetted by the risk guardian (``vet``) and only
-   approved (possibly scaled) orders reach the ledger, to fill on a later bar;
+3. every order of the decision is vetted by the risk rules in this process (a
+   :class:`~arena.risk.authority.GuardianReplica`, no round trip) and only approved
+   (possibly scaled) orders reach the ledger, to fill on a later bar; the latch rules
+   (drawdown halt, daily-loss suspension) see every bar, and arena-wide controls
+   (kill switch, releases) pushed by the guardian apply from the next bar on;
 4. when a verdict asks for a rollback (``SHARPE_ROLLBACK``), the contender's
    ``rollback()`` restores its previous model checkpoint.
 
@@ -46,8 +49,8 @@ from arena.audit_rows import (
     verdict_row,
 )
 from arena.risk import Action, PortfolioState, RiskVerdict
+from arena.risk.authority import GuardianReplica
 
-Vet = Callable[[PortfolioState, list[OrderRequest]], list[RiskVerdict]]
 _FIELDS = ("open", "high", "low", "close", "volume")
 _NS_PER_DAY = 86_400 * 1_000_000_000
 SIGNAL_REASONS = 3  # explanation lines a Signal carries to a meta-model
@@ -85,15 +88,15 @@ class ContenderRunner:
         contender: the model instance.
         settings: run id, name, symbols (the contender's universe, array order),
             capital (USD), execution model, warm-up and drift settings.
-        vet: the risk guardian's vetting function; called with the portfolio
-            state and the decision's orders, returns one verdict per order.
+        vetting: the risk rules to vet with, in this process; a plain
+            :class:`~arena.risk.RiskGuardian` is wrapped in a replica without audit.
 
     Feed bars with :meth:`on_chunk` (arrays ``[T, S]`` in ``settings.symbols``
     order), collect audit rows with :meth:`drain_records`, and the contender's
     full result with :meth:`finish`.
     """
 
-    def __init__(self, contender: Contender, settings: RunnerSettings, vet: Vet) -> None:
+    def __init__(self, contender: Contender, settings: RunnerSettings, vetting: GuardianReplica | Any) -> None:
         self.contender = contender
         self.s = settings
         if settings.artifacts_dir is not None:
@@ -101,7 +104,9 @@ class ContenderRunner:
             folder.mkdir(parents=True, exist_ok=True)
             contender.artifacts_dir = folder  # type: ignore[attr-defined]  # read by learned contenders
         contender.execution = settings.execution
-        self._vet = vet
+        if not isinstance(vetting, GuardianReplica):
+            vetting = GuardianReplica(vetting)
+        self.vetting = vetting
         self.symbols = tuple(settings.symbols)
         self.ledger = Ledger(
             self.symbols, settings.capital_usd, settings.execution, order_id_prefix=f"{settings.name}-"
@@ -223,6 +228,8 @@ class ContenderRunner:
         self._n = n + 1
         o, h, lo, c, v = ro["open"][n], ro["high"][n], ro["low"][n], ro["close"][n], ro["volume"][n]
         led = self.ledger
+        vetting = self.vetting
+        vetting.apply_pending(ts)
         day = ts // _NS_PER_DAY
         if day != self._day:
             if self._day is not None:
@@ -241,6 +248,8 @@ class ContenderRunner:
         self._gross[n] = led.gross_exposure_usd
         if eq > self._peak:
             self._peak = eq
+        if vetting.watch(self.s.name, ts, eq, self._peak, self._day_start):
+            vetting.observe(self._state(ts, n, c))
         if self.status != "ok" or n + 1 < self.s.warmup_bars:
             return
         history = History(ro, n + 1, self.symbols)
@@ -349,7 +358,7 @@ class ContenderRunner:
         requests = [OrderRequest(sym, target_weight=float(w), tag=decision_id) for sym, w in decision.weights.items()]
         requests.extend(decision.orders)
         t_vet = time.perf_counter()
-        verdicts = self._vet(self._state(ts, n, close), requests) if requests else []
+        verdicts = self.vetting.vet(self._state(ts, n, close), requests) if requests else []
         self.timings_s["vet"] += time.perf_counter() - t_vet
         if published_ns is not None:
             self.latencies_ns.append(time.time_ns() - published_ns)

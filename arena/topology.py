@@ -49,7 +49,9 @@ Progress = Callable[[int, int], None]
 @dataclass
 class RunResult:
     """What a finished run returns: its id, leaderboard rows (best first), run-level
-    statistics (PBO …), status, and per-contender raw results (equity arrays, fills)."""
+    statistics (PBO …), status, per-contender raw results (equity arrays, fills), and
+    the guardian's view at the end (``guardian``: verdicts audited, mismatches, controls
+    issued and applied, halts; see ``RiskGuardianActor.status``)."""
 
     run_id: str
     leaderboard: list[dict[str, Any]]
@@ -59,6 +61,7 @@ class RunResult:
     data_sha256: str
     contenders: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     timings_s: dict[str, float] = field(default_factory=dict)
+    guardian: dict[str, Any] = field(default_factory=dict)
 
 
 def ensure_ray(cfg: ArenaConfig) -> None:
@@ -176,8 +179,8 @@ def run_arena(
                 artifacts_dir=None if cfg.artifacts is None else os.path.join(cfg.artifacts, run_id, spec.name),
                 emit_signals=bool(consumers) and spec.name not in consumers,
             )
-            ready.append(actors[spec.name].setup.remote(settings, info["symbols"], guardian, recorder))
-        ready.append(guardian.__ray_ready__.remote())  # its process is up before the first order
+            ready.append(actors[spec.name].setup.remote(settings, limits, info["symbols"], guardian, recorder))
+        ready.append(guardian.register.remote(actors))  # controls reach every contender from now on
         ray.get(ready)
         t_ready = time.perf_counter()
 
@@ -200,6 +203,7 @@ def run_arena(
                 results[name] = ray.get(actor.finish.remote())
             except ray.exceptions.RayError as exc:
                 failed[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:500]}"
+        ray.get(guardian.flush.remote())  # every contender's audit is in (finish waits for it)
         gstatus = ray.get(guardian.status.remote())
         per_contender: dict[str, ContenderResult] = {}
         warmup = {spec.name: spec.warmup_bars for spec in cfg.contenders}
@@ -254,8 +258,9 @@ def run_arena(
             "startup": t_ready - t0,
             "stream": t_stream - t_ready,
             "finish": t_end - t_stream,
-            "guardian_busy": gstatus["vet_busy_s"],
+            "guardian_busy": gstatus["audit_busy_s"],
         },
+        guardian=gstatus,
     )
 
 

@@ -1,4 +1,4 @@
-"""The risk-guardian actor: one per run, vets every order of every contender."""
+"""The risk-guardian actor: one per run, the authority over every contender's vetting."""
 
 from __future__ import annotations
 
@@ -7,59 +7,93 @@ from typing import Any
 
 import ray
 
-from arena.risk import PortfolioState, RiskGuardian, RiskLimits, RiskVerdict
-from ledger.types import OrderRequest
+from arena.risk import RiskLimits
+from arena.risk.authority import AuditItem, Control, GuardianAuthority
 
 
 @ray.remote(num_cpus=0, max_restarts=0)
 class RiskGuardianActor:
-    """Wraps :class:`arena.risk.RiskGuardian` (plain Python) in an actor, so that
-    one guardian sees every contender and an operator can trip the arena-wide
-    kill switch (``arena kill-switch``, ``POST /kill-switch``) while a run goes on.
-    Guardian events (kill switch, contender halts) are forwarded to the recorder."""
+    """Wraps :class:`arena.risk.authority.GuardianAuthority` (plain Python).
+
+    The rules run in each contender actor (no round trip per decision); this actor
+    owns the arena-wide state: an operator trips the kill switch or releases a
+    contender here (``arena kill-switch``, ``POST /kill-switch``), and the change is
+    pushed at once to every contender actor, which applies it before its next bar.
+    Every verdict comes back in the contenders' audit batches (:meth:`audit`) and is
+    re-derived here; guardian events (halts, suspensions, kill switch, mismatches) are
+    forwarded to the recorder.
+    """
 
     def __init__(self, run_id: str, limits: RiskLimits, recorder: Any) -> None:
         self._run_id = run_id
-        self._guardian = RiskGuardian(limits)
+        self._authority = GuardianAuthority(limits)
         self._recorder = recorder
-        self._vet_s = 0.0
-        self._vets = 0
+        self._contenders: dict[str, Any] = {}
+        self._audit_s = 0.0
+        self._pending_write: Any = None
 
-    def vet(self, state: PortfolioState, requests: list[OrderRequest]) -> list[RiskVerdict]:
-        t0 = time.perf_counter()
-        verdicts = self._guardian.vet(state, requests)
+    def register(self, contenders: dict[str, Any]) -> None:
+        """The contender actors to push controls to (name → handle); controls issued
+        before they registered are pushed at once."""
+        self._contenders.update(contenders)
+        controls = self._authority.controls
+        if controls:
+            for handle in contenders.values():
+                handle.apply_controls.remote(controls)
+
+    def _push(self, control: Control | None) -> None:
+        if control is None:
+            return
+        for handle in self._contenders.values():
+            handle.apply_controls.remote([control])  # fire and forget: applied before the next bar
         self._forward_events()
-        self._vet_s += time.perf_counter() - t0
-        self._vets += 1
-        return verdicts
+        self.flush()  # an operator's action is recorded when the call returns
+
+    def audit(self, contender: str, items: list[AuditItem]) -> int:
+        """Re-derive a contender's verdicts; returns the number of mismatches in ``items``."""
+        t0 = time.perf_counter()
+        bad = self._authority.audit(contender, items)
+        self._forward_events()
+        self._audit_s += time.perf_counter() - t0
+        return bad
 
     def trip_kill_switch(self, reason: str) -> str:
-        self._guardian.trip_kill_switch(reason)
-        self._forward_events()
+        self._push(self._authority.trip_kill_switch(reason))
         return self._run_id
 
     def reset_kill_switch(self) -> None:
-        self._guardian.reset_kill_switch()
-        self._forward_events()
+        self._push(self._authority.reset_kill_switch())
 
     def release_contender(self, name: str) -> list[str]:
-        """Lift a drawdown halt of one contender; returns what was lifted (see RiskGuardian)."""
-        released = self._guardian.release_contender(name)
-        self._forward_events()
-        return released
+        """Lift the latches (drawdown halt, suspension) of one contender; returns what was
+        latched as far as audited."""
+        codes, control = self._authority.release_contender(name)
+        self._push(control)
+        return codes
 
     def status(self) -> dict[str, Any]:
+        a = self._authority
         return {
             "run_id": self._run_id,
-            "kill_switch": self._guardian.kill_switch_active,
-            "kill_switch_reason": self._guardian.kill_switch_reason,
-            "halted": self._guardian.halted(),
-            "vets": self._vets,
-            "vet_busy_s": self._vet_s,
+            "kill_switch": bool(a.kill_switch_reason),
+            "kill_switch_reason": a.kill_switch_reason,
+            "halted": a.halted(),
+            "controls": len(a.controls),
+            "controls_applied": dict(a.applied),
+            "audited_verdicts": a.audited,
+            "mismatches": a.mismatches,
+            "aggregate_gross_exposure_usd": a.aggregate_gross_exposure_usd(),
+            "audit_busy_s": self._audit_s,
         }
 
+    def flush(self) -> None:
+        """Wait until every event forwarded so far is written."""
+        if self._pending_write is not None:
+            ray.get(self._pending_write)
+            self._pending_write = None
+
     def _forward_events(self) -> None:
-        events = self._guardian.events()
+        events = self._authority.events()
         if events:
             rows = [
                 {
@@ -72,4 +106,5 @@ class RiskGuardianActor:
                 }
                 for e in events
             ]
-            ray.get(self._recorder.append.remote({"events": rows}))
+            self.flush()
+            self._pending_write = self._recorder.append.remote({"events": rows})

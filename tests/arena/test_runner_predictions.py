@@ -124,7 +124,7 @@ def test_artifacts_dir_is_created_and_set_before_fit(panel, tmp_path: Path) -> N
     settings = RunnerSettings(run_id="run-1", name="fits", symbols=panel.symbols, capital_usd=10_000.0,
                               execution=ExecutionConfig(), warmup_bars=20, artifacts_dir=str(folder))
     c = Fits()
-    runner = ContenderRunner(c, settings, RiskGuardian(RiskLimits()).vet)
+    runner = ContenderRunner(c, settings, RiskGuardian(RiskLimits()))
     runner.on_chunk(chunk_of(panel))
     assert c.seen == folder and (folder / "model.txt").read_text() == "weights"
     assert runner.finish()["status"] == "ok"
