@@ -35,6 +35,7 @@ from contenders.market import Bars, History
 from contenders.portfolio import Portfolio
 from contenders.signals import Signal
 from ledger import ExecutionConfig, Ledger
+from ledger.ledger import closes_ok
 from ledger.types import Contribution, Decision, Fill, OrderRequest
 
 from arena.audit_rows import (
@@ -115,7 +116,7 @@ class ContenderRunner:
         s = len(self.symbols)
         self._buf: dict[str, np.ndarray] = {f: np.full((cap, s), np.nan) for f in _FIELDS}
         self._buf["ts_ns"] = np.zeros(cap, dtype=np.int64)
-        self._ro = _readonly_views(self._buf)
+        self._views()
         self._equity = np.zeros(cap)
         self._cash = np.zeros(cap)
         self._gross = np.zeros(cap)
@@ -150,7 +151,7 @@ class ContenderRunner:
             new = np.full((cap,) + a.shape[1:], np.nan) if a.ndim == 2 else np.zeros(cap, dtype=a.dtype)
             new[: len(a)] = a
             self._buf[k] = new
-        self._ro = _readonly_views(self._buf)
+        self._views()
         for name in ("_equity", "_cash", "_gross"):
             old = getattr(self, name)
             new = np.zeros(cap)
@@ -159,6 +160,12 @@ class ContenderRunner:
         pred = np.full((cap, len(self.symbols)), np.nan)
         pred[: len(self._pred)] = self._pred
         self._pred = pred
+
+    def _views(self) -> None:
+        """Read-only views of the buffers, and both as tuples for the bar loop."""
+        self._ro = _readonly_views(self._buf)
+        self._cols = tuple(self._buf[f] for f in ("ts_ns", *_FIELDS))
+        self._ro_cols = tuple(self._ro[f] for f in _FIELDS)
 
     # ---------------------------------------------------------------- bar loop
     def on_chunk(self, chunk: Mapping[str, Any], signals: Sequence[Mapping[str, Signal]] | None = None) -> int:
@@ -182,18 +189,20 @@ class ContenderRunner:
         """
         t0 = time.perf_counter()
         ts_arr = chunk["ts_ns"]
-        cols = [chunk[f] for f in _FIELDS]
+        cols = tuple(chunk[f] for f in _FIELDS)
         published = chunk.get("published_ns")
         if signals is not None and len(signals) != len(ts_arr):
             raise ValueError(f"on_chunk: {len(signals)} signal entries for {len(ts_arr)} bars")
-        for i in range(len(ts_arr)):
+        checked = closes_ok(cols[3])  # one check for the chunk; else the ledger names the bad bar
+        keep_signals = self._signals is not None
+        for i, ts in enumerate(ts_arr.tolist()):
             if self._n == len(self._equity):
                 self._grow()
             if signals is not None and self.status == "ok":
-                self._guard(lambda i=i: self.contender.on_signals(self._n, signals[i]), int(ts_arr[i]))
+                self._guard(lambda i=i: self.contender.on_signals(self._n, signals[i]), ts)
             self._said = None
-            self._step(int(ts_arr[i]), [c[i] for c in cols], None if published is None else int(published[i]))
-            if self._signals is not None:
+            self._step(ts, cols, i, None if published is None else int(published[i]), checked)
+            if keep_signals:
                 self._signals.append(self._signal())
         self.timings_s["bars"] += time.perf_counter() - t0
         return self._n
@@ -220,13 +229,20 @@ class ContenderRunner:
             self._signals = []
         return out
 
-    def _step(self, ts: int, row: list[np.ndarray], published_ns: int | None) -> None:
+    def _step(self, ts: int, cols: tuple[np.ndarray, ...], i: int, published_ns: int | None, checked: bool) -> None:
+        """One bar: bar ``i`` of the chunk columns ``cols`` (open, high, low, close, volume)."""
         n = self._n
-        buf, ro = self._buf, self._ro
-        buf["ts_ns"][n] = ts
-        buf["open"][n], buf["high"][n], buf["low"][n], buf["close"][n], buf["volume"][n] = row
+        b_ts, b_open, b_high, b_low, b_close, b_volume = self._cols
+        b_ts[n] = ts
+        b_open[n] = cols[0][i]
+        b_high[n] = cols[1][i]
+        b_low[n] = cols[2][i]
+        b_close[n] = cols[3][i]
+        b_volume[n] = cols[4][i]
         self._n = n + 1
-        o, h, lo, c, v = ro["open"][n], ro["high"][n], ro["low"][n], ro["close"][n], ro["volume"][n]
+        r_open, r_high, r_low, r_close, r_volume = self._ro_cols
+        o, h, lo, c, v = r_open[n], r_high[n], r_low[n], r_close[n], r_volume[n]
+        ro = self._ro
         led = self.ledger
         vetting = self.vetting
         vetting.apply_pending(ts)
@@ -235,13 +251,12 @@ class ContenderRunner:
             if self._day is not None:
                 self._day_start = float(self._equity[n - 1])
             self._day = day
-        fills = led.on_bar(ts, o, h, lo, c, v)
+        fills = led.on_bar(ts, o, h, lo, c, v, checked=checked)
         if fills:
             fill_rows(self.s.run_id, self.s.name, fills, self._order_meta, self._rows["fills"])
             self._on_fills(fills)
-        events = led.drain_events()
-        if events:
-            order_event_rows(self.s.run_id, self.s.name, events, self._order_meta, self._rows["orders"])
+        if led.has_events:
+            order_event_rows(self.s.run_id, self.s.name, led.drain_events(), self._order_meta, self._rows["orders"])
         eq = led.equity
         self._equity[n] = eq
         self._cash[n] = led.cash
@@ -330,7 +345,7 @@ class ContenderRunner:
         w = self.s.sharpe_window_bars
         lo = max(0, n - w)
         eq = self._equity[lo : n + 1]
-        if len(eq) > 1:
+        if len(eq) > 1 and self.vetting.needs_returns:
             with np.errstate(divide="ignore", invalid="ignore"):
                 r = eq[1:] / eq[:-1] - 1.0
             rets = tuple(np.where(np.isfinite(r), r, -1.0).tolist())  # equity at 0: a total loss

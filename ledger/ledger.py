@@ -46,6 +46,15 @@ from ledger.types import Fill, OrderEvent, OrderRequest, OrderStatus, OrderType,
 _INF = math.inf
 
 
+def closes_ok(close: np.ndarray) -> bool:
+    """True when every close of a block of bars (float64 [T, S]) is NaN (no bar) or a
+    finite price > 0: then :meth:`Ledger.on_bar` may skip its per-bar check
+    (``checked=True``). When False, feed the bars unchecked: the ledger names the bad one."""
+    c = np.asarray(close, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return bool(np.all(np.isnan(c) | ((c > 0.0) & (c < _INF))))
+
+
 class Ledger:
     """Cash, positions and working orders of one virtual portfolio, with an execution simulator.
 
@@ -146,8 +155,15 @@ class Ledger:
 
     @property
     def gross_exposure_usd(self) -> float:
-        """Σ |quantity × last close|, USD."""
+        """Σ |quantity × last close|, USD (0.0 when flat)."""
+        if self._flat:
+            return 0.0
         return float(np.abs(self._qty * self._last).sum())
+
+    @property
+    def is_flat(self) -> bool:
+        """True when every position is 0 units."""
+        return self._flat
 
     @property
     def last_ts_ns(self) -> int | None:
@@ -178,6 +194,11 @@ class Ledger:
         units (entry share + exit share); ``gross_pnl`` is before commissions.
         """
         return list(self._book.trades)
+
+    @property
+    def has_events(self) -> bool:
+        """True when there are order lifecycle events to drain."""
+        return bool(self._events)
 
     def drain_events(self) -> list[OrderEvent]:
         """Order lifecycle events since the last drain, in the order they happened."""
@@ -264,7 +285,7 @@ class Ledger:
     # -------------------------------------------------------------------- bar
     def on_bar(
         self, ts_ns: int, open: ArrayLike, high: ArrayLike, low: ArrayLike, close: ArrayLike,  # noqa: A002
-        volume: ArrayLike,
+        volume: ArrayLike, *, checked: bool = False,
     ) -> list[Fill]:
         """Trade working orders against one bar, then mark positions to its close.
 
@@ -276,6 +297,9 @@ class Ledger:
             ts_ns: bar time (ns since the epoch, UTC), strictly increasing.
             open, high, low, close: prices, USD, float64 [S] in ``symbols`` order; NaN = no bar.
             volume: units traded, float64 [S].
+            checked: the caller has already checked that every array is float64 [S]
+                and every close is NaN or a finite price > 0 (e.g. a whole chunk of
+                bars at once, see :func:`closes_ok`); the per-bar checks are skipped.
 
         Returns:
             The fills on this bar, in execution order (sells first).
@@ -288,18 +312,27 @@ class Ledger:
         ts = int(ts_ns)
         if self._last_ts is not None and ts <= self._last_ts:
             raise ValueError(f"Ledger.on_bar: ts_ns={ts} must be after the previous bar's ts_ns={self._last_ts}")
-        c = self._row(close, "close", ts)
-        has_bar = c == c
-        ok = c > self._zeros  # comparing with arrays, not Python floats, halves the cost
-        ok &= c < self._infs
-        if np.count_nonzero(ok) != np.count_nonzero(has_bar):
-            i = int(np.flatnonzero(has_bar & ~ok)[0])
-            raise ValueError(f"bar ts_ns={ts} symbol {self.symbols[i]!r}: close must be NaN (no bar) "
-                             f"or a finite price > 0 USD, got {float(c[i])!r}")
+        if checked:
+            c = close
+            has_bar = c == c
+        else:
+            c = self._row(close, "close", ts)
+            has_bar = c == c
+            ok = c > self._zeros  # comparing with arrays, not Python floats, halves the cost
+            ok &= c < self._infs
+            if np.count_nonzero(ok) != np.count_nonzero(has_bar):
+                i = int(np.flatnonzero(has_bar & ~ok)[0])
+                raise ValueError(f"bar ts_ns={ts} symbol {self.symbols[i]!r}: close must be NaN (no bar) "
+                                 f"or a finite price > 0 USD, got {float(c[i])!r}")
         fills: list[Fill] = []
         if self._working:
-            fills = self._trade(ts, has_bar, self._row(open, "open", ts), self._row(high, "high", ts),
-                                self._row(low, "low", ts), c, self._row(volume, "volume", ts))
+            if checked:
+                fills = self._trade(ts, has_bar, open, high, low, c, volume)  # type: ignore[arg-type]
+            else:
+                fills = self._trade(ts, has_bar, self._row(open, "open", ts), self._row(high, "high", ts),
+                                    self._row(low, "low", ts), c, self._row(volume, "volume", ts))
+            if fills:
+                self._flat = not self._qty.any()
         np.copyto(self._last, c, where=has_bar)
         self._equity = self._cash + float(self._qty.dot(self._last))
         self._last_ts = ts
@@ -458,5 +491,6 @@ class Ledger:
         """Swap in a position book (used by restore); keeps the read-only views in step."""
         self._book = book
         self._qty = book.qty
+        self._flat = not book.qty.any()
         self._qty_ro = book.qty.view()
         self._qty_ro.flags.writeable = False

@@ -127,6 +127,10 @@ class GuardianReplica:
         self._dd = limits.max_drawdown if limits.max_drawdown < 1.0 else None
         self._loss = limits.daily_loss_limit
         self._audit: list[AuditItem] | None = [] if audit else None
+        # of the built-in rules only the Sharpe rules read recent returns; custom rules may
+        self.needs_returns = limits.sharpe_floor is not None or any(
+            type(r).__module__ != "arena.risk.rules" for r in guardian.rules
+        )
         self._pending: deque[Control] = deque()
         self._lock = threading.Lock()
         self.applied_version = 0

@@ -99,8 +99,9 @@ class PortfolioState:
                     "every held symbol needs a reference price"
                 )
         returns = tuple(self.recent_returns)
-        for i, r in enumerate(returns):
-            _check_finite(who, f"recent_returns[{i}]", r)
+        if not _all_finite_floats(returns):  # the common case in one pass; else name the bad one
+            for i, r in enumerate(returns):
+                _check_finite(who, f"recent_returns[{i}]", r)
         object.__setattr__(self, "positions", positions)
         object.__setattr__(self, "prices", prices)
         object.__setattr__(self, "recent_returns", returns)
@@ -124,6 +125,16 @@ class PortfolioState:
     def utc_day(self) -> int:
         """Index of the UTC day of ``ts_ns`` (days since 1970-01-01)."""
         return self.ts_ns // NS_PER_DAY
+
+
+def _all_finite_floats(values: tuple[Any, ...]) -> bool:
+    """True when every value is a Python float and finite (one pass, no per-item call)."""
+    if not values:
+        return True
+    try:
+        return set(map(type, values)) == {float} and math.isfinite(sum(values))
+    except TypeError:
+        return False
 
 
 def _check_finite(who: str, name: str, value: Any) -> None:

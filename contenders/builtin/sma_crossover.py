@@ -23,6 +23,10 @@ class SmaCrossover(Contender):
 
     Explanation: per symbol that crossed, ``sma_fast`` and ``sma_slow`` (USD) with
     the relative spread ``(fast − slow) / slow`` as contribution, method ``rule``.
+
+    Incremental: the previous bar's averages are this bar's ``prev`` ones (the same
+    rows of the same buffer, summed the same way, so bit-identical to summing them
+    again); only the new averages are computed per bar.
     """
 
     fast: int = 10
@@ -34,19 +38,28 @@ class SmaCrossover(Contender):
         if not 0 < self.fast < self.slow:
             raise ValueError(f"need 0 < fast < slow, got fast={self.fast}, slow={self.slow}")
 
+    _last: tuple[int, np.ndarray, np.ndarray] | None = None  # (bar index, fast < slow, fast > slow)
+
     def on_bars(self, bars: Bars, portfolio: Portfolio) -> Decision | None:
         close = bars.history.close
-        if len(close) <= self.slow:
+        n = len(close)
+        if n <= self.slow:
             return None
-        window = close[-self.slow - 1 :]  # the slow window of this bar and of the previous one
         f, sl = self.fast, self.slow
-        fast_now = window[-f:].sum(axis=0) / f
-        fast_prev = window[-f - 1 : -1].sum(axis=0) / f
-        slow_now = window[1:].sum(axis=0) / sl
-        slow_prev = window[:-1].sum(axis=0) / sl
-        up = (fast_prev < slow_prev) & (fast_now > slow_now)
-        down = (fast_prev > slow_prev) & (fast_now < slow_now)
-        if not (up.any() or down.any()):
+        fast_now = close[n - f :].sum(axis=0) / f
+        slow_now = close[n - sl :].sum(axis=0) / sl
+        below_now, above_now = fast_now < slow_now, fast_now > slow_now
+        last = self._last
+        if last is not None and last[0] == bars.index - 1:
+            below_prev, above_prev = last[1], last[2]
+        else:  # first call, or a gap in the calls: the previous bar's averages afresh
+            fast_prev = close[n - 1 - f : n - 1].sum(axis=0) / f
+            slow_prev = close[n - 1 - sl : n - 1].sum(axis=0) / sl
+            below_prev, above_prev = fast_prev < slow_prev, fast_prev > slow_prev
+        self._last = (bars.index, below_now, above_now)
+        up = below_prev & above_now
+        down = above_prev & below_now
+        if not (up | down).any():
             return None
         w = self.weight if self.weight is not None else 1.0 / len(bars.symbols)
         weights: dict[str, float] = {}
