@@ -3,9 +3,10 @@
 ::
 
     MarketDataActor ──chunks of bars (timestamp order, bounded in flight)──▶ ContenderActor × N
-                                                                              │ (contender + own Ledger)
-                                      vet(state, orders) ◀────────────────────┤
-                          RiskGuardianActor (named guardian:<run_id>)         │ audit rows (batched)
+                                                                              │ contender + own Ledger
+                                      controls (push) ───────────────────────▶│ + risk rules (replica)
+                          RiskGuardianActor (named guardian:<run_id>)         │
+                                      ▲ audit batches (async) ◀───────────────┤ audit rows (batched)
                                       │ guardian events                       ▼
                                       └──────────────────────────────▶ RecorderActor ──▶ Store (DuckDB)
 
@@ -223,8 +224,10 @@ def run_arena(
             }
             for name, reason in failed.items()
         ]
+        t_board = time.perf_counter()
         leaderboard = build_leaderboard(per_contender, ppy) if per_contender else []
         stats = run_stats(per_contender, ppy) if per_contender else {}
+        board_s = time.perf_counter() - t_board
         status = "killed" if gstatus["kill_switch"] else "finished"
         rows = [{"run_id": run_id, "ts": int(info["last_ns"]), **row} for row in leaderboard]
         batch: dict[str, Any] = {"leaderboard": rows}
@@ -258,6 +261,7 @@ def run_arena(
             "startup": t_ready - t0,
             "stream": t_stream - t_ready,
             "finish": t_end - t_stream,
+            "leaderboard": board_s,
             "guardian_busy": gstatus["audit_busy_s"],
         },
         guardian=gstatus,

@@ -138,6 +138,9 @@ class ContenderActor:
     def finish(self) -> dict[str, Any]:
         """Ship the last records and audit items, wait until they are written and audited,
         and return the runner's result (see ``ContenderRunner.finish``) with the delays
-        from each control's issue to its application here (``control_delays_ns``)."""
+        from each control's issue to its application here (``control_delays_ns``) and
+        the timestamps of the bars it was applied at (``control_bars_ns``)."""
         self._ship(wait=True)
-        return {**self._runner.finish(), "control_delays_ns": list(self._replica.control_delays_ns)}
+        r = self._replica
+        return {**self._runner.finish(), "control_delays_ns": list(r.control_delays_ns),
+                "control_bars_ns": list(r.control_bars_ns)}

@@ -135,6 +135,7 @@ class GuardianReplica:
         self._lock = threading.Lock()
         self.applied_version = 0
         self.control_delays_ns: list[int] = []  # issued → applied, wall clock, one per control
+        self.control_bars_ns: list[int] = []  # timestamp of the bar each control was applied at
 
     # ---------------------------------------------------------------- controls
     def push(self, controls: Iterable[Control]) -> None:
@@ -158,6 +159,7 @@ class GuardianReplica:
         for c in todo:
             _apply(self.guardian, c, ts_ns)
             self.applied_version = c.version
+            self.control_bars_ns.append(ts_ns)
             if c.issued_ns:
                 self.control_delays_ns.append(now - c.issued_ns)
             if self._audit is not None:

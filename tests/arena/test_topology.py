@@ -142,6 +142,12 @@ def test_kill_switch_trips_a_running_arena(ray_session, tmp_path):
         if v["action"] == "DENY"
     ]
     assert denied and all("ARENA_KILL_SWITCH" in v["reasons"] for v in denied)
+    # the guardian pushed the trip to the contender, which applied it once, and the
+    # guardian re-derived every verdict the contender's replica gave
+    assert len(result.contenders["flip"]["control_delays_ns"]) == 1
+    assert result.guardian["controls_applied"] == {"flip": 1}
+    assert result.guardian["mismatches"] == 0
+    assert result.guardian["audited_verdicts"] == len(store.decisions("kill-test", limit=10_000))
 
 
 def test_serve_answers_from_a_real_run(finished_run):
