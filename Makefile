@@ -44,6 +44,7 @@ test: setup services
 ## bench: replay throughput, start-up, latency and memory figures, per-component costs,
 ## learned contenders' training/inference costs, QuestDB ingestion and endpoint latency (JSON)
 bench: setup services
+	.venv/bin/python -m benchmarks.peers
 	.venv/bin/python -m benchmarks.components
 	.venv/bin/python -m benchmarks.replay
 	.venv/bin/python -m benchmarks.ml_contenders
