@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from contenders.base import Contender
+from contenders.base import ChunkPreparer, Contender
 from contenders.market import Bars, History
 from contenders.portfolio import Portfolio
 from contenders.signals import Signal
@@ -195,13 +195,14 @@ class ContenderRunner:
             raise ValueError(f"on_chunk: {len(signals)} signal entries for {len(ts_arr)} bars")
         checked = closes_ok(cols[3])  # one check for the chunk; else the ledger names the bad bar
         keep_signals = self._signals is not None
+        written = self._prepare(ts_arr, cols)
         for i, ts in enumerate(ts_arr.tolist()):
             if self._n == len(self._equity):
                 self._grow()
             if signals is not None and self.status == "ok":
                 self._guard(lambda i=i: self.contender.on_signals(self._n, signals[i]), ts)
             self._said = None
-            self._step(ts, cols, i, None if published is None else int(published[i]), checked)
+            self._step(ts, cols, i, None if published is None else int(published[i]), checked, written)
             if keep_signals:
                 self._signals.append(self._signal())
         self.timings_s["bars"] += time.perf_counter() - t0
@@ -229,16 +230,37 @@ class ContenderRunner:
             self._signals = []
         return out
 
-    def _step(self, ts: int, cols: tuple[np.ndarray, ...], i: int, published_ns: int | None, checked: bool) -> None:
-        """One bar: bar ``i`` of the chunk columns ``cols`` (open, high, low, close, volume)."""
+    def _prepare(self, ts_arr: np.ndarray, cols: tuple[np.ndarray, ...]) -> bool:
+        """For a :class:`~contenders.base.ChunkPreparer`: write the whole chunk to the buffer
+        and let the contender prepare it; True when the bars are written."""
+        if not isinstance(self.contender, ChunkPreparer) or self.status != "ok":
+            return False
+        n, t = self._n, len(ts_arr)
+        while n + t > len(self._equity):
+            self._grow()
+        b_ts, *fields = self._cols
+        b_ts[n : n + t] = ts_arr
+        for buf, col in zip(fields, cols, strict=True):
+            buf[n : n + t] = col
+        history = History(self._ro, n + t, self.symbols)
+        self._guard(lambda: self.contender.prepare_chunk(history, n), int(ts_arr[0]))
+        return True
+
+    def _step(
+        self, ts: int, cols: tuple[np.ndarray, ...], i: int, published_ns: int | None, checked: bool,
+        written: bool = False,
+    ) -> None:
+        """One bar: bar ``i`` of the chunk columns ``cols`` (open, high, low, close, volume);
+        ``written``: the chunk is in the buffer already (:meth:`_prepare`)."""
         n = self._n
-        b_ts, b_open, b_high, b_low, b_close, b_volume = self._cols
-        b_ts[n] = ts
-        b_open[n] = cols[0][i]
-        b_high[n] = cols[1][i]
-        b_low[n] = cols[2][i]
-        b_close[n] = cols[3][i]
-        b_volume[n] = cols[4][i]
+        if not written:
+            b_ts, b_open, b_high, b_low, b_close, b_volume = self._cols
+            b_ts[n] = ts
+            b_open[n] = cols[0][i]
+            b_high[n] = cols[1][i]
+            b_low[n] = cols[2][i]
+            b_close[n] = cols[3][i]
+            b_volume[n] = cols[4][i]
         self._n = n + 1
         r_open, r_high, r_low, r_close, r_volume = self._ro_cols
         o, h, lo, c, v = r_open[n], r_high[n], r_low[n], r_close[n], r_volume[n]

@@ -27,7 +27,17 @@ from contenders.market import Bars, History
 from contenders.portfolio import Portfolio
 from ledger.types import Contribution, Decision, Fill, OrderRequest
 
-__all__ = ["Contender", "ParamError", "Decision", "Contribution", "OrderRequest", "Bars", "History", "Portfolio"]
+__all__ = [
+    "Bars",
+    "ChunkPreparer",
+    "Contender",
+    "Contribution",
+    "Decision",
+    "History",
+    "OrderRequest",
+    "ParamError",
+    "Portfolio",
+]
 
 
 class ParamError(ValueError):
@@ -142,6 +152,32 @@ class Contender:
         """Called when the risk guardian denies an order (optional).
 
         ``verdict`` is an ``arena.risk.RiskVerdict`` (action, reasons, details).
+        """
+
+
+class ChunkPreparer:
+    """An ability (mixin) of a contender whose expensive per-bar work can be done for a
+    whole chunk of bars at once, e.g. a learned model that predicts every bar of the
+    chunk in one batch (``contenders.ml.LearnedContender``). Model authors who only
+    implement ``on_bars`` never need it.
+
+    Before the bars of a chunk are fed one by one, the arena writes them to the
+    replay buffer and calls :meth:`prepare_chunk` with the history up to the chunk's
+    last bar; then ``on_bars`` is called bar by bar as usual, with ``bars.history``
+    ending at the current bar. What ``prepare_chunk`` computes for bar ``t`` must
+    depend only on bars ``<= t`` (the look-ahead tests of every learned contender
+    check it), and the decision at bar ``t`` is still made by ``on_bars`` at ``t``,
+    with the portfolio as it is then.
+    """
+
+    def prepare_chunk(self, history: History, first_bar: int) -> None:
+        """Prepare bars ``first_bar .. len(history) - 1`` (0-based bar indices).
+
+        Args:
+            history: past bars up to and including the chunk's last bar.
+            first_bar: index of the chunk's first bar.
+
+        An exception halts the contender with the reason, as one from ``on_bars`` does.
         """
 
 

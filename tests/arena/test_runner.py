@@ -9,6 +9,7 @@ from arena.data import SampleSource, SyntheticSource, to_panel
 from arena.risk import RiskLimits
 from arena.local import replay_local
 from contenders import Contender, Contribution, Decision
+from contenders.base import ChunkPreparer
 from ledger import ExecutionConfig
 
 
@@ -137,3 +138,43 @@ def test_a_raising_contender_is_halted_and_still_marked_to_market(msft):
     assert res["equity"][-1] != res["equity"][31], "positions are kept and marked after the halt"
     events = runner.drain_records()["events"]
     assert events[0]["kind"] == "CONTENDER_FAILED" and "bad feature" in events[0]["details_json"]["traceback"]
+
+
+class PreparedMomentum(Contender, ChunkPreparer):
+    """Computes a 5-bar return for every bar of a chunk in prepare_chunk, then decides per bar."""
+
+    def __init__(self, **p):
+        super().__init__(**p)
+        self.prepared: dict[int, float] = {}
+        self.calls: list[tuple[int, int]] = []
+
+    def prepare_chunk(self, history, first_bar):
+        self.calls.append((first_bar, len(history)))
+        close = history.close[:, 0]
+        for t in range(max(first_bar, 5), len(history)):
+            self.prepared[t] = float(close[t] / close[t - 5] - 1.0)  # bars <= t only
+
+    def on_bars(self, bars, portfolio):
+        assert len(bars.history) == bars.index + 1  # still past-only, bar by bar
+        r = self.prepared.get(bars.index)
+        if r is None:
+            return None
+        return Decision(weights={bars.symbols[0]: 1.0 if r > 0 else 0.0}, explanation=[Contribution("r5", r, r)])
+
+
+class PlainMomentum(Contender):
+    def on_bars(self, bars, portfolio):
+        if bars.index < 5:
+            return None
+        close = bars.history.close[:, 0]
+        r = float(close[-1] / close[-6] - 1.0)
+        return Decision(weights={bars.symbols[0]: 1.0 if r > 0 else 0.0}, explanation=[Contribution("r5", r, r)])
+
+
+def test_chunk_preparer_sees_each_chunk_once_and_decides_as_bar_by_bar(msft):
+    prepared = PreparedMomentum()
+    _, a = replay_local(prepared, msft, chunk_bars=100)
+    _, b = replay_local(PlainMomentum(), msft, chunk_bars=100)
+    assert prepared.calls == [(lo, min(lo + 100, len(msft))) for lo in range(0, len(msft), 100)]
+    assert a["fills"] == b["fills"]
+    np.testing.assert_array_equal(a["equity"], b["equity"])
