@@ -373,20 +373,21 @@ class ContenderRunner:
             rets = tuple(np.where(np.isfinite(r), r, -1.0).tolist())  # equity at 0: a total loss
         else:
             rets = ()
-        prices = led.last_prices
-        return PortfolioState(
-            contender=self.s.name,
-            ts_ns=ts,
-            equity=led.equity,
-            cash=led.cash,
-            peak_equity=self._peak,
-            day_start_equity=self._day_start,
-            positions={s: float(q) for s, q in zip(self.symbols, led.quantities) if q != 0},
-            prices={s: float(p) for s, p in zip(self.symbols, prices) if p == p},
-            recent_returns=rets,
-            margin=self.s.execution.margin,
-            can_rollback=bool(getattr(self.contender, "can_rollback", False)),
-            bar_index=n,
+        prices = led.last_prices.tolist()
+        syms = self.symbols
+        return PortfolioState.trusted(  # the ledger's own numbers: checked where they were made
+            self.s.name,
+            ts,
+            led.equity,
+            led.cash,
+            self._peak,
+            self._day_start,
+            {s: q for s, q in zip(syms, led.quantities.tolist()) if q != 0},
+            {s: p for s, p in zip(syms, prices) if p == p},
+            rets,
+            self.s.execution.margin,
+            bool(getattr(self.contender, "can_rollback", False)),
+            n,
         )
 
     def _act(self, ts: int, n: int, decision: Decision, close: np.ndarray, published_ns: int | None) -> None:

@@ -106,6 +106,26 @@ class PortfolioState:
         object.__setattr__(self, "prices", prices)
         object.__setattr__(self, "recent_returns", returns)
 
+    @classmethod
+    def trusted(
+        cls, contender: str, ts_ns: int, equity: float, cash: float, peak_equity: float, day_start_equity: float,
+        positions: dict[str, float], prices: dict[str, float], recent_returns: tuple[float, ...] = (),
+        margin: bool = False, can_rollback: bool = False, bar_index: int | None = None,
+    ) -> PortfolioState:
+        """A state built from values that already hold the invariants above, without
+        checking them again: for the arena's bar loop, which builds the state from its
+        own ledger (finite USD amounts, prices > 0, plain dicts, a tuple of Python
+        floats). Anything else should use the checked constructor."""
+        self = object.__new__(cls)
+        for name, value in (
+            ("contender", contender), ("ts_ns", ts_ns), ("equity", equity), ("cash", cash),
+            ("peak_equity", peak_equity), ("day_start_equity", day_start_equity), ("positions", positions),
+            ("prices", prices), ("recent_returns", recent_returns), ("margin", margin),
+            ("can_rollback", can_rollback), ("bar_index", bar_index),
+        ):
+            object.__setattr__(self, name, value)
+        return self
+
     @property
     def drawdown(self) -> float:
         """Drawdown from peak equity, fraction: ``1 − equity / peak_equity`` (0 at a new high)."""
