@@ -35,7 +35,7 @@ from arena.actors.guardian import RiskGuardianActor
 from arena.actors.market import MarketDataActor
 from arena.actors.recorder import RecorderActor
 from arena.config import ArenaConfig
-from arena.metrics import ContenderResult, build_leaderboard, periods_per_year, run_stats
+from arena.metrics import ContenderResult, leaderboard_and_stats, periods_per_year
 from arena.provenance import code_version
 from arena.risk import RiskLimits
 from arena.runner import RunnerSettings
@@ -225,8 +225,7 @@ def run_arena(
             for name, reason in failed.items()
         ]
         t_board = time.perf_counter()
-        leaderboard = build_leaderboard(per_contender, ppy) if per_contender else []
-        stats = run_stats(per_contender, ppy) if per_contender else {}
+        leaderboard, stats = leaderboard_and_stats(per_contender, ppy) if per_contender else ([], {})
         board_s = time.perf_counter() - t_board
         status = "killed" if gstatus["kill_switch"] else "finished"
         rows = [{"run_id": run_id, "ts": int(info["last_ns"]), **row} for row in leaderboard]

@@ -7,13 +7,14 @@ arena once a run has finished (or on demand for a live leaderboard).
 * :mod:`arena.metrics.overfitting` — PSR, DSR and PBO (Bailey & López de Prado).
 * :mod:`arena.metrics.prediction` — :func:`prediction_quality` (IC, rank IC, ICIR, hit rate).
 * :mod:`arena.metrics.leaderboard` — :class:`ContenderResult`, :func:`build_leaderboard`,
-  :func:`run_stats`.
+  :func:`run_stats`, both in one pass :func:`leaderboard_and_stats`.
 """
 
 from arena.metrics._checks import CLOSED_TRADE_COLUMNS, FILL_COLUMNS
 from arena.metrics.leaderboard import (
     ContenderResult,
     build_leaderboard,
+    leaderboard_and_stats,
     returns_matrix,
     run_stats,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "QUALITY_KEYS",
     "bar_returns",
     "build_leaderboard",
+    "leaderboard_and_stats",
     "contender_metrics",
     "deflated_sharpe_ratio",
     "expected_max_sharpe",

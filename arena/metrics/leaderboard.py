@@ -220,6 +220,24 @@ def build_leaderboard(
     Raises:
         ValueError: naming the contender, for any invalid input.
     """
+    return leaderboard_and_stats(per_contender, periods_per_year, risk_free_rate, n_partitions)[0]
+
+
+def leaderboard_and_stats(
+    per_contender: Mapping[str, ContenderResult],
+    periods_per_year: float,
+    risk_free_rate: float = 0.0,
+    n_partitions: int = 16,
+) -> tuple[list[dict[str, float | int | str | None]], dict[str, float | int | str | None]]:
+    """:func:`build_leaderboard` and :func:`run_stats` in one pass: the returns matrix and
+    the PBO (the costly part, CSCV over every combination of blocks) are computed once.
+
+    Returns:
+        ``(rows, stats)`` as the two functions return them.
+
+    Raises:
+        ValueError: naming the contender, for any invalid input.
+    """
     for name in per_contender:
         if not isinstance(name, str) or not name:
             raise ValueError(f"contender names must be non-empty strings, got {name!r}")
@@ -260,7 +278,7 @@ def build_leaderboard(
     rows.sort(key=_sort_key)
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
-    return rows
+    return rows, stats
 
 
 def _quality(name: str, result: ContenderResult) -> dict[str, float | None]:

@@ -114,7 +114,7 @@ class DuckDBStore(Store):
         self._lock = threading.RLock()
         self._pending: dict[str, list[pa.Table]] = {}
         self._pending_rows: dict[str, int] = {}
-        self._pending_keys: dict[str, set[tuple[Any, ...]]] = {}
+        self._pending_keys: dict[str, list[pa.Table]] = {}  # key columns of the buffered batches
         self._seq = SeqClock()
         if read_only and not self.path.is_file():
             raise FileNotFoundError(f"store file {str(self.path)!r} does not exist")
@@ -248,15 +248,16 @@ class DuckDBStore(Store):
             if batch.num_rows == 0:
                 return
             if spec.key:
-                keys = set(zip(*(batch.column(k).to_pylist() for k in spec.key), strict=True))
-                pending = self._pending_keys.setdefault(spec.name, set())
-                clash = keys & pending
-                if clash:
-                    raise ValueError(
-                        f"table {spec.name!r}: key ({', '.join(spec.key)}) = "
-                        f"{sorted(clash)[0]!r} was already appended"
-                    )
-                pending |= keys
+                keys = batch.select(list(spec.key))
+                pending = self._pending_keys.setdefault(spec.name, [])
+                if pending:  # one vectorized join against the buffered keys
+                    clash = pa.concat_tables(pending).join(keys, list(spec.key), join_type="inner")
+                    if clash.num_rows:
+                        first = min(zip(*(clash.column(k).to_pylist() for k in spec.key), strict=True))
+                        raise ValueError(
+                            f"table {spec.name!r}: key ({', '.join(spec.key)}) = {first!r} was already appended"
+                        )
+                pending.append(keys)
             self._pending.setdefault(spec.name, []).append(batch)
             self._pending_rows[spec.name] = self._pending_rows.get(spec.name, 0) + batch.num_rows
             if time.monotonic() - self._last_write_s >= self.flush_interval_s:

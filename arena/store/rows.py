@@ -82,14 +82,16 @@ def to_arrow(table: Table, rows: Rows) -> pa.Table:
     columns_in, n_rows = _columns_of(table, rows)
     out: dict[str, list[Any] | np.ndarray] = {}
     decoded: dict[str, list[Any]] = {}
+    texts: dict[str, list[str | None]] = {}
     for col in table.columns:
         if col.name not in columns_in:
             out[col.name] = [None] * n_rows
             continue
         values = columns_in[col.name]
         if col.type is ColumnType.JSON:
-            objs = [_json_object(table, col, i, v) for i, v in enumerate(_as_list(values))]
-            decoded[col.name] = objs
+            pairs = [_json_cell(table, col, i, v) for i, v in enumerate(_as_list(values))]
+            decoded[col.name] = [o for o, _ in pairs]
+            texts[col.name] = [t for _, t in pairs]
         else:
             out[col.name] = _convert(table, col, values)
     for name, objs in decoded.items():
@@ -97,12 +99,19 @@ def to_arrow(table: Table, rows: Rows) -> pa.Table:
     _check_decision_json(table, decoded)
     _derive(table, out, decoded, n_rows)
     for name, objs in decoded.items():
-        out[name] = [None if o is None else _dumps(o) for o in objs]
+        known = texts.get(name)
+        if known is not None and name != "metrics_json":  # the text made while decoding, unchanged since
+            out[name] = known
+        else:
+            out[name] = [None if o is None else _dumps(o) for o in objs]
     for col in table.columns:
         if not col.nullable:
             _require_present(table, col, out[col.name])
     _check_unique_key(table, out, n_rows)
-    arrays = [pa.array(out[c.name], type=ARROW_TYPES[c.type]) for c in table.columns]
+    arrays = [
+        out[c.name] if isinstance(out[c.name], pa.Array) else pa.array(out[c.name], type=ARROW_TYPES[c.type])
+        for c in table.columns
+    ]
     return pa.Table.from_arrays(arrays, schema=arrow_schema(table))
 
 
@@ -237,8 +246,11 @@ def _bad(table: Table, col: Column, i: int, expected: str, value: Any) -> ValueE
 # --------------------------------------------------------------------------- conversions
 
 
-def _convert(table: Table, col: Column, values: Any) -> list[Any] | np.ndarray:
+def _convert(table: Table, col: Column, values: Any) -> list[Any] | np.ndarray | pa.Array:
     if col.type is ColumnType.STRING:
+        fast = _plain_strings(values)
+        if fast is not None:
+            return fast
         return [_string(table, col, i, v) for i, v in enumerate(_as_list(values))]
     if col.type is ColumnType.INT:
         return _ints(table, col, values)
@@ -249,6 +261,33 @@ def _convert(table: Table, col: Column, values: Any) -> list[Any] | np.ndarray:
     if col.type is ColumnType.STRING_LIST:
         return [_string_list(table, col, i, v) for i, v in enumerate(_as_list(values))]
     raise AssertionError(f"unhandled column type {col.type}")  # pragma: no cover
+
+
+_FAST_ROWS = 64  # batches from this many rows convert string columns in one pass
+
+
+def _plain_strings(values: Any) -> pa.Array | None:
+    """``values`` as an Arrow string array when every value is a plain ``str`` (no None,
+    NaN or enum: those take the checked per-value path); None otherwise, and for
+    batches under ``_FAST_ROWS`` rows. One pass in C."""
+    if len(values) < _FAST_ROWS:
+        return None
+    if isinstance(values, pd.Series):
+        values = values.to_numpy()
+    if isinstance(values, np.ndarray) and values.dtype != object:
+        return None
+    try:
+        arr = pa.array(values, type=pa.string(), from_pandas=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return None
+    if arr.null_count:
+        return None
+    if len(arr) and isinstance(values, (list, np.ndarray)):
+        # pa.array accepts str subclasses (enums) and stores their str(); keep them exact
+        first = values[0]
+        if type(first) is not str:
+            return None
+    return arr
 
 
 def _string(table: Table, col: Column, i: int, value: Any) -> str | None:
@@ -386,6 +425,22 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, default=_json_default)
 
 
+def _json_cell(table: Table, col: Column, i: int, value: Any) -> tuple[Any, str | None]:
+    """``(decoded value, canonical JSON text)`` of one cell; ``(None, None)`` when missing."""
+    if isinstance(value, (str, bytes)):
+        obj = _json_object(table, col, i, value)
+        return obj, None if obj is None else _dumps(obj)
+    if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)):
+        return None, None
+    try:
+        text = _dumps(value)
+        return json.loads(text), text
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"table {table.name!r}, row {i}, column {col.name!r}: cannot serialize to JSON: {exc}"
+        ) from None
+
+
 def _json_object(table: Table, col: Column, i: int, value: Any) -> Any:
     """Decoded (plain Python) JSON value of one cell, or None when missing."""
     if isinstance(value, (str, bytes)):
@@ -498,8 +553,8 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _require_present(table: Table, col: Column, values: list[Any] | np.ndarray) -> None:
-    if isinstance(values, np.ndarray):
+def _require_present(table: Table, col: Column, values: list[Any] | np.ndarray | pa.Array) -> None:
+    if isinstance(values, np.ndarray) or (isinstance(values, pa.Array) and values.null_count == 0):
         return
     for i, v in enumerate(values):
         if v is None:
@@ -512,8 +567,12 @@ def _require_present(table: Table, col: Column, values: list[Any] | np.ndarray) 
 def _check_unique_key(table: Table, out: Mapping[str, Any], n_rows: int) -> None:
     if not table.key or n_rows < 2:
         return
+    if n_rows >= _FAST_ROWS:
+        keys = pa.table({k: out[k] if isinstance(out[k], pa.Array) else pa.array(out[k]) for k in table.key})
+        if keys.group_by(list(table.key)).aggregate([]).num_rows == n_rows:
+            return  # unique: checked in one vectorized pass; else find and name the first repeat
+    cols = [out[k].to_pylist() if isinstance(out[k], pa.Array) else _as_list(out[k]) for k in table.key]
     seen: dict[tuple[Any, ...], int] = {}
-    cols = [_as_list(out[k]) for k in table.key]
     for i in range(n_rows):
         key = tuple(c[i] for c in cols)
         if key in seen:
