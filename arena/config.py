@@ -130,8 +130,19 @@ class ContenderSpec(_Strict):
     resources: Resources = Resources()
     warmup_bars: int = Field(0, ge=0)
     rebalance_drift: float | None = Field(None, gt=0)
+    process: str | None = None
+    """Contenders naming the same ``process`` share one actor process (each keeps its own
+    ledger, risk replica and records): for sweeps of many light rule contenders. A
+    crash of the process halts all of them; a signal consumer cannot share one."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("process")
+    @classmethod
+    def _valid_process(cls, v: str | None) -> str | None:
+        if v is not None and not _NAME.match(v):
+            raise ValueError("must start with a letter and hold only letters, digits, '_', '-', '.' (max 64)")
+        return v
 
     @field_validator("name")
     @classmethod
@@ -266,13 +277,20 @@ def parse_config(raw: Any, where: str = "<config>", base_dir: str | Path = ".") 
     from contenders.base import ParamError
     from contenders.registry import UnknownContenderError, resolve
 
+    shared = [spec.process for spec in cfg.contenders if spec.process is not None]
     for i, spec in enumerate(cfg.contenders):
         try:
-            resolve(spec.class_)(**spec.params)
+            cls = resolve(spec.class_)
+            cls(**spec.params)
         except UnknownContenderError as exc:
             raise ConfigError(f"{where}: contenders[{i}].class: {exc}") from None
         except ParamError as exc:
             raise ConfigError(f"{where}: contenders[{i}].params: {exc}") from None
+        if spec.process is not None and getattr(cls, "consumes_signals", False) and shared.count(spec.process) > 1:
+            raise ConfigError(
+                f"{where}: contenders[{i}].process: {spec.name!r} consumes the others' signals and cannot share "
+                f"process {spec.process!r} (it waits for the others' results); give it a process of its own"
+            )
     return cfg
 
 

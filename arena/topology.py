@@ -122,14 +122,16 @@ def run_arena(
     # Start every actor process at once; the contenders finish their set-up once the data is known.
     market = MarketDataActor.remote(cfg.data.model_dump(), cfg.base_dir)
     recorder = RecorderActor.remote(cfg.store, cfg.events, cfg.events_maxlen)
+    hosts = contender_hosts(cfg)
+    seeds = {spec.name: _seed(cfg.seed, i) for i, spec in enumerate(cfg.contenders)}
     actors: dict[str, Any] = {
-        spec.name: ContenderActor.options(
-            num_cpus=spec.resources.num_cpus,
-            num_gpus=spec.resources.num_gpus,
-            name=f"contender:{run_id}:{spec.name}",
+        key: ContenderActor.options(
+            num_cpus=max(spec.resources.num_cpus for spec in members),
+            num_gpus=max(spec.resources.num_gpus for spec in members),
+            name=f"contender:{run_id}:{key}",
             namespace=NAMESPACE,
-        ).remote(spec.class_, spec.params, _seed(cfg.seed, i))
-        for i, spec in enumerate(cfg.contenders)
+        ).remote([(spec.name, spec.class_, spec.params, seeds[spec.name]) for spec in members])
+        for key, members in hosts.items()
     }
     spawned: dict[str, Any] = {"market": market, "recorder": recorder, **actors}
     created: Any = None
@@ -162,12 +164,13 @@ def run_arena(
         execution = _execution(cfg)
         ready = [created]
         consumers = signal_consumers(cfg)
+        settings: dict[str, RunnerSettings] = {}
         for i, spec in enumerate(cfg.contenders):
             symbols = tuple(spec.symbols or info["symbols"])
             unknown = sorted(set(symbols) - set(info["symbols"]))
             if unknown:
                 raise ValueError(f"contenders[{i}].symbols: {unknown} not in the data (has {info['symbols']})")
-            settings = RunnerSettings(
+            settings[spec.name] = RunnerSettings(
                 run_id=run_id,
                 name=spec.name,
                 symbols=symbols,
@@ -180,7 +183,9 @@ def run_arena(
                 artifacts_dir=None if cfg.artifacts is None else os.path.join(cfg.artifacts, run_id, spec.name),
                 emit_signals=bool(consumers) and spec.name not in consumers,
             )
-            ready.append(actors[spec.name].setup.remote(settings, limits, info["symbols"], guardian, recorder))
+        for key, members in hosts.items():
+            mine = {spec.name: settings[spec.name] for spec in members}
+            ready.append(actors[key].setup.remote(mine, limits, info["symbols"], guardian, recorder))
         ready.append(guardian.register.remote(actors))  # controls reach every contender from now on
         ray.get(ready)
         t_ready = time.perf_counter()
@@ -188,7 +193,7 @@ def run_arena(
         failed: dict[str, str] = {}
         for update in market.stream.options(num_returns="streaming").remote(
             actors, cfg.replay.mode, cfg.replay.chunk_bars, cfg.replay.max_inflight_chunks, cfg.replay.bar_interval_s,
-            recorder=recorder, run_id=run_id, consumers=consumers,
+            recorder=recorder, run_id=run_id, consumers=tuple(k for k in hosts if hosts[k][0].name in consumers),
         ):
             state = ray.get(update)
             failed = state["failed"]
@@ -197,13 +202,13 @@ def run_arena(
         t_stream = time.perf_counter()
 
         results: dict[str, dict[str, Any]] = {}
-        for name, actor in actors.items():
-            if name in failed:
-                continue
-            try:
-                results[name] = ray.get(actor.finish.remote())
-            except ray.exceptions.RayError as exc:
-                failed[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:500]}"
+        for key, actor in actors.items():
+            if key not in failed:
+                try:
+                    results.update(ray.get(actor.finish.remote()))
+                except ray.exceptions.RayError as exc:
+                    failed[key] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:500]}"
+        failed = {spec.name: reason for key, reason in failed.items() for spec in hosts[key]}  # per contender
         ray.get(guardian.flush.remote())  # every contender's audit is in (finish waits for it)
         gstatus = ray.get(guardian.status.remote())
         per_contender: dict[str, ContenderResult] = {}
@@ -270,6 +275,18 @@ def run_arena(
 def _seed(seed: int, index: int) -> int:
     """A per-contender seed derived from the run seed (numpy SeedSequence), stable across runs."""
     return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+
+
+def contender_hosts(cfg: ArenaConfig) -> dict[str, list[Any]]:
+    """The contender actors to start: key → the contender specs it hosts, in config order.
+
+    A contender has an actor of its own (key = its name) unless it names a ``process``:
+    contenders with the same ``process`` share one actor (key ``process:<name>``).
+    """
+    hosts: dict[str, list[Any]] = {}
+    for spec in cfg.contenders:
+        hosts.setdefault(spec.name if spec.process is None else f"process:{spec.process}", []).append(spec)
+    return hosts
 
 
 def signal_consumers(cfg: ArenaConfig) -> tuple[str, ...]:

@@ -1,10 +1,11 @@
-"""The contender actor: hosts one contender object and its own ledger."""
+"""The contender actor: hosts one contender — or several light ones that share the
+process — each with its own ledger, risk replica and records."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,126 +22,165 @@ SHIP_EVERY_S = 0.25  # seconds between shipments of audit rows to the recorder
 
 @ray.remote(max_restarts=0, concurrency_groups={"control": 1})
 class ContenderActor:
-    """One per contender; its CPU/GPU request comes from the config
-    (``contenders[i].resources``). A contender that raises is halted with its
-    reason recorded; the actor itself keeps marking its ledger to market.
+    """One per contender, or one per ``process`` group of contenders (config
+    ``contenders[].process``: light rule contenders of a sweep may share a process;
+    each keeps its own runner, i.e. its own ledger, risk replica and records, and a
+    crash of the process takes all of them). Its CPU/GPU request comes from the config
+    (``contenders[i].resources``; a group asks for the largest of its members'). A
+    contender that raises is halted with its reason recorded; the actor keeps marking
+    its ledger to market.
 
-    Orders are vetted here, by a :class:`~arena.risk.authority.GuardianReplica` built
-    from the run's limits; the guardian actor pushes arena-wide controls to
-    :meth:`apply_controls` (its own thread, so a push lands while a chunk is being
-    processed and applies from the next bar) and receives every verdict in the audit
-    batches shipped with the records.
+    Orders are vetted here, by a :class:`~arena.risk.authority.GuardianReplica` per
+    contender built from the run's limits; the guardian actor pushes arena-wide
+    controls to :meth:`apply_controls` (its own thread, so a push lands while a chunk
+    is being processed and applies from the next bar) and receives every verdict in
+    the audit batches shipped with the records.
 
     Args:
-        class_name: registry name or ``module:Class``.
-        params: the contender's parameters.
-        seed: the contender's seed.
+        members: ``(name, class_name, params, seed)`` of each hosted contender;
+            ``class_name`` is a registry name or ``module:Class``.
 
-    Then :meth:`setup` with the runner settings (run id, name, symbols, capital,
-    execution), the run's risk limits, the data's symbols (to select this
+    Then :meth:`setup` with each member's runner settings (run id, name, symbols,
+    capital, execution), the run's risk limits, the data's symbols (to select each
     contender's columns) and the guardian and recorder handles.
     """
 
-    def __init__(self, class_name: str, params: dict[str, Any], seed: int) -> None:
-        self._contender = resolve(class_name)(seed=seed, **params)
-        self._runner: ContenderRunner | None = None
+    def __init__(self, members: Sequence[tuple[str, str, dict[str, Any], int]]) -> None:
+        self._contenders = {name: resolve(cls)(seed=seed, **params) for name, cls, params, seed in members}
+        self._runners: dict[str, ContenderRunner] = {}
+        self._replicas: dict[str, GuardianReplica] = {}
+        self._cols: dict[str, np.ndarray | None] = {}
         self._pending_write: Any = None
-        self._pending_audit: Any = None
+        self._pending_audit: list[Any] = []
         self._last_ship = time.monotonic()
         self._early: list[Control] = []  # controls pushed before setup
-        self._replica: GuardianReplica | None = None
         self._lock = threading.Lock()  # setup (default thread) vs apply_controls (control thread)
 
     def setup(
-        self, settings: RunnerSettings, limits: RiskLimits, data_symbols: Sequence[str], guardian: Any, recorder: Any
+        self,
+        settings: Mapping[str, RunnerSettings],
+        limits: RiskLimits,
+        data_symbols: Sequence[str],
+        guardian: Any,
+        recorder: Any,
     ) -> None:
-        """Attach the ledger (built from ``settings``), the risk replica (from ``limits``),
-        the guardian and the recorder.
+        """Attach each member's ledger (built from its ``settings``), risk replica (from
+        ``limits``), the guardian and the recorder.
 
         Separate from the constructor so that the topology can start every actor
         process while the market-data actor is still loading the data."""
         self._guardian = guardian
         self._recorder = recorder
-        replica = GuardianReplica(RiskGuardian(limits), audit=True)
+        replicas = {name: GuardianReplica(RiskGuardian(limits), audit=True) for name in self._contenders}
         with self._lock:
-            replica.push(self._early)
-            self._replica = replica
-        self._runner = ContenderRunner(self._contender, settings, self._replica)
-        idx = [list(data_symbols).index(s) for s in settings.symbols]
-        self._cols = None if idx == list(range(len(data_symbols))) else np.asarray(idx)
+            for replica in replicas.values():
+                replica.push(self._early)
+            self._replicas = replicas
+        for name, contender in self._contenders.items():
+            s = settings[name]
+            self._runners[name] = ContenderRunner(contender, s, replicas[name])
+            idx = [list(data_symbols).index(sym) for sym in s.symbols]
+            self._cols[name] = None if idx == list(range(len(data_symbols))) else np.asarray(idx)
 
     @ray.method(concurrency_group="control")
     def apply_controls(self, controls: list[Control]) -> None:
-        """Queue arena-wide controls from the guardian; the runner applies them at the
+        """Queue arena-wide controls from the guardian; each runner applies them at the
         start of its next bar (called on the actor's control thread)."""
         with self._lock:
-            if self._replica is None:
+            if not self._replicas:
                 self._early.extend(controls)
-            else:
-                self._replica.push(controls)
+            for replica in self._replicas.values():
+                replica.push(controls)
 
-    def on_chunk(self, chunk: dict[str, Any], producers: list[tuple[str, Any]] | None = None) -> Any:
-        """Process a chunk of bars (data-symbol order). Audit rows are shipped to the
-        recorder in batches (at least ``SHIP_EVERY_S`` apart), one shipment in flight
-        at a time, so neither memory nor the recorder's queue grows without bound.
+    def on_chunk(self, chunk: dict[str, Any], producers: list[Any] | None = None) -> dict[str, Any]:
+        """Process a chunk of bars (data-symbol order) through every hosted contender.
+        Audit rows are shipped to the recorder in batches (at least ``SHIP_EVERY_S``
+        apart), one shipment in flight at a time, so neither memory nor the recorder's
+        queue grows without bound.
 
         Args:
             chunk: the bars (see ``ContenderRunner.on_chunk``).
-            producers: for a contender that consumes signals: ``(name, ref)`` of the
-                other contenders' ``on_chunk`` results for the same chunk; their
-                signals are routed to it bar by bar (a producer that failed is left out).
+            producers: for a contender that consumes signals: the other contender
+                actors' ``on_chunk`` results (refs) for the same chunk; their signals
+                are routed to it bar by bar (a producer that failed is left out).
 
         Returns:
-            Bars processed so far; with ``settings.emit_signals``, ``(bars, signals)``
-            with one ``Signal`` per bar of the chunk.
+            ``{"bars": bars processed so far, "signals": {name: [Signal per bar of the
+            chunk]}}`` (signals of the members built with ``settings.emit_signals``).
         """
-        assert self._runner is not None, "setup() must be called first"
-        if self._cols is not None:
-            chunk = {**chunk, **{f: chunk[f][:, self._cols] for f in _FIELDS}}
+        assert self._runners, "setup() must be called first"
         per_bar = None
         if producers is not None:
             per_bar = [{} for _ in range(len(chunk["ts_ns"]))]
-            for name, ref in producers:
+            for ref in producers:
                 try:
-                    _, signals = ray.get(ref)
+                    result = ray.get(ref)
                 except ray.exceptions.RayError:
-                    continue  # that contender failed; the market actor records why
-                for i, sig in enumerate(signals):
-                    per_bar[i][name] = sig
-        n = self._runner.on_chunk(chunk, per_bar)
+                    continue  # that actor failed; the market actor records why
+                for name, signals in result["signals"].items():
+                    for i, sig in enumerate(signals):
+                        per_bar[i][name] = sig
+        n = 0
+        out: dict[str, Any] = {}
+        for name, runner in self._runners.items():
+            cols = self._cols[name]
+            mine = chunk if cols is None else {**chunk, **{f: chunk[f][:, cols] for f in _FIELDS}}
+            n = runner.on_chunk(mine, per_bar)
+            if runner.s.emit_signals:
+                out[name] = runner.take_signals()
         now = time.monotonic()
         if now - self._last_ship >= SHIP_EVERY_S:
             self._ship(wait=False)
             self._last_ship = now
-        if self._runner.s.emit_signals:
-            return n, self._runner.take_signals()
-        return n
+        return {"bars": n, "signals": out}
 
     def _ship(self, wait: bool) -> None:
-        """Send the audit rows to the recorder and the risk audit items to the guardian,
-        one shipment of each in flight (the previous one is awaited first)."""
-        records = self._runner.drain_records()
-        items = self._replica.drain_audit()
+        """Send the members' audit rows to the recorder (one batch) and their risk audit
+        items to the guardian, one shipment of each in flight (the previous one is
+        awaited first)."""
+        records = merge_records([r.drain_records() for r in self._runners.values()])
+        items = {name: rep.drain_audit() for name, rep in self._replicas.items()}
+        items = {name: it for name, it in items.items() if it}
         if self._pending_write is not None:
             ray.get(self._pending_write)
             self._pending_write = None
-        if self._pending_audit is not None and (items or wait):
+        if self._pending_audit and (items or wait):
             ray.get(self._pending_audit)
-            self._pending_audit = None
+            self._pending_audit = []
         if records:
             self._pending_write = self._recorder.append.remote(records)
-        if items:
-            self._pending_audit = self._guardian.audit.remote(self._runner.s.name, items)
+        self._pending_audit = [self._guardian.audit.remote(name, it) for name, it in items.items()]
         if wait:
-            ray.get([r for r in (self._pending_write, self._pending_audit) if r is not None])
-            self._pending_write = self._pending_audit = None
+            ray.get([r for r in (self._pending_write, *self._pending_audit) if r is not None])
+            self._pending_write, self._pending_audit = None, []
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> dict[str, dict[str, Any]]:
         """Ship the last records and audit items, wait until they are written and audited,
-        and return the runner's result (see ``ContenderRunner.finish``) with the delays
-        from each control's issue to its application here (``control_delays_ns``) and
+        and return each member's result (name → ``ContenderRunner.finish()``) with the
+        delays from each control's issue to its application (``control_delays_ns``) and
         the timestamps of the bars it was applied at (``control_bars_ns``)."""
         self._ship(wait=True)
-        r = self._replica
-        return {**self._runner.finish(), "control_delays_ns": list(r.control_delays_ns),
-                "control_bars_ns": list(r.control_bars_ns)}
+        out = {}
+        for name, runner in self._runners.items():
+            rep = self._replicas[name]
+            out[name] = {**runner.finish(), "control_delays_ns": list(rep.control_delays_ns),
+                         "control_bars_ns": list(rep.control_bars_ns)}
+        return out
+
+
+def merge_records(batches: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One recorder batch from several runners' ``drain_records()``: row lists are
+    concatenated, ``equity`` columns joined column by column."""
+    if len(batches) == 1:
+        return dict(batches[0])
+    out: dict[str, Any] = {}
+    for batch in batches:
+        for table, rows in batch.items():
+            if table == "equity":
+                prev = out.get(table)
+                out[table] = rows if prev is None else type(rows)(
+                    {k: prev[k] + v if isinstance(v, list) else np.concatenate([prev[k], v]) for k, v in rows.items()}
+                )
+            else:
+                out.setdefault(table, []).extend(rows)
+    return out

@@ -91,15 +91,18 @@ class MarketDataActor:
     ) -> Iterator[dict[str, Any]]:
         """Publish every bar; yields progress ``{"bars": n_published, "failed": {name: reason}}``
         at most every ``PROGRESS_EVERY_S`` seconds, and once at the end with ``"done": True``.
-        A contender actor that dies is dropped (reason recorded); the others go on.
+        A contender actor that dies is dropped (reason recorded under its key in
+        ``contenders``); the others go on.
 
         Args:
+            contenders: key → contender actor handle (an actor may host several
+                contenders; see ``ContenderActor``).
             recorder: the run's recorder actor; when given (with ``run_id``), the
                 published bars are recorded in the ``bars`` table.
             run_id: the run the bars are recorded under.
-            consumers: contenders that consume the others' signals (meta-models):
-                each of their chunks is sent with references to the other
-                contenders' results for the same chunk, so it runs once they have
+            consumers: keys of the actors whose contenders consume the others' signals
+                (meta-models): each of their chunks is sent with references to the
+                other actors' results for the same chunk, so it runs once they have
                 decided on those bars.
 
         Raises:
@@ -127,7 +130,7 @@ class MarketDataActor:
             # one copy in the object store shared by every contender, except for small
             # chunks (paced bars), which travel inline with the call: one hop less
             ref = chunk if paced else ray.put(chunk)
-            results: list[tuple[str, Any]] = []
+            results: list[Any] = []
             for name, handle in [(k, h) for k, h in live.items() if k not in consumers] + [
                 (k, h) for k, h in live.items() if k in consumers
             ]:
@@ -140,7 +143,7 @@ class MarketDataActor:
                     q.append(handle.on_chunk.remote(ref, results))
                 else:
                     q.append(handle.on_chunk.remote(ref))
-                    results.append((name, q[-1]))
+                    results.append(q[-1])
             now = time.perf_counter()
             if now - last_report >= PROGRESS_EVERY_S:
                 last_report = now

@@ -177,3 +177,38 @@ def test_serve_answers_from_a_real_run(finished_run):
     assert eq.status_code == 200
     assert client.get(f"/runs/{result.run_id}/contenders/nobody/equity").status_code == 404
     assert client.get(f"/runs/{result.run_id}/decisions", params={"limit": 0}).status_code == 422
+
+
+def test_contenders_sharing_a_process_trade_as_alone(ray_session, finished_run, tmp_path):
+    """Three contenders in one actor process (config `process`) and one alone give the same
+    fills, equity and leaderboard as four processes, and every one is recorded."""
+    cfg, alone = finished_run
+    raw_contenders = [
+        {"name": "bench", "class": "buy_and_hold", "process": "light"},
+        {"name": "sma", "class": "sma_crossover", "params": {"fast": 10, "slow": 30}, "process": "light"},
+        {"name": "rsi", "class": "rsi_mean_reversion", "process": "light"},
+        {"name": "mom", "class": "momentum", "params": {"lookback": 63}},
+    ]
+    shared = run_arena(_config(tmp_path, contenders=raw_contenders))
+    assert set(shared.contenders) == set(alone.contenders)
+    for name in alone.contenders:
+        assert shared.contenders[name]["fills"] == alone.contenders[name]["fills"], name
+        assert (shared.contenders[name]["equity"] == alone.contenders[name]["equity"]).all(), name
+    assert [(r["contender"], r["sharpe"]) for r in shared.leaderboard] == [
+        (r["contender"], r["sharpe"]) for r in alone.leaderboard
+    ]
+    store = open_store(_config(tmp_path).store, read_only=True)
+    for name in alone.contenders:
+        assert len(store.equity_curve(shared.run_id, name)) == shared.n_bars, name
+    assert shared.guardian["mismatches"] == 0 and shared.guardian["audited_verdicts"] > 0
+
+
+def test_a_signal_consumer_cannot_share_a_process(tmp_path):
+    from arena.config import ConfigError
+
+    contenders = [
+        {"name": "sma", "class": "sma_crossover", "process": "p"},
+        {"name": "meta", "class": "meta_ensemble", "process": "p"},
+    ]
+    with pytest.raises(ConfigError, match=r"contenders\[1\]\.process: 'meta' consumes the others' signals"):
+        _config(tmp_path, contenders=contenders)
