@@ -31,13 +31,13 @@ import os
 import pickle
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from contenders.base import Contender
+from contenders.base import ChunkPreparer, Contender
 from contenders.market import Bars, History
 from contenders.ml.features import BASE_FEATURES, FEATURE_WINDOW_BARS, FeatureCache, forward_log_returns
 from contenders.portfolio import Portfolio
@@ -94,17 +94,30 @@ class TrainingSet:
 
 @dataclass(frozen=True)
 class InferenceBatch:
-    """What a model sees at a decision: one window per symbol that has full features.
+    """What a model sees: the windows of one decision bar, or of several bars at once.
+
+    A one-bar batch has one window per symbol with full features at ``bar_idx``. A
+    multi-bar batch (the base class predicts a whole chunk of bars in one call; see
+    :meth:`LearnedContender.prepare_chunk`) stacks the windows of several bars and says
+    which bar each row belongs to in ``row_bars``; rows are independent, so a model
+    predicts each row from its own window only.
 
     Attributes:
-        X: float32 ``[S', L, F]`` windows ending at the current bar (``S'`` = symbols
-            in ``symbols`` with complete features).
-        symbols: the ``S'`` symbols, in row order.
-        bar_idx: the current bar index.
-        ts_ns: the current bar's timestamp (ns UTC).
+        X: float32 ``[N, L, F]`` windows, each ending at its row's bar (``N`` = rows:
+            for one bar, the ``S'`` symbols with complete features).
+        symbols: the ``N`` rows' symbols, in row order.
+        bar_idx: the (last) bar index of the batch.
+        ts_ns: that bar's timestamp (ns UTC).
         feature_names: the ``F`` feature names.
-        history: the past-only bars, the current one included.
-        portfolio: read-only view of the contender's portfolio.
+        history: the past-only bars up to ``bar_idx``, the current one included; None
+            when an explanation is computed later from recorded inputs
+            (:mod:`contenders.ml.deferred`).
+        portfolio: read-only view of the contender's portfolio at ``bar_idx`` (None in a
+            multi-bar batch: a model whose prediction depends on its portfolio sets
+            :attr:`LearnedContender.predicts_from_portfolio` and is called bar by bar).
+        explain: whether the model must explain (``Prediction.explanation``); when
+            False it may (and should) skip the explanation and return an empty one.
+        row_bars: int64 ``[N]`` bar index of each row; None = every row is at ``bar_idx``.
     """
 
     X: np.ndarray
@@ -112,23 +125,26 @@ class InferenceBatch:
     bar_idx: int
     ts_ns: int
     feature_names: tuple[str, ...]
-    history: History
+    history: History | None
     portfolio: Portfolio | None = None
+    explain: bool = True
+    row_bars: np.ndarray | None = None
 
 
 @dataclass
 class Prediction:
-    """A model's output for one decision.
+    """A model's output for a batch.
 
     Attributes:
-        expected_return: float64 ``[S']`` expected log return over ``horizon_bars``
+        expected_return: float64 ``[N]`` expected log return over ``horizon_bars``
             (fraction) per row of the batch; None for models that do not predict
             returns (they must give ``target_weights``; no IC is scored for them).
-        explanation: what drove it (non-empty), method ``shap``,
-            ``integrated_gradients``, ``attention``, ``variable_selection``, ...
-        target_weights: optional float64 ``[S']`` weights (fraction of equity) for
+        explanation: what drove it, method ``shap``, ``integrated_gradients``,
+            ``attention``, ``variable_selection``, ...; non-empty when the batch asked
+            for an explanation (``batch.explain``), may be empty otherwise.
+        target_weights: optional float64 ``[N]`` weights (fraction of equity) for
             models that output positions directly (the mapping is then skipped).
-        confidence: optional float64 ``[S']`` in [0, 1].
+        confidence: optional float64 ``[N]`` in [0, 1].
     """
 
     expected_return: np.ndarray | None
@@ -139,7 +155,9 @@ class Prediction:
 
 @dataclass
 class Checkpoint:
-    """A trained model version: ``label`` is ``v<version>@bar<bar>``."""
+    """A trained model version: ``label`` is ``v<version>@bar<bar>``; ``serial`` counts every
+    checkpoint this contender saved (1, 2, ...), so it tells a version number trained again
+    after a rollback from the one rolled back."""
 
     version: int
     bar_idx: int
@@ -148,6 +166,7 @@ class Checkpoint:
     metrics: dict[str, float]
     state: Any = field(repr=False)
     path: str | None = None
+    serial: int = 0
 
     @property
     def label(self) -> str:
@@ -192,18 +211,41 @@ def weights_from_predictions(
     return weights, conviction
 
 
-class LearnedContender(Contender):
+class LearnedContender(Contender, ChunkPreparer):
     """Base class of the learned contenders: walk-forward training, checkpoints, mapping.
 
     Implement ``train(data: TrainingSet) -> dict[str, float]``,
     ``predict(batch: InferenceBatch) -> Prediction``, ``model_state() -> Any`` and
     ``load_model_state(state)``; everything else (features, labels, purge/embargo,
-    retrain schedule, seeds, checkpoints, rollback, weights) is provided.
+    retrain schedule, seeds, checkpoints, rollback, weights, batching, explanations
+    on demand) is provided.
+
+    **Batched prediction.** In the arena the runner hands a chunk of bars to
+    :meth:`prepare_chunk` before feeding them one by one; the base class then predicts
+    every bar of the chunk up to the next retrain bar in one ``predict`` call (a
+    multi-bar :class:`InferenceBatch`, ``explain=False``), and ``on_bars`` makes each
+    decision from its prepared prediction against the portfolio of that bar. A retrain
+    still happens in ``on_bars`` at its bar, on the same data as bar by bar, and the
+    bars after it are predicted with the new model; after a rollback the rest of the
+    chunk is predicted again with the restored model. A model whose prediction depends
+    on its own portfolio (``predicts_from_portfolio``, e.g. PPO: its observation holds
+    its position weights) is predicted bar by bar.
+
+    **Explanations.** With ``explanations: on_demand`` (the default) and an artifacts
+    folder, only decisions that change the portfolio (they carry target weights) are
+    explained at decision time; every other decision records its inputs and carries one
+    reference line (:mod:`contenders.ml.deferred`), and the API / CLI compute its
+    explanation on first request from the versioned checkpoint. ``explanations: eager``
+    (or no artifacts folder) explains every decision at decision time.
 
     Attributes:
         artifacts_dir: where checkpoints are written (set by the arena to the run's
             artifacts folder); None keeps them in memory only.
         checkpoints: the versions trained so far (the last few keep their state in memory).
+        predict_calls: ``predict`` calls that decided (batched or one bar), and
+            ``predict_rows`` / ``predict_bars`` the rows and bars they covered;
+            ``explain_calls`` the calls that explained a decision at decision time,
+            ``deferred`` the decisions whose explanation was deferred.
     """
 
     horizon_bars: int = 5  # label horizon (bars)
@@ -217,8 +259,10 @@ class LearnedContender(Contender):
     long_only: bool = False
     rebalance_band: float = 0.05  # trade a symbol only when its target moves this far (fraction of equity)
     torch_threads: int = 1  # intra-op threads for torch models (1 keeps CPU results reproducible)
+    explanations: str = "on_demand"  # on_demand: explain trading decisions now, the others on request; eager: all now
 
     artifacts_dir: ClassVar[Path | None] = None  # set per instance by the arena
+    predicts_from_portfolio: ClassVar[bool] = False  # True: predict reads batch.portfolio, so no multi-bar batches
 
     def validate_params(self) -> None:
         if self.horizon_bars < 1:
@@ -238,6 +282,8 @@ class LearnedContender(Contender):
             raise ValueError(f"full_conviction_z must be > 0, got {self.full_conviction_z}")
         if self.min_train_samples < 1 or self.torch_threads < 1:
             raise ValueError("min_train_samples and torch_threads must be >= 1")
+        if self.explanations not in ("on_demand", "eager"):
+            raise ValueError(f"explanations must be 'on_demand' or 'eager', got {self.explanations!r}")
 
     # ------------------------------------------------------------ to implement
     def train(self, data: TrainingSet) -> dict[str, float]:
@@ -245,7 +291,8 @@ class LearnedContender(Contender):
         raise NotImplementedError(f"{type(self).__name__} must implement train(data)")
 
     def predict(self, batch: InferenceBatch) -> Prediction:
-        """Predict for the batch's symbols; the explanation must not be empty."""
+        """Predict every row of the batch (one or several bars, see :class:`InferenceBatch`);
+        explain when ``batch.explain`` (the explanation must then not be empty)."""
         raise NotImplementedError(f"{type(self).__name__} must implement predict(batch)")
 
     def model_state(self) -> Any:
@@ -305,12 +352,33 @@ class LearnedContender(Contender):
         self._cache: FeatureCache | None = None
         self._ckpts: list[Checkpoint] = []
         self._last_train_bar = -1
+        self._serials = 0  # checkpoints saved so far (Checkpoint.serial of the last one)
+        self._in_force = 0  # serial of the model in memory (changes on retrain and rollback)
+        self._discarded: dict[int, int] = {}  # version → serial of a rolled-back checkpoint still in ckpt-NNNN.pkl
+        self._chunk: tuple[History, int, int] | None = None  # (history to the chunk's end, first bar, last bar)
+        self._prep: _Prepared | None = None
+        self._inputs: Any = None  # deferred.InputsWriter, opened at the first deferred decision
         self.train_seconds: list[float] = []  # wall seconds of each (re)training
-        self.predict_seconds: list[float] = []  # wall seconds of each prediction (explanation included)
+        self.predict_seconds: list[float] = []  # wall seconds of each predict call that decided (batched or not)
+        self.explain_seconds: list[float] = []  # wall seconds of each explanation made at decision time
+        self.predict_calls = 0
+        self.predict_rows = 0
+        self.predict_bars = 0
+        self.explain_calls = 0
+        self.deferred = 0
 
     def _init_protocol(self, history: History) -> None:
         if self._cache is None:
             self._cache = FeatureCache(len(history.symbols), capacity=4096)
+
+    def _features(self, history: History) -> np.ndarray:
+        """Feature rows ``[len(history), S, F]``: computed for the new bars, or, inside a chunk
+        that :meth:`prepare_chunk` computed already, the first ``len(history)`` rows."""
+        self._init_protocol(history)
+        n = len(history)
+        if self._chunk is not None and self._chunk[1] <= n <= len(self._cache):
+            return self._cache.rows(n)
+        return self._cache.update(history)
 
     def fit(self, history: History) -> None:
         """Train on the warm-up bars (never traded).
@@ -319,8 +387,7 @@ class LearnedContender(Contender):
             ValueError: if the warm-up yields fewer than ``min_train_samples`` samples
                 (the arena then halts this contender with the reason).
         """
-        self._init_protocol(history)
-        self._cache.update(history)
+        self._features(history)
         self._retrain(history, len(history) - 1, strict=True)
 
     def training_set(self, history: History, bar: int) -> TrainingSet:
@@ -330,8 +397,7 @@ class LearnedContender(Contender):
             history: past bars up to and including ``bar``.
             bar: the current bar index.
         """
-        self._init_protocol(history)
-        feats = self._cache.update(history)
+        feats = self._features(history)
         h, L = self.horizon_bars, self.lookback_bars
         labels = forward_log_returns(history.close[: bar + 1], h)
         last = bar - h - self.embargo_bars  # last sample whose label ended >= embargo bars ago
@@ -392,6 +458,7 @@ class LearnedContender(Contender):
         return True
 
     def _save_checkpoint(self, bar: int, ts_ns: int, n_samples: int, metrics: dict[str, float]) -> None:
+        self._serials += 1
         ck = Checkpoint(
             version=len(self._ckpts) + 1,
             bar_idx=bar,
@@ -399,15 +466,20 @@ class LearnedContender(Contender):
             n_samples=n_samples,
             metrics={k: float(v) for k, v in metrics.items()},
             state=self.model_state(),
+            serial=self._serials,
         )
         if self.artifacts_dir is not None:
             folder = Path(self.artifacts_dir)
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"ckpt-{ck.version:04d}.pkl"
+            discarded = self._discarded.pop(ck.version, None)
+            if discarded is not None and path.exists():  # keep the rolled-back model for deferred explanations
+                os.replace(path, folder / f"ckpt-{ck.version:04d}.s{discarded}.pkl")
             with open(path, "wb") as fh:
                 pickle.dump(ck.state, fh, protocol=pickle.HIGHEST_PROTOCOL)
             ck.path = str(path)
         self._ckpts.append(ck)
+        self._in_force = ck.serial
         for old in self._ckpts[:-_KEEP_STATES_IN_MEMORY]:
             if old.path is not None:
                 old.state = None  # on disk; loaded back on rollback
@@ -419,14 +491,16 @@ class LearnedContender(Contender):
             (Path(self.artifacts_dir) / "checkpoints.json").write_text(json.dumps(manifest, indent=1))
 
     def rollback(self) -> str | None:
-        """Restore the previous checkpoint (the current one is discarded).
+        """Restore the previous checkpoint (the current one is discarded; bars of the current
+        chunk after this one are predicted again with the restored model).
 
         Returns:
             The restored checkpoint's label, or None when there is none to go back to.
         """
         if len(self._ckpts) < 2:
             return None
-        self._ckpts.pop()
+        dropped = self._ckpts.pop()
+        self._discarded[dropped.version] = dropped.serial
         prev = self._ckpts[-1]
         state = prev.state
         if state is None and prev.path is not None:
@@ -435,22 +509,127 @@ class LearnedContender(Contender):
         if state is None:
             return None
         self.load_model_state(state)
+        self._in_force = prev.serial
         return prev.label
 
+    # ------------------------------------------------------------ chunk preparation
+    def prepare_chunk(self, history: History, first_bar: int) -> None:
+        """Compute the features of the chunk's bars and predict, in one ``predict`` call, every
+        bar from ``first_bar`` up to the next retrain bar (or the chunk's end); the bars after a
+        retrain are predicted in one more call when ``on_bars`` reaches it. Nothing is predicted
+        before a model exists, for a model that :attr:`predicts_from_portfolio`, or when a
+        retrain is due at ``first_bar``.
+
+        Args:
+            history: past bars up to and including the chunk's last bar.
+            first_bar: index of the chunk's first bar.
+        """
+        self._init_protocol(history)
+        self._cache.update(history)
+        self._chunk = (history, int(first_bar), len(history) - 1)
+        self._prep = None
+        due = self.retrain_every_bars and first_bar - self._last_train_bar >= self.retrain_every_bars
+        if self._ckpts and not due:
+            self._prep = self._prepare_segment(int(first_bar))
+
+    def _prepare_segment(self, start: int) -> _Prepared | None:
+        """Predict bars ``start ..`` the chunk's last bar before the next retrain in one call."""
+        if self._chunk is None or self.predicts_from_portfolio or not self._ckpts:
+            return None
+        history, first, last = self._chunk
+        L = self.lookback_bars
+        end = last
+        if self.retrain_every_bars:
+            end = min(end, self._last_train_bar + self.retrain_every_bars - 1)
+        if not first <= start <= end or start - L + 1 < 0:
+            return None
+        feats = self._cache.rows(end + 1)
+        bars_idx = np.arange(start, end + 1)
+        win = np.stack([feats[bars_idx - L + 1 + k] for k in range(L)], axis=2)  # [B, S, L, F]
+        ok = np.isfinite(win).all(axis=(2, 3))  # [B, S]
+        prep = _Prepared(start, end, self._in_force, ok)
+        b_idx, s_idx = np.nonzero(ok)
+        if not len(b_idx):
+            return prep
+        symbols = tuple(history.symbols)
+        batch = InferenceBatch(
+            X=win[b_idx, s_idx].astype(np.float32),
+            symbols=tuple(symbols[j] for j in s_idx),
+            bar_idx=end,
+            ts_ns=int(history.timestamps[end]),
+            feature_names=self._cache.names,
+            history=_prefix(history, end + 1),
+            portfolio=None,
+            explain=False,
+            row_bars=bars_idx[b_idx],
+        )
+        t0 = time.perf_counter()
+        try:
+            pred = self.predict(batch)
+        except Exception:  # noqa: BLE001 - decided bar by bar instead, so the failure halts at its own bar
+            prep.failed = True
+            return prep
+        self.predict_seconds.append(time.perf_counter() - t0)
+        n = len(b_idx)
+        shape = (len(bars_idx), len(symbols))
+        for name in ("expected_return", "target_weights", "confidence"):
+            value = getattr(pred, name)
+            if value is None:
+                continue
+            arr = np.asarray(value, dtype=np.float64)
+            if arr.shape != (n,):
+                prep.failed = True  # malformed: bar by bar, where _decide names the bar
+                return prep
+            full = np.full(shape, np.nan)
+            full[b_idx, s_idx] = arr
+            setattr(prep, name, full)
+        if pred.expected_return is None and pred.target_weights is None:
+            prep.failed = True
+            return prep
+        self.predict_calls += 1
+        self.predict_rows += n
+        self.predict_bars += len(bars_idx)
+        return prep
+
+    def _prepared(self, bar: int, ok: np.ndarray) -> Prediction | None:
+        """This bar's rows of the chunk's batched prediction, or None to predict it alone."""
+        prep = self._prep
+        if prep is None or not prep.first <= bar <= prep.last or prep.serial != self._in_force:
+            prep = self._prep = self._prepare_segment(bar)
+            if prep is None:
+                return None
+        i = bar - prep.first
+        if prep.failed or not np.array_equal(prep.ok[i], ok):
+            return None
+        return Prediction(
+            expected_return=None if prep.expected_return is None else prep.expected_return[i][ok],
+            explanation=(),
+            target_weights=None if prep.target_weights is None else prep.target_weights[i][ok],
+            confidence=None if prep.confidence is None else prep.confidence[i][ok],
+        )
+
+    # ------------------------------------------------------------ the decision
+    @property
+    def defers_explanations(self) -> bool:
+        """True when decisions that do not trade are explained on demand (``explanations:
+        on_demand`` and an artifacts folder to keep their inputs in)."""
+        return self.explanations == "on_demand" and self.artifacts_dir is not None
+
     def on_bars(self, bars: Bars, portfolio: Portfolio) -> Decision | None:
-        """Update the features, retrain when due, predict and map to target weights.
+        """Update the features, retrain when due, predict (or take the chunk's prepared
+        prediction), map to target weights and explain (now, or on demand).
 
         Returns:
-            A decision with ``predictions`` and the model's explanation, or None while
-            no model is trained yet or no symbol has complete features.
+            A decision with ``predictions`` and the model's explanation (or, deferred, its
+            reference line), or None while no model is trained yet or no symbol has
+            complete features.
 
         Raises:
             ValueError: if ``predict`` returns malformed output (the arena then halts
                 this contender with the reason).
         """
         history = bars.history
-        self._init_protocol(history)
-        feats = self._cache.update(history)
+        feats = self._features(history)
         bar = bars.index
         due = self.retrain_every_bars and bar - self._last_train_bar >= self.retrain_every_bars
         if not self._ckpts or due:
@@ -472,13 +651,64 @@ class LearnedContender(Contender):
             feature_names=self._cache.names,
             history=history,
             portfolio=portfolio,
+            explain=not self.defers_explanations,
         )
-        t0 = time.perf_counter()
-        pred = self.predict(batch)
-        self.predict_seconds.append(time.perf_counter() - t0)
-        return self._decide(pred, batch, feats[bar][ok], portfolio)
+        pred = self._prepared(bar, ok)
+        if pred is None:
+            t0 = time.perf_counter()
+            pred = self.predict(batch)
+            self.predict_seconds.append(time.perf_counter() - t0)
+            self.predict_calls += 1
+            self.predict_rows += len(syms)
+            self.predict_bars += 1
+            if batch.explain and not pred.explanation:
+                raise ValueError(f"{type(self).__name__}.predict returned an empty explanation")
+        current = portfolio.weights
+        weights, confidence, predictions = self._decide(pred, batch, feats[bar][ok], current)
+        explanation = tuple(pred.explanation)
+        if not explanation and (weights or not self.defers_explanations):
+            t0 = time.perf_counter()
+            explanation = tuple(self.predict(replace(batch, explain=True)).explanation)
+            self.explain_seconds.append(time.perf_counter() - t0)
+            self.explain_calls += 1
+            if not explanation:
+                raise ValueError(f"{type(self).__name__}.predict returned an empty explanation")
+        elif not explanation:
+            explanation = (self._defer(batch, win, ok, current),)
+        return Decision(weights=weights, confidence=confidence, explanation=explanation, predictions=predictions)
 
-    def _decide(self, pred: Prediction, batch: InferenceBatch, feat_row: np.ndarray, portfolio: Portfolio) -> Decision:
+    def _defer(self, batch: InferenceBatch, win: np.ndarray, ok: np.ndarray, held: dict[str, float]) -> Contribution:
+        """Record what the decision's explanation needs; its reference line."""
+        from contenders.ml.deferred import InputsWriter, deferred_line
+
+        symbols = tuple(batch.history.symbols) if batch.history is not None else batch.symbols
+        if self._inputs is None:
+            self._inputs = InputsWriter(
+                Path(self.artifacts_dir),  # type: ignore[arg-type]  # defers_explanations checked it
+                _importable_class(type(self)),
+                self.seed,
+                self.params,
+                symbols,
+                tuple(batch.feature_names),
+                self.lookback_bars,
+            )
+        ck = self._ckpts[-1]
+        self._inputs.write(
+            batch.bar_idx,
+            batch.ts_ns,
+            ck.version,
+            ck.serial,
+            ok,
+            win,
+            np.array([held.get(s, 0.0) for s in symbols], dtype=np.float64),
+        )
+        self.deferred += 1
+        return deferred_line(ck.version)
+
+    def _decide(
+        self, pred: Prediction, batch: InferenceBatch, feat_row: np.ndarray, current: dict[str, float]
+    ) -> tuple[dict[str, float], float | None, dict[str, float]]:
+        """``(weights to trade, confidence, predictions)`` of one bar's prediction."""
         if pred.expected_return is None and pred.target_weights is None:
             raise ValueError(f"{type(self).__name__}.predict must give expected_return or target_weights")
         n = len(batch.symbols)
@@ -488,8 +718,6 @@ class LearnedContender(Contender):
                 f"{type(self).__name__}.predict: expected_return must be {len(batch.symbols)} finite numbers, "
                 f"got {er!r}"
             )
-        if not pred.explanation:
-            raise ValueError(f"{type(self).__name__}.predict returned an empty explanation")
         if pred.target_weights is not None:
             w = np.asarray(pred.target_weights, dtype=np.float64)
             if w.shape != (n,) or not np.isfinite(w).all():
@@ -504,15 +732,42 @@ class LearnedContender(Contender):
             )
         if pred.confidence is not None:
             conv = np.clip(np.asarray(pred.confidence, dtype=np.float64), 0.0, 1.0)
-        current = portfolio.weights
         weights = {}
         for sym, target in zip(batch.symbols, w):
             cur = current.get(sym, 0.0)
             if abs(target - cur) > self.rebalance_band or (target == 0.0 and cur != 0.0):
                 weights[sym] = float(target)
-        return Decision(
-            weights=weights,
-            confidence=float(np.mean(conv)) if len(conv) else None,
-            explanation=tuple(pred.explanation),
-            predictions={} if pred.expected_return is None else {s: float(r) for s, r in zip(batch.symbols, er)},
+        return (
+            weights,
+            float(np.mean(conv)) if len(conv) else None,
+            {} if pred.expected_return is None else {s: float(r) for s, r in zip(batch.symbols, er)},
         )
+
+
+@dataclass
+class _Prepared:
+    """Batched predictions of bars ``first .. last`` (arrays ``[B, S]``, NaN where a symbol
+    had no complete window) made by the model whose checkpoint serial is ``serial``;
+    ``failed``: the batch call failed or was malformed, so these bars are predicted one by one."""
+
+    first: int
+    last: int
+    serial: int
+    ok: np.ndarray
+    expected_return: np.ndarray | None = None
+    target_weights: np.ndarray | None = None
+    confidence: np.ndarray | None = None
+    failed: bool = False
+
+
+def _prefix(history: History, n: int) -> History:
+    """The first ``n`` bars of ``history`` (a view of the same buffers)."""
+    return History(history._buf, n, history.symbols)  # noqa: SLF001 - same buffers, shorter view
+
+
+def _importable_class(cls: type) -> type:
+    """``cls``, or its first base importable by ``module:qualname`` (a class defined in a function is not)."""
+    for c in cls.__mro__:
+        if "<locals>" not in c.__qualname__ and issubclass(c, LearnedContender):
+            return c
+    return cls

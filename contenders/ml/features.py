@@ -232,3 +232,13 @@ class FeatureCache:
             )
             self._n = n
         return self._rows[:n]
+
+    def rows(self, n: int) -> np.ndarray:
+        """The first ``n`` rows computed so far, ``[n, S, F]`` (a view).
+
+        Raises:
+            ValueError: if fewer than ``n`` rows were computed.
+        """
+        if not 0 <= n <= self._n:
+            raise ValueError(f"FeatureCache: {n} rows asked, {self._n} computed")
+        return self._rows[:n]

@@ -89,30 +89,35 @@ class LightGBMContender(LearnedContender):
         return {"train_mse": float(np.mean((fitted - data.y) ** 2)), "n_samples": float(len(data))}
 
     def predict(self, batch: InferenceBatch) -> Prediction:
-        """Expected log return per symbol = SHAP base value + the symbol's SHAP values.
+        """Expected log return per row (the booster's prediction on the row's decision-bar
+        features ``batch.X[:, -1, :]``, one or several bars) and, when ``batch.explain``, per row
+        the SHAP base value and one SHAP value per feature (base value + SHAP values = the
+        prediction, up to float rounding).
 
         Raises:
             RuntimeError: before training; ValueError: feature names differ from training's.
         """
-        import shap
-
         if self._booster is None:
             raise RuntimeError("LightGBMContender.predict called before training")
         if tuple(batch.feature_names) != self._names:
             raise ValueError(f"feature names {batch.feature_names} differ from training's {self._names}")
         X = batch.X[:, -1, :].astype(np.float64)
+        pred = np.asarray(self._booster.predict(X, num_threads=1), dtype=np.float64)  # rows are independent
+        if not batch.explain:
+            return Prediction(expected_return=pred, explanation=())
+        import shap
+
         if self._explainer is None:
             self._explainer = shap.TreeExplainer(self._booster)
-        phi = np.asarray(self._explainer.shap_values(X), dtype=np.float64)  # [S', F]
+        phi = np.asarray(self._explainer.shap_values(X), dtype=np.float64)  # [N, F]
         base = float(np.ravel(self._explainer.expected_value)[0])
-        pred = base + phi.sum(axis=1)  # TreeSHAP is exact: base value + contributions = the model's prediction
         expl: list[Contribution] = []
         for i, sym in enumerate(batch.symbols):
             expl.append(Contribution("base_value", base, base, "shap", sym))
             expl.extend(
                 Contribution(name, float(X[i, j]), float(phi[i, j]), "shap", sym) for j, name in enumerate(self._names)
             )
-        return Prediction(expected_return=pred.astype(np.float64), explanation=tuple(expl))
+        return Prediction(expected_return=pred, explanation=tuple(expl))
 
     def model_state(self) -> Any:
         """``{"model": LightGBM model text, "features": names}``."""

@@ -261,12 +261,14 @@ class LSTMAttention(LearnedContender):
         """Expected log return per symbol with its explanation.
 
         Args:
-            batch: windows ``X`` float32 ``[S, L, F]`` ending at the current bar.
+            batch: windows ``X`` float32 ``[N, L, F]``, each ending at its row's bar (one
+                bar: one row per symbol; several bars: see ``batch.row_bars``).
 
         Returns:
-            ``expected_return`` float64 ``[S]`` (log return over ``horizon_bars``)
-            and, per symbol, ``1 + F`` Integrated Gradients lines and ``L``
-            attention lines (see the class docstring).
+            ``expected_return`` float64 ``[N]`` (log return over ``horizon_bars``)
+            and, when ``batch.explain``, per row ``1 + F`` Integrated Gradients lines
+            and ``L`` attention lines (see the class docstring); else no explanation
+            (one forward pass, no gradients).
 
         Raises:
             RuntimeError: called before the model was trained or loaded.
@@ -282,6 +284,8 @@ class LSTMAttention(LearnedContender):
                 f"LSTMAttention.predict: features {tuple(batch.feature_names)} differ from the trained "
                 f"{self._feature_names}"
             )
+        if not batch.explain:
+            return Prediction(expected_return=self.predict_windows(X), explanation=())
         pred, alpha, attributions = self.explain_windows(X)
         explanation: list[Contribution] = []
         last = X[:, -1, :]
@@ -297,6 +301,26 @@ class LSTMAttention(LearnedContender):
                 w = float(alpha[j, i])
                 explanation.append(Contribution(f"t-{L - 1 - i}", w, w, "attention", sym))
         return Prediction(expected_return=pred.astype(np.float64), explanation=tuple(explanation))
+
+    def predict_windows(self, X: np.ndarray) -> np.ndarray:
+        """Predicted log return (fraction), float64 ``[N]``, for raw windows float32 ``[N, L, F]``
+        (finite): one forward pass without gradients, the same computation as in
+        :meth:`explain_windows`.
+
+        Raises:
+            RuntimeError: no trained model.
+            ValueError: ``X`` holds NaN/inf (the message names the rows).
+        """
+        net = self._require_net()
+        bad = ~np.isfinite(X).all(axis=(1, 2))
+        if bad.any():
+            raise ValueError(f"LSTMAttention: feature windows of rows {np.flatnonzero(bad).tolist()} hold NaN/inf")
+        x = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(self.device)
+        net.eval()
+        with torch.no_grad():
+            z, _ = net.encode(x)
+            pred = z * net.y_std + net.y_mean
+        return pred.detach().cpu().numpy().astype(np.float64)
 
     def explain_windows(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Prediction, attention and Integrated Gradients for raw windows.

@@ -31,6 +31,7 @@ from scipy.optimize import nnls
 from contenders.base import Contender
 from contenders.market import Bars
 from contenders.ml.base import weights_from_predictions
+from contenders.ml.deferred import DEFERRED_METHOD
 from contenders.ml.features import forward_log_returns
 from contenders.portfolio import Portfolio
 from contenders.signals import Signal
@@ -182,7 +183,9 @@ class MetaEnsemble(Contender):
                 sig = self._latest.get(name)
                 if sig is None or self._coef[j] == 0:
                     continue
-                mine = [r for r in sig.reasons if r.symbol in (sym, "")][: self.top_reasons]
+                # a reason line "deferred" (explained on demand) is no reason: left out
+                mine = [r for r in sig.reasons if r.symbol in (sym, "") and r.method != DEFERRED_METHOD]
+                mine = mine[: self.top_reasons]
                 expl.extend(
                     Contribution(f"{name}:{r.feature}", r.value, r.contribution, r.method, sym) for r in mine
                 )

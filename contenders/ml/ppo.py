@@ -102,6 +102,8 @@ class PPOContender(LearnedContender):
         of the state (discounted sum of future log equity returns, ``gamma``).
     """
 
+    predicts_from_portfolio = True  # the observation holds the current position weights: predicted bar by bar
+
     retrain_every_bars: int = 252
     long_only: bool = True  # weights in [0, max_weight]; False (with allow_short=True) allows shorts
     total_timesteps: int = 8192  # env steps per retrain
@@ -274,25 +276,36 @@ class PPOContender(LearnedContender):
         return obs, raw, weights
 
     def predict(self, batch: InferenceBatch) -> Prediction:
-        """The policy's deterministic action as target weights, explained (see the class docstring).
+        """The policy's deterministic action as target weights, explained (see the class docstring)
+        when ``batch.explain``; without it only the policy mean is computed (no critic, no
+        Integrated Gradients). One bar per call: the observation holds ``batch.portfolio``'s
+        weights (``predicts_from_portfolio``).
 
         Returns:
             ``target_weights`` float64 ``[S']`` (fraction of equity, ``|w| <= max_weight``),
-            ``expected_return`` None, ``confidence`` ``[S']`` and the explanation.
+            ``expected_return`` None, ``confidence`` ``[S']`` and the explanation (empty
+            without ``batch.explain``).
 
         Raises:
             RuntimeError: before the policy was trained or loaded.
             ValueError: if the batch's features or symbols differ from training.
         """
-        self._require_policy()
+        policy = self._require_policy()
         obs, raw, weights = self.observation(batch)
+        rows = [self._symbols.index(s) for s in batch.symbols]
+        if not batch.explain:
+            x = torch.as_tensor(obs[None], device=policy.device)
+            with torch.no_grad():
+                mean = policy.get_distribution(x).distribution.mean[0].cpu().numpy().astype(np.float64)
+            tw = action_to_weights(mean, self.max_weight, self.long_only)[rows]
+            return Prediction(expected_return=None, explanation=(), target_weights=tw,
+                              confidence=np.abs(tw) / self.max_weight)
         mean, std, value, attr = self.explain_observation(obs)
         target = action_to_weights(mean, self.max_weight, self.long_only)
         k = self.max_weight / 2.0 if self.long_only else self.max_weight  # d weight / d action
         n_feat = len(self._feature_names)
         n_sym = len(self._symbols)
         explanation: list[Contribution] = [Contribution("value_estimate", value, value, "policy", "")]
-        rows = [self._symbols.index(s) for s in batch.symbols]
         for i, sym in zip(rows, batch.symbols):
             explanation.append(Contribution("action_mean", float(mean[i]), float(target[i]), "policy", sym))
             explanation.append(Contribution("action_std", float(std[i]), float(std[i]) * k, "policy",

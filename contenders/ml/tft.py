@@ -257,6 +257,12 @@ class TFT(LearnedContender):
             RuntimeError: no trained model.
             ValueError: wrong shape, NaN/inf (the message names the symbol), unknown symbol.
         """
+        X = self._checked(X, symbols)
+        q, weights, attention = self._forward(self._require_codec().encode(X, symbols)[0])
+        return q, weights, attention  # type: ignore[return-value]  # interpret=True fills both
+
+    def _checked(self, X: np.ndarray, symbols: Sequence[str]) -> np.ndarray:
+        """``X`` as float32 ``[S, L, F]``, checked: shape, one symbol per row, finite."""
         codec = self._require_codec()
         X = np.asarray(X, dtype=np.float32)
         if X.ndim != 3 or X.shape[1:] != (self.lookback_bars, len(codec.feature_names)) or len(symbols) != len(X):
@@ -267,8 +273,7 @@ class TFT(LearnedContender):
         bad = ~np.isfinite(X).all(axis=(1, 2))
         if bad.any():
             raise ValueError(f"TFT: feature windows of {[symbols[i] for i in np.flatnonzero(bad)]} hold NaN/inf")
-        q, weights, attention = self._forward(codec.encode(X, symbols)[0])
-        return q, weights, attention  # type: ignore[return-value]  # interpret=True fills both
+        return X
 
     @property
     def encoder_variables(self) -> tuple[str, ...]:
@@ -276,9 +281,11 @@ class TFT(LearnedContender):
         return tuple(self._require_model().encoder_variables)
 
     def predict(self, batch: InferenceBatch) -> Prediction:
-        """Median forecast per symbol (``expected_return`` float64 ``[S]``, log return over
-        ``horizon_bars``) for windows ``batch.X`` ``[S, L, F]`` ending at the current bar, with
-        ``Q`` quantile, ``V`` variable-selection and ``L`` attention lines per symbol.
+        """Median forecast per row (``expected_return`` float64 ``[N]``, log return over
+        ``horizon_bars``) for windows ``batch.X`` ``[N, L, F]`` ending at each row's bar (one or
+        several bars; ``batch.symbols`` names each row's symbol), with, when ``batch.explain``,
+        ``Q`` quantile, ``V`` variable-selection and ``L`` attention lines per row; without it the
+        forward pass skips the interpretation.
 
         Raises:
             RuntimeError: no trained model.
@@ -289,6 +296,10 @@ class TFT(LearnedContender):
             raise ValueError(
                 f"TFT.predict: features {tuple(batch.feature_names)} differ from the trained {codec.feature_names}"
             )
+        median_col = list(self.quantiles).index(0.5)
+        if not batch.explain:
+            q = self._forward(codec.encode(self._checked(batch.X, batch.symbols), batch.symbols)[0], interpret=False)[0]
+            return Prediction(expected_return=q[:, median_col].astype(np.float64), explanation=())
         q, weights, attention = self.forecast(batch.X, batch.symbols)
         names = self.encoder_variables
         last = np.asarray(batch.X, dtype=np.float64)[:, -1, :]
@@ -304,7 +315,7 @@ class TFT(LearnedContender):
             for i in range(L):
                 w = float(attention[j, i])
                 explanation.append(Contribution(f"t-{L - 1 - i}", w, w, "attention", sym))
-        median = q[:, list(self.quantiles).index(0.5)]
+        median = q[:, median_col]
         return Prediction(expected_return=median.astype(np.float64), explanation=tuple(explanation))
 
     def _require_model(self) -> TemporalFusionTransformer:

@@ -115,9 +115,10 @@ def recording(cls: type[C]) -> type[C]:
     """A subclass of the learned contender ``cls`` that records what the real model saw and said.
 
     Instances keep ``training_sets`` (list[TrainingSet], in training order), ``batches``
-    (list[InferenceBatch], in bar order) and ``predictions`` ({bar_idx: expected_return float [S]},
-    log return), while ``train`` and ``predict`` run the real methods unchanged. The same class is
-    returned for the same ``cls``.
+    (list[InferenceBatch], in call order; a batch of a chunk covers several bars, see
+    ``InferenceBatch.row_bars``) and ``predictions`` ({bar_idx: expected_return float [S]}, log
+    return, split per bar), while ``train`` and ``predict`` run the real methods unchanged. The
+    same class is returned for the same ``cls``.
     """
 
     class Recording(cls):  # type: ignore[valid-type,misc]
@@ -133,7 +134,12 @@ def recording(cls: type[C]) -> type[C]:
 
         def predict(self, batch: InferenceBatch) -> Prediction:
             pred = super().predict(batch)
-            self.predictions[batch.bar_idx] = pred.expected_return.copy()
+            er = np.asarray(pred.expected_return, dtype=np.float64)
+            if batch.row_bars is None:
+                self.predictions[batch.bar_idx] = er.copy()
+            else:
+                for b in np.unique(batch.row_bars):
+                    self.predictions[int(b)] = er[batch.row_bars == b].copy()
             self.batches.append(batch)
             return pred
 

@@ -88,7 +88,9 @@ def test_every_decision_explained_by_quantiles_selection_and_attention(run):
             q = {e["feature"]: e["value"] for e in lines[(sym, "quantile")]}
             assert sorted(q) == sorted(QUANTILES)
             assert q["q0.1"] <= q["q0.5"] <= q["q0.9"] and q["q0.1"] < q["q0.9"]
-            assert d["predictions_json"][sym] == pytest.approx(q["q0.5"], abs=1e-12)
+            # the prediction comes from the chunk's batched forward pass, the explanation from this bar's
+            # own: float32 kernels round a row differently in batches of other sizes (~1e-8)
+            assert d["predictions_json"][sym] == pytest.approx(q["q0.5"], abs=1e-7)
             sel = lines[(sym, "variable_selection")]
             assert sorted(e["feature"] for e in sel) == sorted(variables)
             weights = np.array([e["contribution"] for e in sel])
