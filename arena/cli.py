@@ -3,7 +3,8 @@
 ``arena run CONFIG``, ``arena walkforward CONFIG --folds K``, ``arena serve``, ``arena runs``,
 ``arena leaderboard RUN_ID``,
 ``arena why DECISION_ID``, ``arena data list``, ``arena data validate FILE``,
-``arena kill-switch``. Errors in user input exit with status 2 and a message
+``arena kill-switch``, ``arena up`` / ``arena down`` (a local Ray head reused by
+later runs). Errors in user input exit with status 2 and a message
 naming the file and key; nothing prints a Python traceback for them.
 """
 
@@ -131,8 +132,13 @@ def run(
             cfg = load_config(config, {**overrides, "events": os.environ[EVENTS_URL_ENV]})
     except ConfigError as exc:
         _fail(str(exc))
-    from arena.topology import run_arena
+    from arena.topology import ensure_ray, run_arena
 
+    try:
+        if ensure_ray(cfg) == "arena up":
+            err.print("using the local Ray head of `arena up` (stop it with `arena down`)")
+    except RuntimeError as exc:
+        _fail(str(exc))
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -336,11 +342,27 @@ def why(
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
     top: Annotated[int, typer.Option(help="contributions to show")] = 20,
+    artifacts: Annotated[
+        Optional[str],
+        typer.Option(help="artifacts root for explanations computed on demand (default: the run's config)"),
+    ] = None,
 ) -> None:
-    """Explain one decision: its contributions (top first), risk verdicts, orders and fills."""
-    d = _open_store(store).decision(decision_id)
+    """Explain one decision: its contributions (top first), risk verdicts, orders and fills.
+    A learned contender's decision that did not trade is explained now, from its checkpoint
+    and recorded inputs, and the explanation kept in the store."""
+    import arena.explanations as explanations
+
+    opened = _open_store(store)
+    d = opened.decision(decision_id)
     if d is None:
         _fail(f"no decision {decision_id!r} in {store}")
+    try:
+        d, computed = explanations.resolve(opened, d, artifacts)
+    except explanations.ExplanationUnavailable as exc:
+        _fail(str(exc))
+    opened.close()
+    if computed is not None:
+        explanations.cache(store, computed)
     if json_out:
         print(json.dumps(d, default=str))
         return
@@ -373,6 +395,36 @@ def why(
             f"fill: {f.get('side')} {f.get('quantity')} {f.get('symbol')} "
             f"@ {_fmt(f.get('price'), '{:.4f}')} at {f.get('ts')}"
         )
+
+
+@app.command()
+def up(
+    num_cpus: Annotated[
+        Optional[int],
+        typer.Option(help="logical CPUs of the head (default: 16 per core, so that many light contenders fit)"),
+    ] = None,
+    port: Annotated[int, typer.Option(help="GCS port")] = 6390,
+) -> None:
+    """Start a local Ray head that later runs reuse (no Ray start-up per run)."""
+    from arena import cluster
+
+    try:
+        head = cluster.up(num_cpus=num_cpus or 16 * (os.cpu_count() or 1), port=port)
+    except cluster.HeadError as exc:
+        _fail(str(exc), code=1)
+    out.print(f"Ray head running at {head['address']} (pid {head['pid']}); `arena run` uses it; stop: arena down")
+
+
+@app.command()
+def down() -> None:
+    """Stop the local Ray head started by `arena up` (and only it)."""
+    from arena import cluster
+
+    try:
+        stopped = cluster.down()
+    except cluster.HeadError as exc:
+        _fail(str(exc), code=1)
+    out.print("stopped the Ray head of `arena up`" if stopped else "no Ray head of `arena up` is running")
 
 
 @app.command("kill-switch")

@@ -65,20 +65,60 @@ class RunResult:
     guardian: dict[str, Any] = field(default_factory=dict)
 
 
-def ensure_ray(cfg: ArenaConfig) -> None:
-    """Connect to ``cfg.ray.address`` (or ``RAY_ADDRESS``), or start a local Ray with
-    enough logical CPUs for every contender's request, so a local run never waits
-    on resources it cannot get."""
+def ensure_ray(cfg: ArenaConfig) -> str:
+    """Connect to Ray, or start a private local one; returns where it runs.
+
+    In order: ``cfg.ray.address`` (or ``RAY_ADDRESS``); the local head of ``arena up``
+    when it is running (:mod:`arena.cluster`: no Ray start-up cost per run); else a
+    private local Ray with enough logical CPUs for every contender's request, so a
+    local run never waits on resources it cannot get.
+
+    Returns:
+        ``"connected"`` (already initialized or an address), ``"arena up"`` or ``"local"``.
+
+    Raises:
+        RuntimeError: when the ``arena up`` head has fewer logical CPUs than the
+            contenders ask for (it would wait for them forever).
+    """
     if ray.is_initialized():
-        return
+        return "connected"
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     address = cfg.ray.address or os.environ.get("RAY_ADDRESS")
     if address:
         ray.init(address=address, namespace=NAMESPACE, log_to_driver=True)
-        return
+        return "connected"
     need = sum(c.resources.num_cpus for c in cfg.contenders)
+    from arena import cluster
+
+    head = cluster.running()
+    if head is not None:
+        _token_auth()  # the head runs with token authentication
+        ray.init(address=head["address"], namespace=NAMESPACE, log_to_driver=True, configure_logging=False)
+        have = ray.cluster_resources().get("CPU", 0.0)
+        if have < need:
+            ray.shutdown()
+            raise RuntimeError(
+                f"the Ray head of `arena up` has {have:g} logical CPUs; the contenders ask for {need:g} "
+                "(resources.num_cpus): restart it with `arena down && arena up --num-cpus N`"
+            )
+        return "arena up"
     cpus = cfg.ray.num_cpus or max(os.cpu_count() or 1, math.ceil(need))
     ray.init(num_cpus=cpus, include_dashboard=False, namespace=NAMESPACE, configure_logging=False)
+    return "local"
+
+
+def _token_auth() -> None:
+    """Connect with Ray's token authentication, as the ``arena up`` head runs. Ray reads
+    ``RAY_AUTH_MODE`` into a cached config when it is imported, so the cache is
+    refreshed too (Ray's own helper; ray is pinned in uv.lock)."""
+    if os.environ.get("RAY_AUTH_MODE") == "token":
+        return
+    os.environ["RAY_AUTH_MODE"] = "token"
+    try:
+        from ray._private.authentication.authentication_token_setup import _enable_token_auth
+    except ImportError:  # another Ray version: the environment variable alone
+        return
+    _enable_token_auth()
 
 
 def _execution(cfg: ArenaConfig) -> ExecutionConfig:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,10 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+# `arena run` reuses the Ray head of `arena up` recorded under ARENA_HOME: tests (and the
+# `arena` processes they start) must never reach one they did not start
+os.environ["ARENA_HOME"] = tempfile.mkdtemp(prefix="arena-home-tests-")
 
 
 @pytest.fixture(scope="session")
