@@ -33,6 +33,7 @@ from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
+import arena.explanations as explanations
 import arena.live.reader as live_reader
 from arena.live.schema import redact_url, validate_events_url
 from arena.store import Store, StoreBusyError, open_store, parse_store_url
@@ -104,6 +105,7 @@ def create_app(
     busy_timeout_s: float = 0.2,
     events_ping_s: float = 15.0,
     events_block_ms: int = 5000,
+    artifacts: str | None = None,
 ) -> FastAPI:
     """Build the API over the store at ``store_url``.
 
@@ -116,6 +118,8 @@ def create_app(
             answering 503.
         events_ping_s: seconds between SSE keep-alive comments on a quiet stream.
         events_block_ms: how long one ``XREAD BLOCK`` waits for new entries (ms).
+        artifacts: root of the runs' artifacts folders, for explanations computed on demand;
+            None = ``$ARENA_ARTIFACTS``, else each run's configured ``artifacts``.
 
     Returns:
         The FastAPI app; test it with ``fastapi.testclient.TestClient``.
@@ -134,6 +138,7 @@ def create_app(
     app.state.store_url = store_url
     app.state.busy_timeout_s = busy_timeout_s
     app.state.events_url = events_url
+    app.state.artifacts = artifacts
 
     @app.get("/healthz", response_model=Health, responses=_UNAVAILABLE, tags=["health"])
     def healthz(store: StoreDep) -> dict[str, Any]:
@@ -231,10 +236,19 @@ def create_app(
         ] = None,
     ) -> dict[str, Any]:
         """Why a decision was made: its contributions sorted by |contribution|
-        (largest first), the risk verdicts on it, its order events and fills."""
+        (largest first), the risk verdicts on it, its order events and fills. A learned
+        contender's decision that did not trade is explained on first request (from its
+        checkpoint and recorded inputs) and the explanation kept in the store."""
         found = store.decision(decision_id)
         if found is None:
             raise HTTPException(404, f"decision {decision_id!r} not found")
+        try:
+            found, computed = explanations.resolve(store, found, app.state.artifacts)
+        except explanations.ExplanationUnavailable as exc:
+            raise HTTPException(503, str(exc)) from None
+        if computed is not None:
+            store.close()  # a DuckDB file takes a writer only when this process holds no reader
+            explanations.cache(store_url, computed)
         explanation = sorted(
             found.get("explanation") or [],
             key=lambda c: (-abs(c["contribution"]), c["feature"], c["symbol"]),

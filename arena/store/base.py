@@ -342,6 +342,13 @@ class Store(ABC):
         """
 
     @abstractmethod
+    def explanation(self, decision_id: str) -> dict[str, Any] | None:
+        """The explanation computed on demand for a decision whose explanation was deferred
+        (an ``explanations`` row, decoded: ``run_id, decision_id, contender, ts, explanation
+        [{feature, value, contribution, method, symbol}], computed_at``), or None when none
+        was computed yet. Written with ``append("explanations", rows)``; the latest row wins."""
+
+    @abstractmethod
     def kill_switch_events(self, run_id: str) -> list[dict[str, Any]]:
         """The run's ``events`` rows whose kind starts with ``KILL_SWITCH``, in time order."""
 

@@ -453,6 +453,16 @@ class DuckDBStore(Store):
         )
         return result
 
+    def explanation(self, decision_id: str) -> dict[str, Any] | None:
+        """See :meth:`Store.explanation`."""
+        t = TABLES["explanations"]
+        rows = self._query(
+            t,
+            f"SELECT {_select_list(t)} FROM explanations WHERE decision_id = ? ORDER BY computed_at DESC LIMIT 1",
+            [decision_id],
+        )
+        return rows[0] if rows else None
+
     def kill_switch_events(self, run_id: str) -> list[dict[str, Any]]:
         """See :meth:`Store.kill_switch_events`."""
         t = TABLES["events"]

@@ -256,6 +256,17 @@ class QuestDBReads:
             )
         return result
 
+    def explanation(self, decision_id: str) -> dict[str, Any] | None:
+        """See :meth:`Store.explanation` (the latest row for the decision)."""
+        t = TABLES["explanations"]
+        rows = self._query(
+            t,
+            f"SELECT {select_list(t)} FROM {self._t('explanations')} WHERE decision_id = %s "
+            "ORDER BY computed_at DESC LIMIT 1",
+            [decision_id],
+        )
+        return rows[0] if rows else None
+
     def kill_switch_events(self, run_id: str) -> list[dict[str, Any]]:
         """See :meth:`Store.kill_switch_events`."""
         return [e for e in self.events(run_id) if e["kind"].startswith(KILL_SWITCH_EVENT_PREFIX)]

@@ -382,6 +382,28 @@ _TABLE_LIST: tuple[Table, ...] = (
         dedup_key=("run_id", "contender", "kind", "reason"),
     ),
     Table(
+        "explanations",
+        (
+            _c("run_id", _STR, sym=True),
+            _c("decision_id", _STR, "the decision explained (decisions.decision_id)"),
+            _c("contender", _STR, "contender name", sym=True),
+            _c("ts", _TS, "bar timestamp of the decision (UTC)"),
+            _c(
+                "explanation_json",
+                _JSON,
+                "list of {feature, value, contribution, method, symbol}, computed on first request",
+                kind="array",
+            ),
+            _c("computed_at", _TS, "when it was computed (UTC)"),
+        ),
+        key=("decision_id",),
+        doc=(
+            "the explanation of a decision whose explanation was deferred (its explanation_json holds "
+            "one line with method 'deferred'), computed on first request from the contender's "
+            "checkpoint and recorded inputs and kept here"
+        ),
+    ),
+    Table(
         "bars",
         (
             _c("run_id", _STR, sym=True),

@@ -121,6 +121,14 @@ def test_append_every_table_then_reopen(store_path: Path) -> None:
                 }
             ],
         )
+        explained = [{"feature": "ret_5", "value": 0.01, "contribution": -0.002, "method": "shap", "symbol": "AAPL"}]
+        store.append(
+            "explanations",
+            [{"run_id": "run-1", "decision_id": "d1", "contender": "sma", "ts": ts_ns(1),
+              "explanation_json": explained, "computed_at": ts_ns(2)}],
+        )
+        assert store.explanation("d1")["explanation"] == explained
+        assert store.explanation("d2") is None
     counts = {t: _count(store_path, t) for t in TABLES}
     assert counts == {
         "runs": 1,
@@ -131,6 +139,7 @@ def test_append_every_table_then_reopen(store_path: Path) -> None:
         "equity": 3,
         "leaderboard": 1,
         "events": 1,
+        "explanations": 1,
         "bars": 4,
     }
 
