@@ -114,6 +114,21 @@ def up(num_cpus: int | None = None, port: int = DEFAULT_PORT, timeout_s: float =
     return head
 
 
+def _forget_current_cluster(address: str) -> None:
+    """Remove Ray's record of the machine's "current cluster" when it names our stopped
+    head (``ray stop`` does it, a drained ``ray start --block`` does not), so that a
+    later ``ray.init()`` does not try to join a cluster that is gone."""
+    import tempfile
+
+    for base in {os.environ.get("RAY_TMPDIR") or "/tmp", tempfile.gettempdir()}:
+        current = Path(base) / "ray" / "ray_current_cluster"
+        try:
+            if current.read_text().strip() == address:
+                current.unlink()
+        except OSError:
+            pass
+
+
 def down(timeout_s: float = 45.0) -> bool:
     """Stop the head ``arena up`` started; False when none was running.
 
@@ -133,6 +148,7 @@ def down(timeout_s: float = 45.0) -> bool:
             pass
         time.sleep(0.2)
     state_file().unlink(missing_ok=True)
+    _forget_current_cluster(str(head.get("address", "")))
     if _alive(pid):
         os.kill(pid, signal.SIGKILL)
         raise HeadError(f"the Ray head (pid {pid}) did not stop within {timeout_s:.0f} s; killed it")

@@ -114,7 +114,8 @@ class ContenderRunner:
         )
         cap = max(int(settings.n_bars_hint), 16)
         s = len(self.symbols)
-        self._buf: dict[str, np.ndarray] = {f: np.full((cap, s), np.nan) for f in _FIELDS}
+        self._ohlcv = np.full((len(_FIELDS), cap, s), np.nan)  # one block: a bar's five fields in one copy
+        self._buf: dict[str, np.ndarray] = {f: self._ohlcv[k] for k, f in enumerate(_FIELDS)}
         self._buf["ts_ns"] = np.zeros(cap, dtype=np.int64)
         self._views()
         self._equity = np.zeros(cap)
@@ -147,10 +148,14 @@ class ContenderRunner:
     # ----------------------------------------------------------------- buffers
     def _grow(self) -> None:
         cap = len(self._equity) * 2
-        for k, a in self._buf.items():
-            new = np.full((cap,) + a.shape[1:], np.nan) if a.ndim == 2 else np.zeros(cap, dtype=a.dtype)
-            new[: len(a)] = a
-            self._buf[k] = new
+        old_n = self._ohlcv.shape[1]
+        block = np.full((len(_FIELDS), cap, len(self.symbols)), np.nan)
+        block[:, :old_n] = self._ohlcv
+        self._ohlcv = block
+        ts = np.zeros(cap, dtype=np.int64)
+        ts[:old_n] = self._buf["ts_ns"]
+        self._buf = {f: block[k] for k, f in enumerate(_FIELDS)}
+        self._buf["ts_ns"] = ts
         self._views()
         for name in ("_equity", "_cash", "_gross"):
             old = getattr(self, name)
@@ -164,7 +169,7 @@ class ContenderRunner:
     def _views(self) -> None:
         """Read-only views of the buffers, and both as tuples for the bar loop."""
         self._ro = _readonly_views(self._buf)
-        self._cols = tuple(self._buf[f] for f in ("ts_ns", *_FIELDS))
+        self._ts_buf = self._buf["ts_ns"]
         self._ro_cols = tuple(self._ro[f] for f in _FIELDS)
 
     # ---------------------------------------------------------------- bar loop
@@ -194,6 +199,7 @@ class ContenderRunner:
         if signals is not None and len(signals) != len(ts_arr):
             raise ValueError(f"on_chunk: {len(signals)} signal entries for {len(ts_arr)} bars")
         checked = closes_ok(cols[3])  # one check for the chunk; else the ledger names the bad bar
+        cols = np.stack(cols)  # [5, T, S]: one copy per chunk, then one per bar
         keep_signals = self._signals is not None
         written = self._prepare(ts_arr, cols)
         for i, ts in enumerate(ts_arr.tolist()):
@@ -230,7 +236,7 @@ class ContenderRunner:
             self._signals = []
         return out
 
-    def _prepare(self, ts_arr: np.ndarray, cols: tuple[np.ndarray, ...]) -> bool:
+    def _prepare(self, ts_arr: np.ndarray, cols: np.ndarray) -> bool:
         """For a :class:`~contenders.base.ChunkPreparer`: write the whole chunk to the buffer
         and let the contender prepare it; True when the bars are written."""
         if not isinstance(self.contender, ChunkPreparer) or self.status != "ok":
@@ -238,32 +244,24 @@ class ContenderRunner:
         n, t = self._n, len(ts_arr)
         while n + t > len(self._equity):
             self._grow()
-        b_ts, *fields = self._cols
-        b_ts[n : n + t] = ts_arr
-        for buf, col in zip(fields, cols, strict=True):
-            buf[n : n + t] = col
+        self._buf["ts_ns"][n : n + t] = ts_arr
+        self._ohlcv[:, n : n + t] = cols
         history = History(self._ro, n + t, self.symbols)
         self._guard(lambda: self.contender.prepare_chunk(history, n), int(ts_arr[0]))
         return True
 
     def _step(
-        self, ts: int, cols: tuple[np.ndarray, ...], i: int, published_ns: int | None, checked: bool,
+        self, ts: int, cols: np.ndarray, i: int, published_ns: int | None, checked: bool,
         written: bool = False,
     ) -> None:
-        """One bar: bar ``i`` of the chunk columns ``cols`` (open, high, low, close, volume);
+        """One bar: bar ``i`` of the chunk's fields ``cols`` [5, T, S] (open, high, low, close, volume);
         ``written``: the chunk is in the buffer already (:meth:`_prepare`)."""
         n = self._n
         if not written:
-            b_ts, b_open, b_high, b_low, b_close, b_volume = self._cols
-            b_ts[n] = ts
-            b_open[n] = cols[0][i]
-            b_high[n] = cols[1][i]
-            b_low[n] = cols[2][i]
-            b_close[n] = cols[3][i]
-            b_volume[n] = cols[4][i]
+            self._ts_buf[n] = ts
+            self._ohlcv[:, n] = cols[:, i]
         self._n = n + 1
-        r_open, r_high, r_low, r_close, r_volume = self._ro_cols
-        o, h, lo, c, v = r_open[n], r_high[n], r_low[n], r_close[n], r_volume[n]
+        c = self._ro_cols[3][n]
         ro = self._ro
         led = self.ledger
         vetting = self.vetting
@@ -273,7 +271,12 @@ class ContenderRunner:
             if self._day is not None:
                 self._day_start = float(self._equity[n - 1])
             self._day = day
-        fills = led.on_bar(ts, o, h, lo, c, v, checked=checked)
+        if led.has_working_orders:
+            r_open, r_high, r_low, _, r_volume = self._ro_cols
+            fills = led.on_bar(ts, r_open[n], r_high[n], r_low[n], c, r_volume[n], checked=checked)
+        else:  # nothing to fill: mark to market at the close only
+            led.mark(ts, c, checked=checked)
+            fills = None
         if fills:
             fill_rows(self.s.run_id, self.s.name, fills, self._order_meta, self._rows["fills"])
             self._on_fills(fills)
@@ -293,7 +296,7 @@ class ContenderRunner:
         if n + 1 == self.s.warmup_bars:
             self._guard(lambda: self.contender.fit(history), ts)
             return
-        bars = Bars(ts, n, self.symbols, o, h, lo, c, v, history)
+        bars = Bars.of_history(ts, n, self.symbols, history)
         try:
             decision = self.contender.on_bars(bars, Portfolio(led, self._equity, n + 1))
         except Exception as exc:  # a contender's bug halts it, not the arena

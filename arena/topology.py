@@ -103,7 +103,8 @@ def ensure_ray(cfg: ArenaConfig) -> str:
             )
         return "arena up"
     cpus = cfg.ray.num_cpus or max(os.cpu_count() or 1, math.ceil(need))
-    ray.init(num_cpus=cpus, include_dashboard=False, namespace=NAMESPACE, configure_logging=False)
+    # address="local": a new private Ray, never one that happens to run on the machine
+    ray.init(address="local", num_cpus=cpus, include_dashboard=False, namespace=NAMESPACE, configure_logging=False)
     return "local"
 
 

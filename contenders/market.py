@@ -7,7 +7,6 @@ look ahead, by construction (the idea of backtesting.py's ``I()``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from typing import TYPE_CHECKING
@@ -123,9 +122,8 @@ class History:
         return df[df["close"].notna()].reset_index(drop=True)
 
 
-@dataclass(frozen=True, slots=True)
 class Bars:
-    """The bars of one timestamp, for every symbol the contender trades.
+    """The bars of one timestamp, for every symbol the contender trades (read-only).
 
     Attributes:
         ts_ns: bar timestamp, ns since the epoch, UTC.
@@ -133,17 +131,88 @@ class Bars:
         symbols: the contender's symbols (order of the arrays).
         open, high, low, close, volume: float64 [S]; NaN where a symbol has no bar.
         history: past-only history up to and including this bar.
+
+    Built by the arena with :meth:`of_history` (the row arrays are read from the
+    history's last row when first asked for), or from explicit arrays in tests.
     """
+
+    __slots__ = ("_row", "history", "index", "symbols", "ts_ns")
 
     ts_ns: int
     index: int
     symbols: tuple[str, ...]
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    volume: np.ndarray
     history: History
+
+    def __init__(
+        self,
+        ts_ns: int,
+        index: int,
+        symbols: tuple[str, ...],
+        open: np.ndarray,  # noqa: A002 - the field's name
+        high: np.ndarray,
+        low: np.ndarray,
+        close: np.ndarray,
+        volume: np.ndarray,
+        history: History,
+    ) -> None:
+        for name, value in (("ts_ns", ts_ns), ("index", index), ("symbols", symbols), ("history", history),
+                            ("_row", (open, high, low, close, volume))):
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def of_history(cls, ts_ns: int, index: int, symbols: tuple[str, ...], history: History) -> Bars:
+        """The bars of ``history``'s last row (no arrays are sliced until one is read)."""
+        self = object.__new__(cls)
+        _set = object.__setattr__
+        _set(self, "ts_ns", ts_ns)
+        _set(self, "index", index)
+        _set(self, "symbols", symbols)
+        _set(self, "history", history)
+        _set(self, "_row", None)
+        return self
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Bars is read-only: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Bars is read-only: cannot delete {name!r}")
+
+    def __repr__(self) -> str:
+        return f"Bars(ts_ns={self.ts_ns}, index={self.index}, symbols={self.symbols})"
+
+    def _field(self, k: int) -> np.ndarray:
+        row = self._row
+        if row is None:
+            h = self.history
+            last = len(h) - 1
+            row = tuple(h._get(f)[last] for f in _FIELDS)
+            object.__setattr__(self, "_row", row)
+        return row[k]
+
+    @property
+    def open(self) -> np.ndarray:
+        """float64 [S], quote currency; NaN where a symbol has no bar."""
+        return self._field(0)
+
+    @property
+    def high(self) -> np.ndarray:
+        """float64 [S], quote currency."""
+        return self._field(1)
+
+    @property
+    def low(self) -> np.ndarray:
+        """float64 [S], quote currency."""
+        return self._field(2)
+
+    @property
+    def close(self) -> np.ndarray:
+        """float64 [S], quote currency."""
+        return self._field(3)
+
+    @property
+    def volume(self) -> np.ndarray:
+        """float64 [S], units."""
+        return self._field(4)
 
     @property
     def timestamp(self) -> "pd.Timestamp":

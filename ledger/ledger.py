@@ -334,9 +334,27 @@ class Ledger:
             if fills:
                 self._flat = not self._qty.any()
         np.copyto(self._last, c, where=has_bar)
-        self._equity = self._cash + float(self._qty.dot(self._last))
+        # flat: equity is the cash (Σ 0 × price); no dot product needed
+        self._equity = self._cash if self._flat else self._cash + float(self._qty.dot(self._last))
         self._last_ts = ts
         return fills
+
+    @property
+    def has_working_orders(self) -> bool:
+        """True while an order is working (ACCEPTED / PARTIALLY_FILLED)."""
+        return bool(self._working)
+
+    def mark(self, ts_ns: int, close: ArrayLike, *, checked: bool = False) -> None:
+        """A bar for a ledger with no working order: mark positions to its close (what
+        :meth:`on_bar` does then; the other fields of the bar are not needed).
+
+        Raises:
+            ValueError: while an order is working (use :meth:`on_bar`), or as
+                :meth:`on_bar` for the timestamp and the close.
+        """
+        if self._working:
+            raise ValueError("Ledger.mark: orders are working; they need the whole bar (on_bar)")
+        self.on_bar(ts_ns, None, None, None, close, None, checked=checked)  # type: ignore[arg-type]
 
     def _row(self, x: ArrayLike, name: str, ts: int) -> np.ndarray:
         a = np.asarray(x, dtype=np.float64)

@@ -33,6 +33,7 @@ def ray_session():
         sys.path.insert(0, support)
     if not ray.is_initialized():
         ray.init(
+            address="local",  # a Ray of its own, never one that happens to run on the machine
             num_cpus=4,
             include_dashboard=False,
             log_to_driver=False,

@@ -125,7 +125,7 @@ def main(argv: list[str]) -> None:
     if argv != ["record"]:
         raise SystemExit("usage: python -m tests.arena.golden_run record")
     with tempfile.TemporaryDirectory() as tmp:
-        ray.init(num_cpus=2, include_dashboard=False, namespace="model-arena", configure_logging=False)
+        ray.init(address="local", num_cpus=2, include_dashboard=False, namespace="model-arena", configure_logging=False)
         db, run_id = run_local_yaml(Path(tmp))
         d = digest(db, run_id)
         ray.shutdown()

@@ -47,6 +47,8 @@ def test_up_run_down(tmp_path, monkeypatch):
         stopped = subprocess.run([ARENA, "down"], env=env, capture_output=True, text=True, timeout=120)
     assert stopped.returncode == 0 and "stopped the Ray head" in stopped.stdout
     assert cluster.running() is None
+    current = Path("/tmp/ray/ray_current_cluster")  # Ray's record of the machine's cluster: not ours any more
+    assert not current.exists() or current.read_text().strip() != head["address"]
     assert "no Ray head" in subprocess.run([ARENA, "down"], env=env, capture_output=True, text=True).stdout
 
 
