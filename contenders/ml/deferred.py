@@ -151,7 +151,9 @@ class InputsWriter:
         }
         (self.folder / LAYOUT_FILE).write_text(json.dumps(layout, indent=1))
         path = self.folder / INPUTS_FILE
-        self._fh = open(path, "ab", buffering=0)  # noqa: SIM115 - kept open for the run; one write per record
+        # a new file per contender instance (a run with the same id replaces the records, as it does the
+        # checkpoints); kept open for the run, unbuffered: one write per record
+        self._fh = open(path, "wb", buffering=0)  # noqa: SIM115
         self._rec = np.zeros(1, dtype=self.dtype)
 
     def write(
