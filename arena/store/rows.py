@@ -541,10 +541,11 @@ def _derive(
             for c in table.columns
             if c.type not in (ColumnType.JSON, ColumnType.TIMESTAMP) and not c.internal
         ]
+        values = {name: out[name].to_pylist() if isinstance(out[name], pa.Array) else out[name] for name in plain}
         filled: list[Any] = []
         for i, m in enumerate(metrics):
             if m is None:
-                m = {name: _plain(out[name][i]) for name in plain}
+                m = {name: _plain(values[name][i]) for name in plain}
             filled.append(m)
         decoded["metrics_json"] = filled
 

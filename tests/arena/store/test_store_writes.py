@@ -335,6 +335,22 @@ def test_leaderboard_metrics_json_defaults_to_the_row_and_keeps_extras(store: Du
     assert b["metrics"] == {"omega": 1.9, "sharpe": 1.3}
 
 
+def test_large_batches_take_the_one_pass_path_with_the_same_rows_and_errors(store: DuckDBStore) -> None:
+    """From 64 rows, string columns and key checks run in one Arrow pass: the rows read back
+    the same, and a repeated key or a missing string is still named by row."""
+    rows = [leaderboard_row("run-1", f"c{i:03d}", i + 1) for i in range(80)]
+    store.append("leaderboard", rows)
+    back = {r["contender"]: r for r in store.leaderboard("run-1")}
+    assert len(back) == 80 and back["c007"]["metrics"]["rank"] == 8
+    decisions = [decision_row(f"d{i}", day=i) for i in range(70)]
+    with pytest.raises(ValueError, match=r"row 69: key \(decision_id\) = \('d3',\) repeats row 3"):
+        store.append("decisions", decisions[:69] + [decision_row("d3", day=69)])
+    with pytest.raises(ValueError, match=r"row 5, column 'contender'"):
+        store.append("decisions", decisions[:5] + [{**decisions[5], "contender": None}] + decisions[6:])
+    store.append("decisions", decisions)
+    assert len(store.decisions("run-1", limit=1000)) == 70
+
+
 def test_read_only_store_refuses_writes(store_path: Path) -> None:
     DuckDBStore(store_path).close()
     with DuckDBStore(store_path, read_only=True) as reader:
