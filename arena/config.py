@@ -157,8 +157,15 @@ class ReplaySettings(_Strict):
 
     mode: Literal["replay", "paced"] = "replay"
     bar_interval_s: float = Field(1.0, gt=0)
-    chunk_bars: int = Field(512, ge=1)
+    chunk_bars: int | None = Field(None, ge=1)
+    """Timestamps per chunk in replay mode; None: :func:`auto_chunk_bars` of the data."""
     max_inflight_chunks: int = Field(4, ge=1)
+
+
+def auto_chunk_bars(n_bars: int) -> int:
+    """Replay chunk size for ``n_bars`` timestamps: about 256 chunks, within [512, 8192]
+    (fewer, larger chunks for long data: each chunk costs a Ray call per contender)."""
+    return int(min(8192, max(512, -(-n_bars // 256))))
 
 
 class RaySettings(_Strict):

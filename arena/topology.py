@@ -34,7 +34,7 @@ from arena.actors.contender import ContenderActor
 from arena.actors.guardian import RiskGuardianActor
 from arena.actors.market import MarketDataActor
 from arena.actors.recorder import RecorderActor
-from arena.config import ArenaConfig
+from arena.config import ArenaConfig, auto_chunk_bars
 from arena.metrics import ContenderResult, leaderboard_and_stats, periods_per_year
 from arena.provenance import code_version
 from arena.risk import RiskLimits
@@ -233,7 +233,8 @@ def run_arena(
 
         failed: dict[str, str] = {}
         for update in market.stream.options(num_returns="streaming").remote(
-            actors, cfg.replay.mode, cfg.replay.chunk_bars, cfg.replay.max_inflight_chunks, cfg.replay.bar_interval_s,
+            actors, cfg.replay.mode, cfg.replay.chunk_bars or auto_chunk_bars(info["n_bars"]),
+            cfg.replay.max_inflight_chunks, cfg.replay.bar_interval_s,
             recorder=recorder, run_id=run_id, consumers=tuple(k for k in hosts if hosts[k][0].name in consumers),
         ):
             state = ray.get(update)
