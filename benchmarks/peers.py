@@ -318,8 +318,9 @@ def _limits(panel: Any) -> Any:
 
 
 def run_in_process(panel: Any, capital_usd: float) -> tuple[float, dict[str, Any]]:
-    """``replay_local`` of a new ``sma_crossover(10, 30)`` on ``panel``: ``(seconds, result dict)``."""
-    from arena.config import ReplaySettings
+    """``replay_local`` of a new ``sma_crossover(10, 30)`` on ``panel``, in chunks of the size a Ray
+    run with the default replay settings uses: ``(seconds, result dict)``."""
+    from arena.config import ReplaySettings, auto_chunk_bars
     from arena.local import replay_local
     from contenders.registry import resolve
     from ledger import ExecutionConfig
@@ -327,9 +328,10 @@ def run_in_process(panel: Any, capital_usd: float) -> tuple[float, dict[str, Any
     execution = ExecutionConfig(**EXECUTION)
     limits = _limits(panel)
     cls = resolve("sma_crossover")
+    chunk = ReplaySettings().chunk_bars or auto_chunk_bars(len(panel))  # as the Ray run chunks it
     t0 = time.perf_counter()
     _, result = replay_local(cls(fast=FAST, slow=SLOW), panel, capital_usd=capital_usd, execution=execution,
-                             limits=limits, name=CONTENDER, chunk_bars=ReplaySettings().chunk_bars)
+                             limits=limits, name=CONTENDER, chunk_bars=chunk)
     return time.perf_counter() - t0, result
 
 
