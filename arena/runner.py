@@ -201,8 +201,20 @@ class ContenderRunner:
         checked = closes_ok(cols[3])  # one check for the chunk; else the ledger names the bad bar
         cols = np.stack(cols)  # [5, T, S]: one copy per chunk, then one per bar
         keep_signals = self._signals is not None
-        written = self._prepare(ts_arr, cols)
-        for i, ts in enumerate(ts_arr.tolist()):
+        written, decides = self._prepare(ts_arr, cols)
+        skip = None  # bars that can be marked to market in one step: on_bars will not decide on them
+        if decides is not None and checked and signals is None and not keep_signals and published is None \
+                and self.s.rebalance_drift is None:
+            skip = ~decides
+            gaps = bool(np.isnan(cols[3]).any())
+        ts_list = ts_arr.tolist()
+        i, t = 0, len(ts_list)
+        while i < t:
+            if skip is not None and skip[i] and not self.ledger.has_working_orders:
+                i = self._fast_forward(ts_arr, cols, i, skip, gaps)
+                if i >= t:
+                    break
+            ts = ts_list[i]
             if self._n == len(self._equity):
                 self._grow()
             if signals is not None and self.status == "ok":
@@ -211,8 +223,61 @@ class ContenderRunner:
             self._step(ts, cols, i, None if published is None else int(published[i]), checked, written)
             if keep_signals:
                 self._signals.append(self._signal())
+            i += 1
         self.timings_s["bars"] += time.perf_counter() - t0
         return self._n
+
+    def _fast_forward(self, ts_arr: np.ndarray, cols: np.ndarray, i: int, skip: np.ndarray, gaps: bool) -> int:
+        """Bars ``i …`` of the chunk on which the contender will not decide and nothing is
+        working: marked to market in one NumPy step (the same arithmetic as bar by bar:
+        equity, peak, day start, latch check), no contender call. Stops before the bar that
+        fits a warm-up, and before a bar that breaches a latch limit (that bar goes the
+        full way, so the latch is set by the rules). Returns the next bar to process."""
+        n0 = self._n
+        j = i
+        while j < len(skip) and skip[j]:
+            j += 1
+        warm = self.s.warmup_bars
+        if warm and n0 < warm <= n0 + (j - i):  # bar n with n + 1 == warmup fits the model
+            j = i + warm - 1 - n0
+        if j <= i:
+            return i
+        ts_run = ts_arr[i:j]
+        close_run = cols[3, i:j]
+        led = self.ledger
+        equity, gross, last = led.project_marks(ts_run, close_run, gaps=gaps)
+        k = j - i
+        days = ts_run // _NS_PER_DAY
+        d0, d1 = int(days[0]), int(days[-1])
+        if d0 == d1 == self._day:  # all within the current day: its start stays
+            day_start = np.full(k, self._day_start)
+        else:
+            prev_eq = np.empty(k)
+            prev_eq[0] = self._equity[n0 - 1] if n0 else self.s.capital_usd
+            prev_eq[1:] = equity[:-1]
+            changed = np.empty(k, dtype=bool)
+            changed[0] = self._day is not None and d0 != self._day
+            changed[1:] = days[1:] != days[:-1]
+            at = np.where(changed, np.arange(k), -1)
+            np.maximum.accumulate(at, out=at)
+            day_start = np.where(at >= 0, prev_eq[np.maximum(at, 0)], self._day_start)
+        peak = np.maximum.accumulate(equity)
+        np.maximum(peak, self._peak, out=peak)
+        first = self.vetting.first_breach(self.s.name, ts_run, equity, peak, day_start)
+        if first is not None:
+            if first == 0:
+                return i
+            k = first
+        led.commit_marks(int(ts_run[k - 1]), last[k - 1], float(equity[k - 1]))
+        self.vetting.apply_pending(int(ts_run[0]))
+        self._equity[n0 : n0 + k] = equity[:k]
+        self._cash[n0 : n0 + k] = led.cash
+        self._gross[n0 : n0 + k] = gross[:k]
+        self._peak = float(peak[k - 1])
+        self._day = int(days[k - 1])
+        self._day_start = float(day_start[k - 1])
+        self._n = n0 + k
+        return i + k
 
     def _signal(self) -> Signal:
         said = self._said
@@ -236,19 +301,29 @@ class ContenderRunner:
             self._signals = []
         return out
 
-    def _prepare(self, ts_arr: np.ndarray, cols: np.ndarray) -> bool:
+    def _prepare(self, ts_arr: np.ndarray, cols: np.ndarray) -> tuple[bool, np.ndarray | None]:
         """For a :class:`~contenders.base.ChunkPreparer`: write the whole chunk to the buffer
-        and let the contender prepare it; True when the bars are written."""
+        and let the contender prepare it. Returns (the bars are written, the contender's
+        mask of the bars it may decide on, or None)."""
         if not isinstance(self.contender, ChunkPreparer) or self.status != "ok":
-            return False
+            return False, None
         n, t = self._n, len(ts_arr)
         while n + t > len(self._equity):
             self._grow()
         self._buf["ts_ns"][n : n + t] = ts_arr
         self._ohlcv[:, n : n + t] = cols
         history = History(self._ro, n + t, self.symbols)
-        self._guard(lambda: self.contender.prepare_chunk(history, n), int(ts_arr[0]))
-        return True
+        said: list[Any] = []
+        self._guard(lambda: said.append(self.contender.prepare_chunk(history, n)), int(ts_arr[0]))
+        decides = said[0] if said else None
+        if decides is not None:
+            decides = np.asarray(decides, dtype=bool)
+            if decides.shape != (t,):
+                self._halt(int(ts_arr[0]), ValueError(
+                    f"prepare_chunk must return None or one bool per bar of the chunk ({t}), got shape {decides.shape}"
+                ))
+                return True, None
+        return True, decides
 
     def _step(
         self, ts: int, cols: np.ndarray, i: int, published_ns: int | None, checked: bool,

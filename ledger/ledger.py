@@ -356,6 +356,68 @@ class Ledger:
             raise ValueError("Ledger.mark: orders are working; they need the whole bar (on_bar)")
         self.on_bar(ts_ns, None, None, None, close, None, checked=checked)  # type: ignore[arg-type]
 
+    def mark_many(
+        self, ts_ns: np.ndarray, close: np.ndarray, *, gaps: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Several bars for a ledger with no working order, in one step: what :meth:`mark`
+        does bar by bar, with the same arithmetic (so the same equity to the last bit).
+        :meth:`project_marks` then :meth:`commit_marks`.
+
+        Args:
+            ts_ns: int64 [T], strictly increasing, after the last bar seen.
+            close: float64 [T, S], every close NaN or a finite price > 0 (checked by the
+                caller, see :func:`closes_ok`).
+            gaps: False when no close is NaN (every symbol has every bar): faster.
+
+        Returns:
+            ``(equity, gross_exposure)``, float64 [T] each, USD at each bar's close.
+
+        Raises:
+            ValueError: while an order is working, or for a first timestamp that is not
+                after the last bar seen.
+        """
+        equity, gross, last = self.project_marks(ts_ns, close, gaps=gaps)
+        if len(equity):
+            self.commit_marks(int(ts_ns[-1]), last[-1], float(equity[-1]))
+        return equity, gross
+
+    def project_marks(
+        self, ts_ns: np.ndarray, close: np.ndarray, *, gaps: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The marks :meth:`mark_many` would make, without making them: ``(equity,
+        gross_exposure, last prices)``, float64 [T], [T] and [T, S] (see :meth:`mark_many`)."""
+        if self._working:
+            raise ValueError("Ledger.mark_many: orders are working; they need the whole bar (on_bar)")
+        t = len(ts_ns)
+        if t == 0:
+            return np.zeros(0), np.zeros(0), np.zeros((0, len(self.symbols)))
+        if self._last_ts is not None and int(ts_ns[0]) <= self._last_ts:
+            raise ValueError(f"Ledger.mark_many: ts_ns={int(ts_ns[0])} must be after the previous bar's "
+                             f"ts_ns={self._last_ts}")
+        if gaps:  # last close per bar: the bar's close where it has one, else the last one before
+            rows = np.where(~np.isnan(close), np.arange(t)[:, None], -1)
+            np.maximum.accumulate(rows, axis=0, out=rows)
+            last = np.where(rows >= 0, close[np.maximum(rows, 0), np.arange(close.shape[1])], self._last)
+        else:
+            last = close
+        if self._flat:
+            return np.full(t, self._cash), np.zeros(t), last
+        qty = self._qty
+        if len(qty) == 1:  # one symbol: cash + q × price, exactly as the dot product of one element
+            equity = self._cash + last[:, 0] * float(qty[0])
+        else:  # BLAS's dot product per bar, as on_bar computes it
+            equity = np.array([self._cash + float(qty.dot(row)) for row in last])
+        return equity, np.abs(last * qty).sum(axis=1), last
+
+    def commit_marks(self, ts_ns: int, last_prices: np.ndarray, equity: float) -> None:
+        """Take the state :meth:`project_marks` computed for a bar (its timestamp, last prices
+        [S] and equity) as the ledger's last bar."""
+        if self._working:
+            raise ValueError("Ledger.commit_marks: orders are working")
+        self._last[:] = last_prices
+        self._equity = float(equity)
+        self._last_ts = int(ts_ns)
+
     def _row(self, x: ArrayLike, name: str, ts: int) -> np.ndarray:
         a = np.asarray(x, dtype=np.float64)
         if a.shape != self._shape:

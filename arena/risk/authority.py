@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
+
 from arena.risk.guardian import RiskGuardian
 from arena.risk.limits import RiskLimits
 from arena.risk.state import PortfolioState
@@ -181,6 +183,31 @@ class GuardianReplica:
             return False
         active = self.guardian.active_latch_codes(contender, ts_ns)
         return (dd_hit and "MAX_DRAWDOWN" not in active) or (loss_hit and "DAILY_LOSS_LIMIT" not in active)
+
+    def first_breach(
+        self, contender: str, ts_ns: np.ndarray, equity: np.ndarray, peak_equity: np.ndarray,
+        day_start_equity: np.ndarray,
+    ) -> int | None:
+        """:meth:`watch` over several bars at once (float64 / int64 [T] each): the index of
+        the first bar on which it would be True, or None. The contender's latches are those
+        of now (nothing is vetted in between), a daily suspension lapsing by timestamp."""
+        dd, loss = self._dd, self._loss
+        if dd is None and loss is None:
+            return None
+        hit = np.zeros(len(equity), dtype=bool)
+        latches = self.guardian.latches_of(contender)
+        if dd is not None and "MAX_DRAWDOWN" not in latches:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                hit |= (peak_equity > 0.0) & (1.0 - equity / peak_equity >= dd - _TOL)
+        if loss is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lost = (day_start_equity > 0.0) & (1.0 - equity / day_start_equity >= loss - _TOL)
+            latch = latches.get("DAILY_LOSS_LIMIT")
+            if latch is not None:
+                lost &= ts_ns >= (latch.until_ts_ns if latch.until_ts_ns is not None else np.iinfo(np.int64).max)
+            hit |= lost
+        k = np.flatnonzero(hit)
+        return int(k[0]) if len(k) else None
 
     def vet(self, state: PortfolioState, requests: Sequence[OrderRequest]) -> list[RiskVerdict]:
         """Vet one decision's orders (see :meth:`RiskGuardian.vet`)."""

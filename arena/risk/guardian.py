@@ -269,6 +269,10 @@ class RiskGuardian:
                 out[contender] = "; ".join(permanent)
         return out
 
+    def latches_of(self, contender: str) -> dict[str, Latch]:
+        """The contender's latches, code → :class:`Latch` (a copy; lapsed ones may be included)."""
+        return dict(self._latches.get(contender, {}))
+
     def active_latch_codes(self, contender: str, ts_ns: int | None) -> frozenset[str]:
         """Codes of the contender's latches that apply at ``ts_ns`` (every latch when None)."""
         latches = self._latches.get(contender)

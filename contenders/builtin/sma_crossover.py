@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from contenders.base import Bars, Contender, Contribution, Decision, Portfolio
+from contenders.base import Bars, ChunkPreparer, Contender, Contribution, Decision, History, Portfolio
+
+_TIE = 1e-9  # |fast − slow| within this fraction of slow: a near tie, left to on_bars to decide
 
 
-class SmaCrossover(Contender):
+class SmaCrossover(Contender, ChunkPreparer):
     """Long when the fast SMA of the close crosses above the slow SMA, flat when it
     crosses below. A cross triggers, not a level: the contender acts only on the
     bar where ``fast − slow`` changes sign (strictly: ``fast[t−1] < slow[t−1]`` and
@@ -26,7 +28,9 @@ class SmaCrossover(Contender):
 
     Incremental: the previous bar's averages are this bar's ``prev`` ones (the same
     rows of the same buffer, summed the same way, so bit-identical to summing them
-    again); only the new averages are computed per bar.
+    again); only the new averages are computed per bar. And per chunk of bars,
+    :meth:`prepare_chunk` finds the bars where a cross can happen in one vectorized
+    pass, so that the arena calls ``on_bars`` only on those.
     """
 
     fast: int = 10
@@ -39,6 +43,33 @@ class SmaCrossover(Contender):
             raise ValueError(f"need 0 < fast < slow, got fast={self.fast}, slow={self.slow}")
 
     _last: tuple[int, np.ndarray, np.ndarray] | None = None  # (bar index, fast < slow, fast > slow)
+
+    def prepare_chunk(self, history: History, first_bar: int) -> np.ndarray:
+        """The bars of the chunk on which ``on_bars`` may decide: those where ``fast − slow``
+        changes sign between the previous bar and this one, by averages over sliding
+        windows of the past closes — plus every near tie (``|fast − slow| <= 1e-9 ×
+        slow`` on either bar), where summing in another order could round the other way;
+        ``on_bars`` decides those with its own arithmetic. So every bar where ``on_bars``
+        would cross is marked (a superset; a marked bar may still return None).
+
+        Returns:
+            bool [chunk bars].
+        """
+        close = history.close
+        n, f, sl = len(close), self.fast, self.slow
+        out = np.zeros(n - first_bar, dtype=bool)
+        lo = max(first_bar, sl)  # on_bars decides from bar index `slow` on (len(history) > slow)
+        if lo >= n:
+            return out
+        seg = close[lo - sl : n]  # the slow window ending at lo - 1 is its first
+        fast = np.lib.stride_tricks.sliding_window_view(seg, f, axis=0).sum(axis=-1)[sl - f :] / f
+        slow = np.lib.stride_tricks.sliding_window_view(seg, sl, axis=0).sum(axis=-1) / sl
+        diff = fast - slow  # bars lo - 1 … n - 1
+        with np.errstate(invalid="ignore"):
+            near = np.abs(diff) <= _TIE * np.abs(slow)
+            cross = ((diff[:-1] < 0) & (diff[1:] > 0)) | ((diff[:-1] > 0) & (diff[1:] < 0))
+        out[lo - first_bar :] = (cross | near[:-1] | near[1:]).any(axis=1)
+        return out
 
     def on_bars(self, bars: Bars, portfolio: Portfolio) -> Decision | None:
         close = bars.history.close

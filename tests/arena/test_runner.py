@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from arena.data import SampleSource, SyntheticSource, to_panel
-from arena.risk import RiskLimits
+from arena.risk import RiskGuardian, RiskLimits
 from arena.local import replay_local
 from contenders import Contender, Contribution, Decision
 from contenders.base import ChunkPreparer
+from contenders.builtin.sma_crossover import SmaCrossover
 from ledger import ExecutionConfig
 
 
@@ -178,3 +180,46 @@ def test_chunk_preparer_sees_each_chunk_once_and_decides_as_bar_by_bar(msft):
     assert prepared.calls == [(lo, min(lo + 100, len(msft))) for lo in range(0, len(msft), 100)]
     assert a["fills"] == b["fills"]
     np.testing.assert_array_equal(a["equity"], b["equity"])
+
+
+class SmaBarByBar(SmaCrossover):
+    """The built-in SMA crossover without its chunk mask: on_bars on every bar."""
+
+    def prepare_chunk(self, history, first_bar):
+        return None
+
+
+@pytest.mark.parametrize("warmup", [0, 40])
+def test_bars_without_a_decision_in_one_step_are_the_bar_by_bar_ones(warmup):
+    """The SMA's chunk mask lets the runner mark quiet bars in one NumPy step: decisions,
+    verdicts, order events, fills, equity, cash, gross exposure and the latch events are
+    those of on_bars on every bar — on minute bars over several days, a symbol that
+    starts later (NaN bars), a drawdown halt and daily-loss suspensions on the way."""
+    frame = SyntheticSource(["A", "B", "C"], n_bars=6_000, seed=5, freq="1min").load()
+    late = (frame["symbol"] == "C") & (frame["timestamp"] < frame["timestamp"].iloc[0] + pd.Timedelta(hours=20))
+    panel = to_panel(frame[~late])
+    limits = RiskLimits(max_position_weight=0.6, max_drawdown=0.08, daily_loss_limit=0.015)
+    results = {}
+    for cls in (SmaCrossover, SmaBarByBar):
+        guardian = RiskGuardian(limits)
+        runner, res = replay_local(cls(fast=5, slow=20), panel, guardian=guardian, warmup_bars=warmup,
+                                   chunk_bars=700)
+        results[cls] = (runner.drain_records(), res, guardian.events())
+    (rec_a, res_a, ev_a), (rec_b, res_b, ev_b) = results[SmaCrossover], results[SmaBarByBar]
+    assert res_a["n_decisions"] == res_b["n_decisions"] > 50
+    for table in ("decisions", "risk_verdicts", "orders", "fills", "events"):
+        assert rec_a.get(table, []) == rec_b.get(table, []), table
+    for key in ("equity", "cash", "gross_exposure"):
+        np.testing.assert_array_equal(res_a[key], res_b[key], err_msg=key)
+    assert res_a["fills"] == res_b["fills"]
+    kinds = [e["kind"] for e in ev_a]
+    assert kinds == [e["kind"] for e in ev_b] and "CONTENDER_SUSPENDED" in kinds and "CONTENDER_HALTED" in kinds
+
+
+def test_a_chunk_mask_of_the_wrong_length_halts_the_contender(msft):
+    class Bad(SmaCrossover):
+        def prepare_chunk(self, history, first_bar):
+            return np.zeros(3, dtype=bool)
+
+    runner, res = replay_local(Bad(), msft, chunk_bars=100)
+    assert res["status"] == "halted" and "one bool per bar of the chunk (100)" in res["halt_reason"]
