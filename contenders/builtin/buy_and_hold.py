@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from contenders.base import Bars, Contender, Contribution, Decision, Portfolio
+import numpy as np
+
+from contenders.base import Bars, ChunkPreparer, Contender, Contribution, Decision, History, Portfolio
 
 
-class BuyAndHold(Contender):
+class BuyAndHold(Contender, ChunkPreparer):
     """Goes long once, on the first bar, and never trades again.
 
     Params:
@@ -22,6 +24,11 @@ class BuyAndHold(Contender):
     def __init__(self, **params):
         super().__init__(**params)
         self._bought = False
+
+    def prepare_chunk(self, history: History, first_bar: int) -> np.ndarray:
+        """Every bar until it has bought, none after (so the arena marks the held positions
+        in one step)."""
+        return np.full(len(history) - first_bar, not self._bought)
 
     def on_bars(self, bars: Bars, portfolio: Portfolio) -> Decision | None:
         if self._bought:

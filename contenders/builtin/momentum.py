@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 
-from contenders.base import Bars, Contender, Contribution, Decision, Portfolio
+from contenders.base import Bars, ChunkPreparer, Contender, Contribution, Decision, History, Portfolio
 
 
-class Momentum(Contender):
+class Momentum(Contender, ChunkPreparer):
     """Time-series momentum (Moskowitz, Ooi & Pedersen, "Time series momentum",
     JFE 2012): every ``rebalance_bars`` bars, each symbol whose return over the
     last ``lookback`` bars is positive is held long, the others flat (or short
@@ -47,6 +47,11 @@ class Momentum(Contender):
     def __init__(self, **params):
         super().__init__(**params)
         self._targets: np.ndarray | None = None
+
+    def prepare_chunk(self, history: History, first_bar: int) -> np.ndarray:
+        """The rebalance bars of the chunk (the only bars ``on_bars`` may decide on)."""
+        t = np.arange(first_bar, len(history))
+        return (t + 1 > self.lookback) & ((t - self.lookback) % self.rebalance_bars == 0)
 
     def on_bars(self, bars: Bars, portfolio: Portfolio) -> Decision | None:
         close = bars.history.close

@@ -223,3 +223,25 @@ def test_a_chunk_mask_of_the_wrong_length_halts_the_contender(msft):
 
     runner, res = replay_local(Bad(), msft, chunk_bars=100)
     assert res["status"] == "halted" and "one bool per bar of the chunk (100)" in res["halt_reason"]
+
+
+@pytest.mark.parametrize("name,params", [("buy_and_hold", {}), ("momentum", {"lookback": 30, "rebalance_bars": 7,
+                                                                           "target_volatility": 0.15})])
+def test_built_in_chunk_masks_give_the_bar_by_bar_run(name, params):
+    """Buy-and-hold (quiet once it has bought) and momentum (quiet between rebalances) run
+    as with on_bars on every bar, a drawdown halt included."""
+    from contenders.registry import resolve
+
+    cls = resolve(name)
+    bar_by_bar = type(f"{cls.__name__}BarByBar", (cls,), {"prepare_chunk": lambda self, history, first_bar: None})
+    frame = SyntheticSource(["A", "B"], n_bars=3_000, seed=9, freq="1h").load()
+    panel = to_panel(frame)
+    out = []
+    for c in (cls(**params), bar_by_bar(**params)):
+        runner, res = replay_local(c, panel, limits=RiskLimits(max_drawdown=0.1), chunk_bars=333)
+        out.append((runner.drain_records(), res))
+    (rec_a, res_a), (rec_b, res_b) = out
+    for table in ("decisions", "risk_verdicts", "orders", "fills"):
+        assert rec_a.get(table, []) == rec_b.get(table, []), table
+    np.testing.assert_array_equal(res_a["equity"], res_b["equity"])
+    np.testing.assert_array_equal(res_a["gross_exposure"], res_b["gross_exposure"])
