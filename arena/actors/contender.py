@@ -136,20 +136,23 @@ class ContenderActor:
 
     def _ship(self, wait: bool) -> None:
         """Send the members' audit rows to the recorder (one batch) and their risk audit
-        items to the guardian, one shipment of each in flight (the previous one is
-        awaited first)."""
+        items to the guardian, one shipment of each in flight. Without ``wait``, while
+        the previous shipment is still in flight this one is put off to the next chance
+        (the bar loop never blocks on the recorder or the guardian; the rows wait in the
+        runners); with ``wait``, everything is sent and written."""
+        inflight = [r for r in (self._pending_write, *self._pending_audit) if r is not None]
+        if inflight and not wait:
+            ready, _ = ray.wait(inflight, num_returns=len(inflight), timeout=0)
+            if len(ready) < len(inflight):
+                return
+        if inflight:
+            ray.get(inflight)  # done already unless waiting; raises a failed write here
+        self._pending_write, self._pending_audit = None, []
         records = merge_records([r.drain_records() for r in self._runners.values()])
         items = {name: rep.drain_audit() for name, rep in self._replicas.items()}
-        items = {name: it for name, it in items.items() if it}
-        if self._pending_write is not None:
-            ray.get(self._pending_write)
-            self._pending_write = None
-        if self._pending_audit and (items or wait):
-            ray.get(self._pending_audit)
-            self._pending_audit = []
         if records:
             self._pending_write = self._recorder.append.remote(records)
-        self._pending_audit = [self._guardian.audit.remote(name, it) for name, it in items.items()]
+        self._pending_audit = [self._guardian.audit.remote(name, it) for name, it in items.items() if it]
         if wait:
             ray.get([r for r in (self._pending_write, *self._pending_audit) if r is not None])
             self._pending_write, self._pending_audit = None, []
