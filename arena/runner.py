@@ -202,7 +202,7 @@ class ContenderRunner:
         cols = np.stack(cols)  # [5, T, S]: one copy per chunk, then one per bar
         keep_signals = self._signals is not None
         written, decides = self._prepare(ts_arr, cols)
-        skip = None  # bars that can be marked to market in one step: on_bars will not decide on them
+        skip, gaps = None, True  # skip: bars marked to market in one step (on_bars will not decide on them)
         if decides is not None and checked and signals is None and not keep_signals and published is None \
                 and self.s.rebalance_drift is None:
             skip = ~decides

@@ -356,12 +356,13 @@ class Ledger:
             raise ValueError("Ledger.mark: orders are working; they need the whole bar (on_bar)")
         self.on_bar(ts_ns, None, None, None, close, None, checked=checked)  # type: ignore[arg-type]
 
-    def mark_many(
+    def project_marks(
         self, ts_ns: np.ndarray, close: np.ndarray, *, gaps: bool = True
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Several bars for a ledger with no working order, in one step: what :meth:`mark`
-        does bar by bar, with the same arithmetic (so the same equity to the last bit).
-        :meth:`project_marks` then :meth:`commit_marks`.
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Several bars for a ledger with no working order, in one step: the marks
+        :meth:`mark` would make bar by bar, with the same arithmetic (so the same equity to
+        the last bit), computed without making them; :meth:`commit_marks` then takes the
+        ledger to one of those bars.
 
         Args:
             ts_ns: int64 [T], strictly increasing, after the last bar seen.
@@ -370,29 +371,20 @@ class Ledger:
             gaps: False when no close is NaN (every symbol has every bar): faster.
 
         Returns:
-            ``(equity, gross_exposure)``, float64 [T] each, USD at each bar's close.
+            ``(equity, gross_exposure, last prices)``: float64 [T] and [T] (USD at each
+            bar's close) and [T, S] (the last close of each symbol at each bar).
 
         Raises:
             ValueError: while an order is working, or for a first timestamp that is not
                 after the last bar seen.
         """
-        equity, gross, last = self.project_marks(ts_ns, close, gaps=gaps)
-        if len(equity):
-            self.commit_marks(int(ts_ns[-1]), last[-1], float(equity[-1]))
-        return equity, gross
-
-    def project_marks(
-        self, ts_ns: np.ndarray, close: np.ndarray, *, gaps: bool = True
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The marks :meth:`mark_many` would make, without making them: ``(equity,
-        gross_exposure, last prices)``, float64 [T], [T] and [T, S] (see :meth:`mark_many`)."""
         if self._working:
-            raise ValueError("Ledger.mark_many: orders are working; they need the whole bar (on_bar)")
+            raise ValueError("Ledger.project_marks: orders are working; they need the whole bar (on_bar)")
         t = len(ts_ns)
         if t == 0:
             return np.zeros(0), np.zeros(0), np.zeros((0, len(self.symbols)))
         if self._last_ts is not None and int(ts_ns[0]) <= self._last_ts:
-            raise ValueError(f"Ledger.mark_many: ts_ns={int(ts_ns[0])} must be after the previous bar's "
+            raise ValueError(f"Ledger.project_marks: ts_ns={int(ts_ns[0])} must be after the previous bar's "
                              f"ts_ns={self._last_ts}")
         if gaps:  # last close per bar: the bar's close where it has one, else the last one before
             rows = np.where(~np.isnan(close), np.arange(t)[:, None], -1)
@@ -411,7 +403,11 @@ class Ledger:
 
     def commit_marks(self, ts_ns: int, last_prices: np.ndarray, equity: float) -> None:
         """Take the state :meth:`project_marks` computed for a bar (its timestamp, last prices
-        [S] and equity) as the ledger's last bar."""
+        [S] and equity) as the ledger's last bar.
+
+        Raises:
+            ValueError: while an order is working.
+        """
         if self._working:
             raise ValueError("Ledger.commit_marks: orders are working")
         self._last[:] = last_prices

@@ -181,8 +181,12 @@ class GuardianReplica:
         loss_hit = loss is not None and day_start_equity > 0.0 and 1.0 - equity / day_start_equity >= loss - _TOL
         if not (dd_hit or loss_hit):
             return False
-        active = self.guardian.active_latch_codes(contender, ts_ns)
-        return (dd_hit and "MAX_DRAWDOWN" not in active) or (loss_hit and "DAILY_LOSS_LIMIT" not in active)
+        latches = self.guardian.latches_of(contender)
+
+        def latched(code: str) -> bool:
+            return code in latches and latches[code].active_at(ts_ns)
+
+        return (dd_hit and not latched("MAX_DRAWDOWN")) or (loss_hit and not latched("DAILY_LOSS_LIMIT"))
 
     def first_breach(
         self, contender: str, ts_ns: np.ndarray, equity: np.ndarray, peak_equity: np.ndarray,
@@ -297,7 +301,7 @@ class GuardianAuthority:
         has seen, and the control to push (the ``CONTENDER_RELEASED`` event is recorded
         when the contender's replica has applied it)."""
         shadow = self._shadows.get(contender)
-        codes = sorted(shadow.active_latch_codes(contender, None)) if shadow is not None else []
+        codes = sorted(shadow.latches_of(contender)) if shadow is not None else []
         return codes, self._issue(ControlKind.RELEASE_CONTENDER, contender=contender)
 
     # ------------------------------------------------------------------- audit

@@ -273,13 +273,6 @@ class RiskGuardian:
         """The contender's latches, code → :class:`Latch` (a copy; lapsed ones may be included)."""
         return dict(self._latches.get(contender, {}))
 
-    def active_latch_codes(self, contender: str, ts_ns: int | None) -> frozenset[str]:
-        """Codes of the contender's latches that apply at ``ts_ns`` (every latch when None)."""
-        latches = self._latches.get(contender)
-        if not latches:
-            return frozenset()
-        return frozenset(code for code, lt in latches.items() if ts_ns is None or lt.active_at(ts_ns))
-
     def release_contender(self, contender: str, ts_ns: int | None = None) -> list[str]:
         """Lift every latch (halt, suspension) on a contender (operator action).
 
