@@ -1,12 +1,16 @@
-"""Audit-row builders of the bar loop (:class:`arena.runner.ContenderRunner`).
+"""Audit-record builders of the bar loop (:class:`arena.runner.ContenderRunner`).
 
 Plain functions that turn a contender's decisions, the risk guardian's verdicts,
-the ledger's order events and fills, rollbacks and failures into the row dicts of
-the store's tables (:data:`arena.store.schema.TABLES`): ``decisions``,
-``risk_verdicts``, ``orders``, ``fills``, ``events`` and the ``equity`` columns.
+the ledger's order events and fills, rollbacks and failures into the typed records
+of the store's tables (:mod:`arena.records`, one type per table of
+:data:`arena.store.schema.TABLES`): ``decisions``, ``risk_verdicts``, ``orders``,
+``fills``, ``events``, and the ``equity`` columns. A record is checked where it is
+made: a decision whose explanation has a non-finite contribution, or a line that is
+not a :class:`~ledger.types.Contribution` of strings and numbers, is a ``ValueError``
+naming the decision and the line (the runner halts the contender with it).
 Timestamps ``ts`` are int nanoseconds since the epoch (UTC); ``*_json`` values are
-JSON-ready dicts/lists (the store serializes them); prices in USD per unit,
-commission and slippage in USD.
+JSON-ready dicts/lists (serialized once, by :func:`arena.records.to_batch`); prices
+in USD per unit, commission and slippage in USD.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import numpy as np
 from ledger.orders import request_to_dict
 from ledger.types import Contribution, Decision, Fill, OrderEvent, OrderRequest
 
+from arena.records import DecisionRecord, EventRecord, FillRecord, OrderRecord, VerdictRecord
 from arena.risk import RiskVerdict
 
 OrderMeta = Mapping[str, tuple[str | None, OrderRequest]]  # client_order_id → (decision_id, approved request)
@@ -68,44 +73,74 @@ def num(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def decision_row(run_id: str, contender: str, ts: int, n: int, decision: Decision, decision_id: str) -> dict[str, Any]:
-    """The ``decisions`` row of one decision at bar ``n``.
+def decision_record(run_id: str, contender: str, ts: int, n: int, decision: Decision, decision_id: str) -> Any:
+    """The ``decisions`` record of one decision at bar ``n``.
 
     Returns:
-        ``{decision_id, run_id, contender, ts, bar_index, weights_json {symbol: target weight},
-        orders_json [request dict], confidence, explanation_json [{feature, value, contribution,
-        method, symbol}] sorted by |contribution| (largest first, stable; non-finite numbers → None),
-        predictions_json {symbol: log return} or None, symbols [str]}``.
+        :class:`~arena.records.DecisionRecord` ``(decision_id, run_id, contender, ts, bar_index,
+        weights_json {symbol: target weight}, orders_json [request dict], confidence,
+        explanation_json [{feature, value, contribution, method, symbol}] sorted by |contribution|
+        (largest first, stable; a non-finite value → None), symbols [str], predictions_json
+        {symbol: log return} or None)``.
+
+    Raises:
+        ValueError: naming the decision and the explanation line, for a line that is not a
+            ``Contribution``, a contribution that is not a finite number, or a feature, method
+            or symbol that is not a string.
     """
-    expl = sorted(decision.explanation, key=by_size)
-    return {
-        "decision_id": decision_id,
-        "run_id": run_id,
-        "contender": contender,
-        "ts": ts,
-        "bar_index": n,
-        "weights_json": dict(decision.weights),
-        "orders_json": [request_dict(o) for o in decision.orders],
-        "confidence": decision.confidence,
-        "explanation_json": [
+    expl = sorted(_checked_lines(decision, decision_id), key=by_size)
+    return DecisionRecord(
+        decision_id,
+        run_id,
+        contender,
+        ts,
+        n,
+        dict(decision.weights),
+        [request_dict(o) for o in decision.orders],
+        decision.confidence,
+        [
             {
                 "feature": e.feature,
                 "value": num(e.value),
-                "contribution": num(e.contribution),
+                "contribution": float(e.contribution),
                 "method": e.method,
                 "symbol": e.symbol,
             }
             for e in expl
         ],
-        "predictions_json": {k: float(v) for k, v in decision.predictions.items()} or None,
-        "symbols": decision_symbols(decision),
-    }
+        decision_symbols(decision),
+        {k: float(v) for k, v in decision.predictions.items()} or None,
+    )
 
 
-def verdict_row(
+def _checked_lines(decision: Decision, decision_id: str) -> tuple[Contribution, ...]:
+    for j, e in enumerate(decision.explanation):
+        if not isinstance(e, Contribution):
+            raise ValueError(f"decision {decision_id}: explanation line {j} must be a Contribution, got {e!r:.120}")
+        c = e.contribution
+        if not isinstance(c, (int, float, np.integer, np.floating)) or isinstance(c, bool) or not math.isfinite(c):
+            raise ValueError(
+                f"decision {decision_id}: explanation line {j} ({e.feature!r}): contribution must be a "
+                f"finite number, got {c!r}"
+            )
+        v = e.value
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating))):
+            raise ValueError(
+                f"decision {decision_id}: explanation line {j} ({e.feature!r}): value must be a number, got {v!r}"
+            )
+        if not (isinstance(e.feature, str) and isinstance(e.method, str) and isinstance(e.symbol, str)):
+            raise ValueError(
+                f"decision {decision_id}: explanation line {j}: feature, method and symbol must be strings "
+                f"('' symbol for all), got {e!r:.120}"
+            )
+    return decision.explanation
+
+
+def verdict_record(
     run_id: str, contender: str, decision_id: str, k: int, ts: int, v: RiskVerdict, rollback: dict[str, Any] | None
-) -> dict[str, Any]:
-    """The ``risk_verdicts`` row of the ``k``-th verdict on a decision's orders.
+) -> Any:
+    """The ``risk_verdicts`` record (:class:`~arena.records.VerdictRecord`) of the ``k``-th
+    verdict on a decision's orders.
 
     Args:
         rollback: details added to a verdict that asked for a rollback (``details["rollback"]``),
@@ -116,113 +151,106 @@ def verdict_row(
         scale (fraction), reasons_json [reason code], details_json {...}, requested_json,
         approved_json (request dicts; approved None when denied)}``.
     """
-    return {
-        "verdict_id": f"{decision_id}/{k}",
-        "run_id": run_id,
-        "contender": contender,
-        "decision_id": decision_id,
-        "ts": ts,
-        "symbol": v.request.symbol,
-        "action": v.action.value,
-        "scale": float(v.scale),
-        "reasons_json": list(v.reasons),
-        "details_json": dict(v.details) | rollback if rollback and v.details.get("rollback") else dict(v.details),
-        "requested_json": request_dict(v.request),
-        "approved_json": request_dict(v.approved),
-    }
+    return VerdictRecord(
+        f"{decision_id}/{k}",
+        run_id,
+        contender,
+        decision_id,
+        ts,
+        v.request.symbol,
+        v.action.value,
+        float(v.scale),
+        list(v.reasons),
+        dict(v.details) | rollback if rollback and v.details.get("rollback") else dict(v.details),
+        request_dict(v.request),
+        request_dict(v.approved),
+    )
 
 
-def order_event_rows(
-    run_id: str, contender: str, events: Sequence[OrderEvent], order_meta: OrderMeta, rows: list[dict[str, Any]]
+def order_event_records(
+    run_id: str, contender: str, events: Sequence[OrderEvent], order_meta: OrderMeta, out: list[Any]
 ) -> None:
-    """Append one ``orders`` row per order event to ``rows``.
-
-    Each row: ``{run_id, contender, decision_id, client_order_id, symbol, status, ts,
-    filled_quantity (units), reason, side, quantity, target_weight, order_type, limit_price,
-    stop_price, time_in_force}``; the order's fields come from ``order_meta`` (None for an order
-    it does not know).
+    """Append one ``orders`` record (:class:`~arena.records.OrderRecord`) per order event to ``out``:
+    ``(run_id, contender, decision_id, client_order_id, symbol, status, ts, filled_quantity (units),
+    reason, side, quantity, target_weight, order_type, limit_price, stop_price, time_in_force)``;
+    the order's fields come from ``order_meta`` (None for an order it does not know).
     """
     for e in events:
         decision_id, req = order_meta.get(e.client_order_id, _NO_META)
-        rows.append(
-            {
-                "run_id": run_id,
-                "contender": contender,
-                "decision_id": decision_id,
-                "client_order_id": e.client_order_id,
-                "symbol": e.symbol,
-                "status": e.status.value,
-                "ts": e.ts_ns,
-                "filled_quantity": float(e.filled_quantity),
-                "reason": e.reason,
-                "side": req.side.value if req is not None and req.side else None,
-                "quantity": req.quantity if req is not None else None,
-                "target_weight": req.target_weight if req is not None else None,
-                "order_type": req.type.value if req is not None else None,
-                "limit_price": req.limit_price if req is not None else None,
-                "stop_price": req.stop_price if req is not None else None,
-                "time_in_force": req.time_in_force.value if req is not None else None,
-            }
+        if req is None:
+            out.append(OrderRecord(run_id, contender, decision_id, e.client_order_id, e.symbol, e.status.value,
+                                   e.ts_ns, float(e.filled_quantity), e.reason))
+            continue
+        out.append(
+            OrderRecord(
+                run_id,
+                contender,
+                decision_id,
+                e.client_order_id,
+                e.symbol,
+                e.status.value,
+                e.ts_ns,
+                float(e.filled_quantity),
+                e.reason,
+                req.side.value if req.side else None,
+                req.quantity,
+                req.target_weight,
+                req.type.value,
+                req.limit_price,
+                req.stop_price,
+                req.time_in_force.value,
+            )
         )
 
 
-def fill_rows(
-    run_id: str, contender: str, fills: Sequence[Fill], order_meta: OrderMeta, rows: list[dict[str, Any]]
-) -> None:
-    """Append one ``fills`` row per fill to ``rows``: ``{run_id, contender, decision_id,
-    client_order_id, symbol, side, quantity (units), price (USD per unit), commission (USD),
-    slippage (USD), ts}``; ``decision_id`` from ``order_meta`` (None when unknown)."""
+def fill_records(run_id: str, contender: str, fills: Sequence[Fill], order_meta: OrderMeta, out: list[Any]) -> None:
+    """Append one ``fills`` record (:class:`~arena.records.FillRecord`) per fill to ``out``:
+    ``(run_id, contender, decision_id, client_order_id, symbol, side, quantity (units), price (USD
+    per unit), commission (USD), slippage (USD), ts)``; ``decision_id`` from ``order_meta`` (None
+    when unknown)."""
     for f in fills:
-        rows.append(
-            {
-                "run_id": run_id,
-                "contender": contender,
-                "decision_id": order_meta.get(f.client_order_id, _NO_META)[0],
-                "client_order_id": f.client_order_id,
-                "symbol": f.symbol,
-                "side": f.side.value,
-                "quantity": float(f.quantity),
-                "price": float(f.price),
-                "commission": float(f.commission),
-                "slippage": float(f.slippage),
-                "ts": f.ts_ns,
-            }
+        out.append(
+            FillRecord(
+                run_id,
+                contender,
+                order_meta.get(f.client_order_id, _NO_META)[0],
+                f.client_order_id,
+                f.symbol,
+                f.side.value,
+                float(f.quantity),
+                float(f.price),
+                float(f.commission),
+                float(f.slippage),
+                f.ts_ns,
+            )
         )
 
 
-def failure_event_row(run_id: str, contender: str, ts: int, reason: str, exc: BaseException) -> dict[str, Any]:
-    """The ``events`` row of a contender halted by an exception: ``{run_id, ts, contender,
-    kind "CONTENDER_FAILED", reason, details_json {traceback (last 4000 characters)}}``."""
-    return {
-        "run_id": run_id,
-        "ts": ts,
-        "contender": contender,
-        "kind": "CONTENDER_FAILED",
-        "reason": reason,
-        "details_json": {"traceback": "".join(traceback.format_exception(exc))[-4000:]},
-    }
+def failure_event_record(run_id: str, contender: str, ts: int, reason: str, exc: BaseException) -> Any:
+    """The ``events`` record (:class:`~arena.records.EventRecord`) of a contender halted by an
+    exception: ``(run_id, ts, contender, kind "CONTENDER_FAILED", reason, details_json
+    {traceback (last 4000 characters)})``."""
+    return EventRecord(
+        run_id, ts, contender, "CONTENDER_FAILED", reason,
+        {"traceback": "".join(traceback.format_exception(exc))[-4000:]},
+    )
 
 
-def rollback_event_row(
+def rollback_event_record(
     run_id: str, contender: str, ts: int, decision_id: str, label: str | None, sharpe: float, floor: float
-) -> dict[str, Any]:
-    """The ``events`` row of a ``SHARPE_ROLLBACK``: ``{run_id, ts, contender, kind
-    "CONTENDER_ROLLED_BACK", reason, details_json {checkpoint (restored label or None),
-    decision_id, rolling_sharpe, sharpe_floor}}``."""
+) -> Any:
+    """The ``events`` record (:class:`~arena.records.EventRecord`) of a ``SHARPE_ROLLBACK``:
+    ``(run_id, ts, contender, kind "CONTENDER_ROLLED_BACK", reason, details_json {checkpoint
+    (restored label or None), decision_id, rolling_sharpe, sharpe_floor})``."""
     restored = f"restored checkpoint {label}" if label is not None else "no previous checkpoint to restore"
-    return {
-        "run_id": run_id,
-        "ts": ts,
-        "contender": contender,
-        "kind": "CONTENDER_ROLLED_BACK",
-        "reason": f"SHARPE_ROLLBACK: rolling Sharpe {sharpe:.3f} < floor {floor:.3f}; {restored}",
-        "details_json": {
-            "checkpoint": label,
-            "decision_id": decision_id,
-            "rolling_sharpe": sharpe,
-            "sharpe_floor": floor,
-        },
-    }
+    return EventRecord(
+        run_id,
+        ts,
+        contender,
+        "CONTENDER_ROLLED_BACK",
+        f"SHARPE_ROLLBACK: rolling Sharpe {sharpe:.3f} < floor {floor:.3f}; {restored}",
+        {"checkpoint": label, "decision_id": decision_id, "rolling_sharpe": sharpe, "sharpe_floor": floor},
+    )
 
 
 def equity_columns(

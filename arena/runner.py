@@ -39,18 +39,20 @@ from ledger.ledger import closes_ok
 from ledger.types import Contribution, Decision, Fill, OrderRequest
 
 from arena.audit_rows import (
-    decision_row,
+    decision_record,
     equity_columns,
-    failure_event_row,
-    fill_rows,
-    order_event_rows,
+    failure_event_record,
+    fill_records,
+    order_event_records,
     result_fill_dict,
-    rollback_event_row,
+    rollback_event_record,
     trade_dict,
-    verdict_row,
+    verdict_record,
 )
+from arena.records import equity_batch, to_batch
 from arena.risk import Action, PortfolioState, RiskVerdict
 from arena.risk.authority import GuardianReplica
+from arena.store.schema import TABLES
 
 _FIELDS = ("open", "high", "low", "close", "volume")
 _NS_PER_DAY = 86_400 * 1_000_000_000
@@ -133,7 +135,7 @@ class ContenderRunner:
         self._day_start = settings.capital_usd
         self._order_meta: dict[str, tuple[str | None, OrderRequest]] = {}
         self._targets: dict[str, float] = {}
-        self._rows: dict[str, list[dict[str, Any]]] = {
+        self._rows: dict[str, list[Any]] = {  # table → typed records (arena.records), in order
             "decisions": [],
             "orders": [],
             "fills": [],
@@ -353,10 +355,10 @@ class ContenderRunner:
             led.mark(ts, c, checked=checked)
             fills = None
         if fills:
-            fill_rows(self.s.run_id, self.s.name, fills, self._order_meta, self._rows["fills"])
+            fill_records(self.s.run_id, self.s.name, fills, self._order_meta, self._rows["fills"])
             self._on_fills(fills)
         if led.has_events:
-            order_event_rows(self.s.run_id, self.s.name, led.drain_events(), self._order_meta, self._rows["orders"])
+            order_event_records(self.s.run_id, self.s.name, led.drain_events(), self._order_meta, self._rows["orders"])
         eq = led.equity
         self._equity[n] = eq
         self._cash[n] = led.cash
@@ -393,7 +395,12 @@ class ContenderRunner:
             if decision is None:
                 if said is not None and (said.predictions or said.explanation):
                     decision_id = f"{self.s.run_id}/{self.s.name}/{n}"
-                    self._rows["decisions"].append(decision_row(self.s.run_id, self.s.name, ts, n, said, decision_id))
+                    try:
+                        record = decision_record(self.s.run_id, self.s.name, ts, n, said, decision_id)
+                    except ValueError as exc:  # an invalid explanation halts the contender, naming the line
+                        self._halt(ts, exc)
+                        return
+                    self._rows["decisions"].append(record)
                 return
             if said is not None:  # one decision per bar: the drift orders, with what the contender said
                 decision = Decision(
@@ -424,7 +431,7 @@ class ContenderRunner:
     def _halt(self, ts: int, exc: BaseException) -> None:
         self.status = "halted"
         self.halt_reason = f"{type(exc).__name__}: {exc}"
-        self._rows["events"].append(failure_event_row(self.s.run_id, self.s.name, ts, self.halt_reason, exc))
+        self._rows["events"].append(failure_event_record(self.s.run_id, self.s.name, ts, self.halt_reason, exc))
 
     def _drift_decision(self) -> Decision | None:
         thr = self.s.rebalance_drift
@@ -469,8 +476,13 @@ class ContenderRunner:
         )
 
     def _act(self, ts: int, n: int, decision: Decision, close: np.ndarray, published_ns: int | None) -> None:
-        self.n_decisions += 1
         decision_id = f"{self.s.run_id}/{self.s.name}/{n}"
+        try:
+            record = decision_record(self.s.run_id, self.s.name, ts, n, decision, decision_id)
+        except ValueError as exc:  # an invalid explanation halts the contender before any order
+            self._halt(ts, exc)
+            return
+        self.n_decisions += 1
         requests = [OrderRequest(sym, target_weight=float(w), tag=decision_id) for sym, w in decision.weights.items()]
         requests.extend(decision.orders)
         t_vet = time.perf_counter()
@@ -478,10 +490,12 @@ class ContenderRunner:
         self.timings_s["vet"] += time.perf_counter() - t_vet
         if published_ns is not None:
             self.latencies_ns.append(time.time_ns() - published_ns)
-        self._rows["decisions"].append(decision_row(self.s.run_id, self.s.name, ts, n, decision, decision_id))
+        self._rows["decisions"].append(record)
         rollback = self._rollback(ts, decision_id, verdicts)
         for k, v in enumerate(verdicts):
-            self._rows["risk_verdicts"].append(verdict_row(self.s.run_id, self.s.name, decision_id, k, ts, v, rollback))
+            self._rows["risk_verdicts"].append(
+                verdict_record(self.s.run_id, self.s.name, decision_id, k, ts, v, rollback)
+            )
             if v.approved is not None:
                 oid = self.ledger.submit(v.approved, ts)
                 self._order_meta[oid] = (decision_id, v.approved)
@@ -494,7 +508,7 @@ class ContenderRunner:
                     self._halt(ts, exc)
         events = self.ledger.drain_events()
         if events:
-            order_event_rows(self.s.run_id, self.s.name, events, self._order_meta, self._rows["orders"])
+            order_event_records(self.s.run_id, self.s.name, events, self._order_meta, self._rows["orders"])
 
     def _rollback(self, ts: int, decision_id: str, verdicts: Sequence[RiskVerdict]) -> dict[str, Any] | None:
         """On a ``SHARPE_ROLLBACK`` verdict: ``contender.rollback()`` and a
@@ -512,7 +526,7 @@ class ContenderRunner:
         label = None if label is None else str(label)
         sharpe, floor = flagged.details.get("rolling_sharpe"), flagged.details.get("sharpe_floor")
         self._rows["events"].append(
-            rollback_event_row(self.s.run_id, self.s.name, ts, decision_id, label, sharpe, floor)
+            rollback_event_record(self.s.run_id, self.s.name, ts, decision_id, label, sharpe, floor)
         )
         return {"rollback_checkpoint": label}
 
@@ -529,25 +543,37 @@ class ContenderRunner:
 
     # ---------------------------------------------------------------- output
     def drain_records(self) -> dict[str, Any]:
-        """Audit rows since the last drain: table name → list of row dicts, and
-        ``equity`` → columns (dict of equal-length arrays) [run_id, contender, ts, bar_index,
-        equity, cash, gross_exposure]; the recorder turns it into a DataFrame (keeps pandas
-        out of the contender actors, which start faster)."""
-        out: dict[str, Any] = {k: v for k, v in self._rows.items() if v}
+        """Audit rows since the last drain, for in-process readers: table name → list of row
+        dicts (the records' ``_asdict()``; ``*_json`` values as Python objects, ``ts`` in ns),
+        and ``equity`` → columns (dict of equal-length arrays) [run_id, contender, ts,
+        bar_index, equity, cash, gross_exposure]. :meth:`drain_batches` gives the same as
+        Arrow batches."""
+        records, (lo, hi) = self._take()
+        out: dict[str, Any] = {k: [r._asdict() for r in v] for k, v in records.items()}
+        if hi > lo:
+            out["equity"] = equity_columns(self.s.run_id, self.s.name, lo, *self._equity_slices(lo, hi))
+        return out
+
+    def drain_batches(self) -> dict[str, Any]:
+        """Audit records since the last drain as the store takes them: table name → one
+        Arrow table (:func:`arena.records.to_batch`, validated here; ``equity`` by
+        :func:`arena.records.equity_batch`). What the contender actor ships to the recorder."""
+        records, (lo, hi) = self._take()
+        out: dict[str, Any] = {k: to_batch(TABLES[k], v) for k, v in records.items()}
+        if hi > lo:
+            out["equity"] = equity_batch(self.s.run_id, self.s.name, lo, *self._equity_slices(lo, hi))
+        return out
+
+    def _take(self) -> tuple[dict[str, list[Any]], tuple[int, int]]:
+        """The records and the bar range ``[lo, hi)`` of equity not handed out yet; resets both."""
+        out = {k: v for k, v in self._rows.items() if v}
         self._rows = {k: [] for k in self._rows}
         lo, hi = self._emitted, self._n
-        if hi > lo:
-            out["equity"] = equity_columns(
-                self.s.run_id,
-                self.s.name,
-                lo,
-                self._buf["ts_ns"][lo:hi],
-                self._equity[lo:hi],
-                self._cash[lo:hi],
-                self._gross[lo:hi],
-            )
-            self._emitted = hi
-        return out
+        self._emitted = hi
+        return out, (lo, hi)
+
+    def _equity_slices(self, lo: int, hi: int) -> tuple[np.ndarray, ...]:
+        return self._buf["ts_ns"][lo:hi], self._equity[lo:hi], self._cash[lo:hi], self._gross[lo:hi]
 
     def finish(self) -> dict[str, Any]:
         """The contender's full result: equity/cash/gross arrays [n] (USD), bar

@@ -143,7 +143,9 @@ def run_arena(
 
     Args:
         cfg: a validated config.
-        progress: called as ``progress(bars_published, total_bars)``.
+        progress: called as ``progress(bars_decided, total_bars)``: the bars every
+            contender has processed (the slowest one's count), first with 0 once the actors
+            are ready, then at most every 0.1 s.
         run_id: force a run id (default: :func:`new_run_id`).
         provenance: extra keys recorded in the run's stored ``config`` (e.g.
             ``{"walkforward": {"fold": 0, ...}}`` from ``arena walkforward``).
@@ -232,6 +234,8 @@ def run_arena(
         t_ready = time.perf_counter()
 
         failed: dict[str, str] = {}
+        if progress is not None:
+            progress(0, info["n_bars"])
         for update in market.stream.options(num_returns="streaming").remote(
             actors, cfg.replay.mode, cfg.replay.chunk_bars or auto_chunk_bars(info["n_bars"]),
             cfg.replay.max_inflight_chunks, cfg.replay.bar_interval_s,
@@ -240,7 +244,7 @@ def run_arena(
             state = ray.get(update)
             failed = state["failed"]
             if progress is not None:
-                progress(state["bars"], info["n_bars"])
+                progress(state["decided"], info["n_bars"])
         t_stream = time.perf_counter()
 
         results: dict[str, dict[str, Any]] = {}

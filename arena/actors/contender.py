@@ -94,7 +94,7 @@ class ContenderActor:
 
     def on_chunk(self, chunk: dict[str, Any], producers: list[Any] | None = None) -> dict[str, Any]:
         """Process a chunk of bars (data-symbol order) through every hosted contender.
-        Audit rows are shipped to the recorder in batches (at least ``SHIP_EVERY_S``
+        Audit records are shipped to the recorder as Arrow batches (at least ``SHIP_EVERY_S``
         apart), one shipment in flight at a time, so neither memory nor the recorder's
         queue grows without bound.
 
@@ -148,7 +148,7 @@ class ContenderActor:
         if inflight:
             ray.get(inflight)  # done already unless waiting; raises a failed write here
         self._pending_write, self._pending_audit = None, []
-        records = merge_records([r.drain_records() for r in self._runners.values()])
+        records = merge_batches([r.drain_batches() for r in self._runners.values()])
         items = {name: rep.drain_audit() for name, rep in self._replicas.items()}
         if records:
             self._pending_write = self._recorder.append.remote(records)
@@ -171,19 +171,15 @@ class ContenderActor:
         return out
 
 
-def merge_records(batches: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """One recorder batch from several runners' ``drain_records()``: row lists are
-    concatenated, ``equity`` columns joined column by column."""
+def merge_batches(batches: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One recorder batch from several runners' ``drain_batches()``: per table, the Arrow
+    tables concatenated in runner order."""
     if len(batches) == 1:
         return dict(batches[0])
-    out: dict[str, Any] = {}
+    import pyarrow as pa
+
+    parts: dict[str, list[Any]] = {}
     for batch in batches:
         for table, rows in batch.items():
-            if table == "equity":
-                prev = out.get(table)
-                out[table] = rows if prev is None else type(rows)(
-                    {k: prev[k] + v if isinstance(v, list) else np.concatenate([prev[k], v]) for k, v in rows.items()}
-                )
-            else:
-                out.setdefault(table, []).extend(rows)
-    return out
+            parts.setdefault(table, []).append(rows)
+    return {table: rows[0] if len(rows) == 1 else pa.concat_tables(rows) for table, rows in parts.items()}

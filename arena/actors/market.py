@@ -89,8 +89,10 @@ class MarketDataActor:
         run_id: str | None = None,
         consumers: tuple[str, ...] = (),
     ) -> Iterator[dict[str, Any]]:
-        """Publish every bar; yields progress ``{"bars": n_published, "failed": {name: reason}}``
-        at most every ``PROGRESS_EVERY_S`` seconds, and once at the end with ``"done": True``.
+        """Publish every bar; yields progress ``{"bars": n_published, "decided": n, "failed":
+        {name: reason}}`` at most every ``PROGRESS_EVERY_S`` seconds, and once at the end with
+        ``"done": True``; ``decided`` is the bars every live contender actor has processed (the
+        slowest one's count; publishing runs up to ``max_inflight`` chunks ahead of it).
         A contender actor that dies is dropped (reason recorded under its key in
         ``contenders``); the others go on.
 
@@ -116,6 +118,7 @@ class MarketDataActor:
         step = 1 if paced else chunk_bars
         inflight: dict[str, deque] = {name: deque() for name in contenders}
         live = dict(contenders)
+        self._done = {name: 0 for name in contenders}
         next_t = last_report = time.perf_counter()
         for lo in range(0, n, step):
             hi = min(n, lo + step)
@@ -147,17 +150,32 @@ class MarketDataActor:
             now = time.perf_counter()
             if now - last_report >= PROGRESS_EVERY_S:
                 last_report = now
-                yield {"bars": hi, "failed": dict(self.failed)}
-        for name, q in inflight.items():
-            while q and name in live:
-                self._settle(name, q.popleft(), live)
+                for name, q in inflight.items():  # settle the chunks already done, without waiting
+                    while q and name in live and not ray.wait([q[0]], timeout=0)[1]:
+                        self._settle(name, q.popleft(), live)
+                yield {"bars": hi, "decided": self._decided(live, hi), "failed": dict(self.failed)}
+        while True:  # all published: wait for the contenders, still reporting progress
+            for name, q in inflight.items():
+                while q and name in live and not ray.wait([q[0]], timeout=0)[1]:
+                    self._settle(name, q.popleft(), live)
+            heads = [q[0] for name, q in inflight.items() if q and name in live]
+            if not heads:
+                break
+            ray.wait(heads, num_returns=1, timeout=PROGRESS_EVERY_S)
+            now = time.perf_counter()
+            if now - last_report >= PROGRESS_EVERY_S:
+                last_report = now
+                yield {"bars": n, "decided": self._decided(live, n), "failed": dict(self.failed)}
         if bars is not None:
             bars.ship(wait=True)
-        yield {"bars": n, "failed": dict(self.failed), "done": True}
+        yield {"bars": n, "decided": n, "failed": dict(self.failed), "done": True}
+
+    def _decided(self, live: dict[str, Any], published: int) -> int:
+        return min((self._done[k] for k in live), default=published)
 
     def _settle(self, name: str, ref: Any, live: dict[str, Any]) -> None:
         try:
-            ray.get(ref)
+            self._done[name] = int(ray.get(ref)["bars"])
         except (RayActorError, RayTaskError) as exc:
             self.failed[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:500]}"
             live.pop(name, None)

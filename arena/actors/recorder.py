@@ -48,7 +48,9 @@ class RecorderActor:
             self._feed.run_started(run)
 
     def append(self, batch: dict[str, Any]) -> int:
-        """Append a batch: table name → rows (list of dicts or a DataFrame). Returns rows written."""
+        """Append a batch: table name → rows (an Arrow table made by
+        :func:`arena.records.to_batch`, as the contender actors send them; or a list of
+        dicts, a DataFrame or a dict of columns). Returns rows written."""
         n = 0
         tables: dict[str, Any] = {}
         for table, rows in batch.items():

@@ -38,6 +38,7 @@ recorder (the rows are in the store regardless).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -84,9 +85,42 @@ def row_payload(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _records(rows: Any) -> Sequence[Mapping[str, Any]]:
-    """Row dicts of a batch value: a list of dicts or a DataFrame."""
+    """Row dicts of a batch value: a list of dicts, a DataFrame, or an Arrow table
+    (:func:`arena.records.to_batch`: its ``ts`` back to ns, its ``*_json`` text decoded,
+    internal columns left out)."""
+    if hasattr(rows, "to_pylist") and hasattr(rows, "schema"):
+        return _arrow_rows(rows)
     if hasattr(rows, "to_dict") and hasattr(rows, "columns"):
         return rows.to_dict("records")
+    return rows
+
+
+def _equity_columns(rows: Any) -> Any:
+    """Equity rows as ``update_frame`` takes them; an Arrow table becomes columns with ``ts`` in ns."""
+    if not (hasattr(rows, "to_pylist") and hasattr(rows, "schema")):
+        return rows
+    import pyarrow as pa
+
+    cols = {n: rows.column(n).to_numpy() for n in ("contender", "bar_index", "equity")}
+    cols["ts"] = rows.column("ts").cast(pa.int64()).to_numpy() * 1000
+    return cols
+
+
+def _arrow_rows(batch: Any) -> list[dict[str, Any]]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out = batch.drop_columns([n for n in ("seq",) if n in batch.schema.names])
+    for i, field in enumerate(out.schema):
+        if pa.types.is_timestamp(field.type):
+            ns = pc.multiply(out.column(i).cast(pa.int64()), 1000)
+            out = out.set_column(i, field.name, ns)
+    rows = out.to_pylist()
+    json_cols = [n for n in out.schema.names if n.endswith("_json")]
+    for r in rows:
+        for n in json_cols:
+            if r[n] is not None:
+                r[n] = json.loads(r[n])
     return rows
 
 
@@ -176,7 +210,7 @@ class RunEventFeed:
         for table, rows in batch.items():
             if table == "equity":
                 if len(rows):
-                    self._board.update_frame(rows)
+                    self._board.update_frame(_equity_columns(rows))
                     self._equity_since_snapshot = True
             elif table == "fills":
                 events.extend(self._row_events(FILL, rows))

@@ -20,7 +20,6 @@ Read side: :mod:`arena.store.decode`.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import enum
 import json
@@ -35,29 +34,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from arena.store.decode import iso_utc
+from arena.store.arrow import ARROW_TYPES, arrow_schema, dumps
 from arena.store.schema import Column, ColumnType, Table
-
-ARROW_TYPES: Mapping[ColumnType, pa.DataType] = {
-    ColumnType.STRING: pa.string(),
-    ColumnType.INT: pa.int64(),
-    ColumnType.FLOAT: pa.float64(),
-    ColumnType.TIMESTAMP: pa.timestamp("us", tz="UTC"),
-    ColumnType.JSON: pa.string(),
-    ColumnType.STRING_LIST: pa.list_(pa.string()),
-}
-"""Arrow type of each column type, as batches built by :func:`to_arrow` carry them."""
 
 _EXPLANATION_KEYS = ("feature", "value", "contribution", "method", "symbol")
 
-Rows: TypeAlias = Sequence[Mapping[str, Any]] | pd.DataFrame
-
-
-def arrow_schema(table: Table) -> pa.Schema:
-    """The Arrow schema of ``table``'s batches, in column order."""
-    return pa.schema(
-        [pa.field(c.name, ARROW_TYPES[c.type], nullable=c.nullable) for c in table.columns]
-    )
+Rows: TypeAlias = Sequence[Mapping[str, Any]] | pd.DataFrame | pa.Table
 
 
 def to_arrow(table: Table, rows: Rows) -> pa.Table:
@@ -66,7 +48,11 @@ def to_arrow(table: Table, rows: Rows) -> pa.Table:
     Args:
         table: the target table.
         rows: a list of mappings (column → value) or a DataFrame whose columns are
-            a subset of ``table``'s columns; nullable columns may be left out.
+            a subset of ``table``'s columns; nullable columns may be left out. Or an
+            Arrow table with exactly :func:`arrow_schema` (``table``), as
+            :func:`arena.records.to_batch` makes them where the records are made: then
+            only its required values and its key are checked (its JSON text is taken as
+            it is), with no work per row in Python.
 
     Returns:
         ``pa.Table`` with :func:`arrow_schema` (``table``), one row per input row.
@@ -79,6 +65,8 @@ def to_arrow(table: Table, rows: Rows) -> pa.Table:
             the batch.
         TypeError: if ``rows`` is neither a DataFrame nor a sequence of mappings.
     """
+    if isinstance(rows, pa.Table):
+        return _checked_batch(table, rows)
     columns_in, n_rows = _columns_of(table, rows)
     out: dict[str, list[Any] | np.ndarray] = {}
     decoded: dict[str, list[Any]] = {}
@@ -103,7 +91,7 @@ def to_arrow(table: Table, rows: Rows) -> pa.Table:
         if known is not None and name != "metrics_json":  # the text made while decoding, unchanged since
             out[name] = known
         else:
-            out[name] = [None if o is None else _dumps(o) for o in objs]
+            out[name] = [None if o is None else dumps(o) for o in objs]
     for col in table.columns:
         if not col.nullable:
             _require_present(table, col, out[col.name])
@@ -113,6 +101,27 @@ def to_arrow(table: Table, rows: Rows) -> pa.Table:
         for c in table.columns
     ]
     return pa.Table.from_arrays(arrays, schema=arrow_schema(table))
+
+
+def _checked_batch(table: Table, batch: pa.Table) -> pa.Table:
+    """An Arrow batch made by :func:`arena.records.to_batch`: schema, required values and key checked."""
+    want = arrow_schema(table)
+    if batch.schema.names != want.names or batch.schema.types != want.types:
+        got = ", ".join(f"{f.name}: {f.type}" for f in batch.schema)
+        raise ValueError(
+            f"table {table.name!r}: an Arrow batch must have the table's schema "
+            f"({', '.join(f'{f.name}: {f.type}' for f in want)}), got ({got})"
+        )
+    for col in table.columns:
+        arr = batch.column(col.name)
+        if not col.nullable and arr.null_count:
+            i = pc.index(pc.is_null(arr), True).as_py()
+            raise ValueError(
+                f"table {table.name!r}, row {i}, column {col.name!r}: required value is missing (None/NaN)"
+            )
+    if table.key and batch.num_rows > 1:
+        _check_unique_key(table, {k: batch.column(k).combine_chunks() for k in table.key}, batch.num_rows)
+    return batch.combine_chunks() if any(c.num_chunks > 1 for c in batch.columns) else batch
 
 
 class SeqClock:
@@ -403,37 +412,15 @@ def _ns_array_to_us(ns: np.ndarray, nat: np.ndarray | None) -> list[int | None] 
 # --------------------------------------------------------------------------- JSON
 
 
-def _json_default(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
-    if isinstance(obj, enum.Enum):
-        return obj.value
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (dt.datetime, pd.Timestamp)):
-        return iso_utc(obj) if obj.tzinfo is not None else obj.isoformat()
-    if isinstance(obj, dt.date):
-        return obj.isoformat()
-    if isinstance(obj, (set, frozenset)):
-        return sorted(obj)
-    raise TypeError(f"{type(obj).__name__} {obj!r} is not JSON serializable")
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, default=_json_default)
-
-
 def _json_cell(table: Table, col: Column, i: int, value: Any) -> tuple[Any, str | None]:
     """``(decoded value, canonical JSON text)`` of one cell; ``(None, None)`` when missing."""
     if isinstance(value, (str, bytes)):
         obj = _json_object(table, col, i, value)
-        return obj, None if obj is None else _dumps(obj)
+        return obj, None if obj is None else dumps(obj)
     if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)):
         return None, None
     try:
-        text = _dumps(value)
+        text = dumps(value)
         return json.loads(text), text
     except (TypeError, ValueError) as exc:
         raise ValueError(
@@ -454,7 +441,7 @@ def _json_object(table: Table, col: Column, i: int, value: Any) -> Any:
     if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)):
         return None
     try:
-        return json.loads(_dumps(value))
+        return json.loads(dumps(value))
     except (TypeError, ValueError) as exc:
         raise ValueError(
             f"table {table.name!r}, row {i}, column {col.name!r}: cannot serialize to JSON: {exc}"

@@ -22,7 +22,7 @@ from typing import IO
 
 import pyarrow as pa
 
-from arena.store.rows import arrow_schema
+from arena.store.arrow import arrow_schema
 from arena.store.schema import ColumnType, get_table
 
 SendBatch = Callable[[str, pa.Table], None]

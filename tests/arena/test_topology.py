@@ -34,10 +34,23 @@ def _config(tmp_path, **over):
     return parse_config(raw)
 
 
+_PROGRESS: list[tuple[int, int]] = []  # the finished run's progress calls
+
+
 @pytest.fixture(scope="module")
 def finished_run(ray_session, tmp_path_factory):
     cfg = _config(tmp_path_factory.mktemp("run"))
-    return cfg, run_arena(cfg)
+    return cfg, run_arena(cfg, progress=lambda done, total: _PROGRESS.append((done, total)))
+
+
+def test_progress_counts_bars_decided_from_zero_to_the_total(finished_run):
+    cfg, result = finished_run
+    n = result.n_bars
+    assert _PROGRESS[0] == (0, n), "the total is known before the first bar"
+    assert _PROGRESS[-1] == (n, n)
+    done = [d for d, _ in _PROGRESS]
+    assert done == sorted(done), "never goes back"
+    assert {t for _, t in _PROGRESS} == {n}
 
 
 def test_leaderboard_has_every_contender_with_metrics(finished_run):
