@@ -12,8 +12,8 @@ batch ships to the recorder as Arrow buffers, and the stores take it as it is
 (:func:`arena.store.rows.to_arrow` only checks its schema, required values and keys).
 
 Field values: ``ts`` int nanoseconds since the epoch (UTC); ``*_json`` plain Python objects
-(dicts, lists, numbers, strings, None; serialized by :func:`to_batch` with
-``json.dumps(..., sort_keys=True)``); ``symbols`` a list of str; money in USD, quantities
+(dicts, lists, numbers, strings, None; serialized once by :func:`to_batch` as canonical
+text, :func:`arena.store.arrow.dumps`); ``symbols`` a list of str; money in USD, quantities
 in units, weights and scales as fractions.
 """
 
@@ -73,8 +73,8 @@ def to_batch(table: Table, records: Sequence[tuple[Any, ...]]) -> pa.Table:
         records: instances of the table's record type (:data:`RECORD_TYPES`), in order.
 
     Returns:
-        ``pa.Table`` [len(records) rows]; ``*_json`` columns hold ``json.dumps(obj,
-        sort_keys=True)``, ``ts`` columns microseconds (UTC; nanoseconds floored), internal
+        ``pa.Table`` [len(records) rows]; ``*_json`` columns hold canonical JSON text
+        (:func:`arena.store.arrow.dumps`), ``ts`` columns microseconds (UTC; nanoseconds floored), internal
         columns (``seq``) null, for the store to fill.
 
     Raises:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import orjson
 import pyarrow as pa
 
 from arena.store.schema import ColumnType, Table
@@ -61,11 +61,19 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"{type(obj).__name__} {obj!r} is not JSON serializable")
 
 
+_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
 def dumps(obj: Any) -> str:
-    """The canonical JSON text of a cell: ``json.dumps(obj, sort_keys=True)``, with enums,
-    dataclasses, numpy values, datetimes (ISO-8601, UTC) and sets turned into JSON values.
+    """The canonical JSON text of a cell: compact, keys sorted (orjson, about ten times
+    ``json.dumps``), with enums, dataclasses, numpy values, datetimes (ISO-8601, UTC) and sets
+    turned into JSON values; NaN and ±inf become ``null`` (JSON has neither). Decodes to
+    what ``json.dumps(obj, sort_keys=True)`` decodes to, for finite numbers.
 
     Raises:
         TypeError: for an object of no JSON form.
     """
-    return json.dumps(obj, sort_keys=True, default=_json_default)
+    try:
+        return orjson.dumps(obj, default=_json_default, option=_ORJSON_OPTIONS).decode()
+    except orjson.JSONEncodeError as exc:
+        raise TypeError(str(exc)) from None

@@ -13,7 +13,7 @@ nanoseconds are floored to the microsecond: ``1_700_000_000_123_456_789`` ns is
 stored as ``...123456`` µs (wall-clock ``time.time_ns()`` values carry such
 digits; bar timestamps do not). JSON columns take Python objects (dicts, lists, dataclasses such
 as :class:`ledger.types.Contribution`, enums, numpy scalars) or already-serialized
-JSON text; both are written as ``json.dumps(obj, sort_keys=True)``.
+JSON text; both are written as canonical text (compact, keys sorted; :func:`arena.store.arrow.dumps`).
 
 Read side: :mod:`arena.store.decode`.
 """

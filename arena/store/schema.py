@@ -14,7 +14,7 @@ Conventions:
   ``commission``, ``slippage``, ``final_equity``) are in the quote currency, USD
   for the bundled data. Returns, drawdowns and weights are fractions
   (0.05 → 5 %). Quantities are instrument units.
-* ``*_json`` columns hold JSON text written with ``json.dumps(..., sort_keys=True)``;
+* ``*_json`` columns hold canonical JSON text (compact, keys sorted: :func:`arena.store.arrow.dumps`);
   rows read back carry them decoded, under the name without ``_json``
   (``weights_json`` → ``weights``).
 """

@@ -252,7 +252,7 @@ def test_json_columns_accept_objects_and_text_and_store_sorted_keys(store_path: 
     con = duckdb.connect(str(store_path), read_only=True)
     texts = con.execute("SELECT weights_json FROM decisions ORDER BY decision_id").fetchall()
     con.close()
-    assert texts == [('{"AAPL": 0.2, "MSFT": 0.1}',)] * 2
+    assert texts == [('{"AAPL":0.2,"MSFT":0.1}',)] * 2  # canonical: compact, keys sorted
 
 
 def test_json_round_trip_decodes_under_names_without_suffix(store: DuckDBStore) -> None:
