@@ -236,6 +236,19 @@ def failure_event_record(run_id: str, contender: str, ts: int, reason: str, exc:
     )
 
 
+def flatten_event_record(
+    run_id: str, contender: str, ts: int, halt_reason: str, decision_id: str, symbols: Sequence[str]
+) -> Any:
+    """The ``events`` record of a drawdown halt's flattening (``risk.on_halt: flatten``):
+    ``(run_id, ts, contender, kind "CONTENDER_FLATTENED", reason, details_json {decision_id,
+    symbols})``."""
+    return EventRecord(
+        run_id, ts, contender, "CONTENDER_FLATTENED",
+        f"{halt_reason}; positions in {', '.join(symbols)} closed at the next fill (risk.on_halt: flatten)",
+        {"decision_id": decision_id, "symbols": list(symbols)},
+    )
+
+
 def rollback_event_record(
     run_id: str, contender: str, ts: int, decision_id: str, label: str | None, sharpe: float, floor: float
 ) -> Any:

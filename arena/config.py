@@ -111,6 +111,9 @@ class RiskSettings(_Strict):
     sharpe_scale: float = Field(0.5, gt=0, le=1)
     sharpe_rollback: bool = False
     estimated_cost_bps: float = Field(0.0, ge=0)
+    on_halt: Literal["flatten", "freeze"] = Field(
+        "flatten", description="positions of a contender halted by max_drawdown: closed (flatten) or kept (freeze)"
+    )
 
 
 class Resources(_Strict):

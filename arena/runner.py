@@ -42,6 +42,7 @@ from arena.audit_rows import (
     decision_record,
     equity_columns,
     failure_event_record,
+    flatten_event_record,
     fill_records,
     order_event_records,
     result_fill_dict,
@@ -143,6 +144,8 @@ class ContenderRunner:
             "events": [],
         }
         self._fills: list[Fill] = []
+        self._halt_check = False  # the bar's vetting may have set a drawdown halt (risk.on_halt)
+        self._flattened_at: int | None = None  # ts of the halt whose positions were closed
         self.latencies_ns: list[int] = []
         self.n_decisions = 0
         self.timings_s = {"bars": 0.0, "vet": 0.0}  # wall seconds in on_chunk, and in vetting within it
@@ -223,6 +226,8 @@ class ContenderRunner:
                 self._guard(lambda i=i: self.contender.on_signals(self._n, signals[i]), ts)
             self._said = None
             self._step(ts, cols, i, None if published is None else int(published[i]), checked, written)
+            if self._halt_check:
+                self._flatten_on_halt(ts)
             if keep_signals:
                 self._signals.append(self._signal())
             i += 1
@@ -367,6 +372,7 @@ class ContenderRunner:
             self._peak = eq
         if vetting.watch(self.s.name, ts, eq, self._peak, self._day_start):
             vetting.observe(self._state(ts, n, c))
+            self._halt_check = True
         if self.status != "ok" or n + 1 < self.s.warmup_bars:
             return
         history = History(ro, n + 1, self.symbols)
@@ -475,8 +481,41 @@ class ContenderRunner:
             n,
         )
 
-    def _act(self, ts: int, n: int, decision: Decision, close: np.ndarray, published_ns: int | None) -> None:
-        decision_id = f"{self.s.run_id}/{self.s.name}/{n}"
+    def _flatten_on_halt(self, ts: int) -> None:
+        """On the bar a ``MAX_DRAWDOWN`` halt was set, with ``on_halt: flatten``: a decision of
+        the arena on the contender's behalf, target weight 0 for every symbol it holds, vetted
+        (reductions pass) and recorded like any other (id ``<run>/<name>/<bar>/flatten``, its
+        explanation the breach), and a ``CONTENDER_FLATTENED`` event; the orders fill at the
+        next fill (``execution.fill_price``)."""
+        self._halt_check = False
+        guardian = self.vetting.guardian
+        if guardian.limits.on_halt != "flatten":
+            return
+        latch = guardian.latches_of(self.s.name).get("MAX_DRAWDOWN")
+        if latch is None or latch.ts_ns != ts or self._flattened_at == ts:
+            return
+        self._flattened_at = ts
+        n = self._n - 1
+        held = [sym for sym, q in zip(self.symbols, self.ledger.quantities.tolist(), strict=True) if q != 0]
+        if not held:
+            return
+        dd = 1.0 - float(self._equity[n]) / self._peak if self._peak > 0 else 0.0
+        limit = guardian.limits.max_drawdown
+        decision = Decision(
+            weights={sym: 0.0 for sym in held},
+            explanation=(Contribution("MAX_DRAWDOWN", dd, dd - limit, "rule"),),
+        )
+        decision_id = f"{self.s.run_id}/{self.s.name}/{n}/flatten"
+        self._act(ts, n, decision, self._ro_cols[3][n], None, decision_id=decision_id)
+        self._halt_check = False
+        self._rows["events"].append(flatten_event_record(self.s.run_id, self.s.name, ts, latch.reason, decision_id,
+                                                         held))
+
+    def _act(
+        self, ts: int, n: int, decision: Decision, close: np.ndarray, published_ns: int | None,
+        decision_id: str | None = None,
+    ) -> None:
+        decision_id = decision_id or f"{self.s.run_id}/{self.s.name}/{n}"
         try:
             record = decision_record(self.s.run_id, self.s.name, ts, n, decision, decision_id)
         except ValueError as exc:  # an invalid explanation halts the contender before any order
@@ -487,6 +526,7 @@ class ContenderRunner:
         requests.extend(decision.orders)
         t_vet = time.perf_counter()
         verdicts = self.vetting.vet(self._state(ts, n, close), requests) if requests else []
+        self._halt_check = bool(requests)
         self.timings_s["vet"] += time.perf_counter() - t_vet
         if published_ns is not None:
             self.latencies_ns.append(time.time_ns() - published_ns)

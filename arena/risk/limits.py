@@ -15,6 +15,10 @@ from typing import Any
 __all__ = ["RiskLimits"]
 
 
+ON_HALT = ("flatten", "freeze")
+"""What a drawdown halt does to the halted contender's positions (``RiskLimits.on_halt``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RiskLimits:
     """Limits the risk guardian enforces on every contender.
@@ -58,6 +62,12 @@ class RiskLimits:
             (252 for daily equity bars, 365 for daily crypto bars).
         estimated_cost_bps: slippage + commission estimate used by the cash check,
             in basis points of notional, >= 0 (10 → 0.1 %).
+        on_halt: what happens to the positions of a contender the drawdown kill switch
+            halts: ``"flatten"`` (default) closes every one of them, on the bar of the
+            halt, with a target-weight 0 order per symbol that fills at the next fill
+            (a recorded decision ``<run>/<contender>/<bar>/flatten`` whose explanation is
+            the ``MAX_DRAWDOWN`` breach); ``"freeze"`` keeps them (only increases are
+            denied from then on).
 
     Raises:
         ValueError: naming the field, when a value is out of range or of the wrong type.
@@ -78,6 +88,7 @@ class RiskLimits:
     sharpe_rollback: bool = False
     periods_per_year: float = 252.0
     estimated_cost_bps: float = 0.0
+    on_halt: str = "flatten"
 
     def __post_init__(self) -> None:
         _positive("max_position_weight", self.max_position_weight, self)
@@ -111,6 +122,9 @@ class RiskLimits:
                 "RiskLimits.estimated_cost_bps must be >= 0 basis points (10 → 0.1 %), "
                 f"got {self.estimated_cost_bps!r}"
             )
+
+        if self.on_halt not in ON_HALT:
+            raise ValueError(f"RiskLimits.on_halt must be one of {', '.join(ON_HALT)}, got {self.on_halt!r}")
 
     @property
     def drawdown_enabled(self) -> bool:

@@ -225,3 +225,23 @@ def test_a_signal_consumer_cannot_share_a_process(tmp_path):
     ]
     with pytest.raises(ConfigError, match=r"contenders\[1\]\.process: 'meta' consumes the others' signals"):
         _config(tmp_path, contenders=contenders)
+
+
+def test_a_drawdown_halt_flattens_on_ray_and_the_guardian_agrees(ray_session, tmp_path):
+    """Buy-and-hold through the 2020 crash under a 15 % limit: halted, positions closed at the next
+    open, the loss stops there; the guardian re-vetted the flattening orders with no mismatch."""
+    cfg = _config(
+        tmp_path,
+        risk={"max_position_weight": 1.0, "max_gross_leverage": 1.0, "max_drawdown": 0.15},
+        contenders=[{"name": "bench", "class": "buy_and_hold"}],
+    )
+    result = run_arena(cfg)
+    row = result.leaderboard[0]
+    assert row["status"] == "halted" and "MAX_DRAWDOWN" in row["halt_reason"]
+    assert row["max_drawdown"] < 0.19, "stopped within a bar of the limit (the next open's gap), not 19 %"
+    store = open_store(cfg.store, read_only=True)
+    flattened = store.events(result.run_id, kind="CONTENDER_FLATTENED")
+    assert len(flattened) == 1 and flattened[0]["contender"] == "bench"
+    assert result.guardian["mismatches"] == 0
+    sells = [f for f in result.contenders["bench"]["fills"] if f["side"] == "SELL"]
+    assert len(sells) == 4, "every one of the four symbols sold"
