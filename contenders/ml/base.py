@@ -155,9 +155,10 @@ class Prediction:
 
 @dataclass
 class Checkpoint:
-    """A trained model version: ``label`` is ``v<version>@bar<bar>``; ``serial`` counts every
-    checkpoint this contender saved (1, 2, ...), so it tells a version number trained again
-    after a rollback from the one rolled back."""
+    """A trained model version: ``label`` is ``v<version>@bar<bar>``. Versions count every
+    checkpoint this contender saved (1, 2, ...), rolled back or not, so a version number names
+    one model for good (its file ``ckpt-<version>.pkl`` is never written again); ``serial``
+    equals ``version`` (kept for the records of earlier runs, where they differed)."""
 
     version: int
     bar_idx: int
@@ -340,7 +341,8 @@ class LearnedContender(Contender, ChunkPreparer):
     @property
     def can_rollback(self) -> bool:
         """True when a previous checkpoint exists to roll back to."""
-        return len(self._ckpts) >= 2 and self._ckpts[-2].state is not None
+        prev = self._ckpts[-2] if len(self._ckpts) >= 2 else None
+        return prev is not None and (prev.state is not None or prev.path is not None)
 
     @property
     def trained(self) -> bool:
@@ -352,9 +354,10 @@ class LearnedContender(Contender, ChunkPreparer):
         self._cache: FeatureCache | None = None
         self._ckpts: list[Checkpoint] = []
         self._last_train_bar = -1
-        self._serials = 0  # checkpoints saved so far (Checkpoint.serial of the last one)
-        self._in_force = 0  # serial of the model in memory (changes on retrain and rollback)
-        self._discarded: dict[int, int] = {}  # version → serial of a rolled-back checkpoint still in ckpt-NNNN.pkl
+        self._serials = 0  # checkpoints saved so far (the version of the last one)
+        self._in_force = 0  # version of the model in memory (changes on retrain and rollback)
+        self._saved: list[Checkpoint] = []  # every checkpoint saved, rolled back or not (the manifest)
+        self._rolled_back: set[int] = set()  # versions a rollback discarded
         self._chunk: tuple[History, int, int] | None = None  # (history to the chunk's end, first bar, last bar)
         self._prep: _Prepared | None = None
         self._inputs: Any = None  # deferred.InputsWriter, opened at the first deferred decision
@@ -460,7 +463,7 @@ class LearnedContender(Contender, ChunkPreparer):
     def _save_checkpoint(self, bar: int, ts_ns: int, n_samples: int, metrics: dict[str, float]) -> None:
         self._serials += 1
         ck = Checkpoint(
-            version=len(self._ckpts) + 1,
+            version=self._serials,
             bar_idx=bar,
             ts_ns=ts_ns,
             n_samples=n_samples,
@@ -472,44 +475,66 @@ class LearnedContender(Contender, ChunkPreparer):
             folder = Path(self.artifacts_dir)
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"ckpt-{ck.version:04d}.pkl"
-            discarded = self._discarded.pop(ck.version, None)
-            if discarded is not None and path.exists():  # keep the rolled-back model for deferred explanations
-                os.replace(path, folder / f"ckpt-{ck.version:04d}.s{discarded}.pkl")
+            if path.exists():
+                raise FileExistsError(f"{path}: a checkpoint of this version exists already; artifacts folders "
+                                      "are one per run and contender, and checkpoint files are never overwritten")
             with open(path, "wb") as fh:
                 pickle.dump(ck.state, fh, protocol=pickle.HIGHEST_PROTOCOL)
             ck.path = str(path)
         self._ckpts.append(ck)
+        self._saved.append(ck)
         self._in_force = ck.serial
         for old in self._ckpts[:-_KEEP_STATES_IN_MEMORY]:
             if old.path is not None:
                 old.state = None  # on disk; loaded back on rollback
-        if self.artifacts_dir is not None:
-            manifest = [
-                {k: v for k, v in vars(c).items() if k != "state"} | {"label": c.label, "class": type(self).__name__}
-                for c in self._ckpts
-            ]
-            (Path(self.artifacts_dir) / "checkpoints.json").write_text(json.dumps(manifest, indent=1))
+        self._write_manifest()
+
+    def _write_manifest(self) -> None:
+        """``checkpoints.json``: ``{"live": version in force, "checkpoints": [{version, label,
+        bar_idx, ts_ns, n_samples, metrics, path, serial, class, status}]}``, every checkpoint
+        saved, oldest first; ``status`` is ``live`` (the model in force), ``kept`` (in the
+        lineage a rollback returns to) or ``rolled_back``."""
+        if self.artifacts_dir is None:
+            return
+        live = self._ckpts[-1].version if self._ckpts else None
+
+        def status(c: Checkpoint) -> str:
+            if c.version == live:
+                return "live"
+            return "rolled_back" if c.version in self._rolled_back else "kept"
+
+        entries = [
+            {k: v for k, v in vars(c).items() if k != "state"}
+            | {"label": c.label, "class": type(self).__name__, "status": status(c)}
+            for c in self._saved
+        ]
+        path = Path(self.artifacts_dir) / "checkpoints.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps({"live": live, "checkpoints": entries}, indent=1))
+        os.replace(tmp, path)  # a reader never sees half a manifest
 
     def rollback(self) -> str | None:
-        """Restore the previous checkpoint (the current one is discarded; bars of the current
-        chunk after this one are predicted again with the restored model).
+        """Restore the checkpoint in force before the current one (the current one is
+        discarded: marked ``rolled_back`` in the manifest, its file kept for the records that
+        name it; bars of the current chunk after this one are predicted again with the
+        restored model).
 
         Returns:
             The restored checkpoint's label, or None when there is none to go back to.
         """
-        if len(self._ckpts) < 2:
+        if not self.can_rollback:
             return None
         dropped = self._ckpts.pop()
-        self._discarded[dropped.version] = dropped.serial
+        self._rolled_back.add(dropped.version)
         prev = self._ckpts[-1]
         state = prev.state
         if state is None and prev.path is not None:
             with open(prev.path, "rb") as fh:
                 state = pickle.load(fh)  # noqa: S301 - our own checkpoint file
-        if state is None:
-            return None
+            prev.state = state
         self.load_model_state(state)
         self._in_force = prev.serial
+        self._write_manifest()
         return prev.label
 
     # ------------------------------------------------------------ chunk preparation

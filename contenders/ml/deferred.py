@@ -18,14 +18,14 @@ Files, in the contender's artifacts folder ``<artifacts>/<run_id>/<contender>/``
   decision (one unbuffered ``write``, so a record is in the OS' hands before the
   decision is returned; a run that dies keeps every record written): ``bar`` int64
   (0-based bar index), ``ts_ns`` int64 (UTC), ``version`` int64 and ``serial`` int64
-  (the checkpoint in force; ``serial`` tells a version trained again after a rollback
-  from the one rolled back), ``ok`` uint8 ``[S]`` (the symbols the model saw),
+  (the checkpoint in force; equal since versions count every checkpoint saved; they
+  differed in folders written before), ``ok`` uint8 ``[S]`` (the symbols the model saw),
   ``X`` float32 ``[S, L, F]`` (the windows it saw, NaN where not ok) and ``held``
   float64 ``[S]`` (the portfolio weights, fraction of equity, for models whose
   prediction depends on them). Read with ``numpy.fromfile`` (:func:`read_records`).
 
-A checkpoint that a rollback discarded is kept as ``ckpt-NNNN.s<serial>.pkl`` once a
-new version with its number is saved, so a record always finds the model it names.
+Checkpoint files are never overwritten (``ckpt-<version>.pkl``, versions counting every
+checkpoint saved, rolled back or not), so a record always finds the model it names.
 The records are binary files rather than a store column because the QuestDB store's
 ILP path has no binary type, and because they are only read when someone asks.
 """
@@ -214,16 +214,24 @@ class HeldWeights:
 
 
 def checkpoint_path(folder: Path, version: int, serial: int) -> Path:
-    """The checkpoint file of ``version`` trained as ``serial`` in ``folder``.
+    """The checkpoint file of ``version`` (trained as ``serial``) in ``folder``:
+    ``ckpt-<version>.pkl`` (since versions count every checkpoint saved, a file name names
+    one model for good), or, in folders written before that, the kept ``ckpt-<version>.s<serial>.pkl``
+    of a version that a rollback discarded.
 
     Raises:
-        FileNotFoundError: if neither the manifest's file nor a kept discarded one matches.
+        FileNotFoundError: if no file holds that checkpoint.
     """
+    path = folder / f"ckpt-{version:04d}.pkl"
+    if version == serial and path.exists():
+        return path
     manifest_path = folder / "checkpoints.json"
     if manifest_path.exists():
-        for entry in json.loads(manifest_path.read_text()):
-            if int(entry["version"]) == version and int(entry.get("serial", serial)) == serial:
-                return folder / f"ckpt-{version:04d}.pkl"
+        manifest = json.loads(manifest_path.read_text())
+        entries = manifest["checkpoints"] if isinstance(manifest, dict) else manifest
+        for entry in entries:
+            if int(entry["version"]) == version and int(entry.get("serial", serial)) == serial and path.exists():
+                return path
     kept = folder / f"ckpt-{version:04d}.s{serial}.pkl"
     if kept.exists():
         return kept

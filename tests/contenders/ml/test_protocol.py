@@ -3,6 +3,7 @@ checkpoints/rollback, the prediction → weight mapping, and LightGBM + SHAP on 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -134,8 +135,9 @@ def test_purge_embargo_and_retrain_schedule(panel: Panel, tmp_path) -> None:
         assert last_sample + 5 <= cutoff == bar - 7  # every label ended >= embargo bars before the decision
         assert last_sample - first_sample + 1 <= 150  # rolling window
     manifest = json.loads((tmp_path / "checkpoints.json").read_text())
-    assert [m["label"] for m in manifest] == [ck.label for ck in c.checkpoints]
-    assert all((tmp_path / f"ckpt-{m['version']:04d}.pkl").exists() for m in manifest)
+    assert [m["label"] for m in manifest["checkpoints"]] == [ck.label for ck in c.checkpoints]
+    assert manifest["live"] == c.checkpoints[-1].version
+    assert all((tmp_path / f"ckpt-{m['version']:04d}.pkl").exists() for m in manifest["checkpoints"])
     assert rows and all(r["explanation_json"] and r["predictions_json"] for r in rows)
     assert min(r["bar_index"] for r in rows) == 300  # warm-up bars are never traded
 
@@ -151,6 +153,34 @@ def test_rollback_restores_the_previous_checkpoint(panel: Panel, tmp_path) -> No
     assert label == c.checkpoints[-1].label and len(c.checkpoints) == n - 1
     assert not np.allclose(before, c._coef)
     np.testing.assert_array_equal(c._coef, c.checkpoints[-1].state[2])
+
+
+def test_three_retrains_and_two_rollbacks_land_on_the_right_versions(panel: Panel, tmp_path) -> None:
+    """Versions v1 … vn trained (n >= 3); a rollback goes to v(n-1); the next training is v(n+1)
+    (no number reused); a second rollback goes back to v(n-1), not to vn (discarded) nor v1. No
+    checkpoint file is ever written twice, and the manifest says which version is live."""
+    c = RidgeContender(retrain_every_bars=100, seed=1)
+    c.artifacts_dir = tmp_path
+    replay_decisions(c, panel, warmup_bars=300)
+    n = len(c.checkpoints)
+    assert n >= 3
+    digests = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in tmp_path.glob("ckpt-*.pkl")}
+    assert sorted(digests) == [f"ckpt-{v:04d}.pkl" for v in range(1, n + 1)]
+    prev = c.checkpoints[-2]
+    assert c.rollback() == prev.label
+    np.testing.assert_array_equal(c._coef, prev.state[2])
+    c._save_checkpoint(699, int(panel.timestamps[699]), 100, {})  # the next training
+    assert c.checkpoints[-1].version == n + 1
+    assert c.rollback() == prev.label, "back to the model in force before v(n+1)"
+    np.testing.assert_array_equal(c._coef, prev.state[2])
+    assert [ck.version for ck in c.checkpoints] == list(range(1, n))
+    manifest = json.loads((tmp_path / "checkpoints.json").read_text())
+    assert manifest["live"] == n - 1
+    status = {m["version"]: m["status"] for m in manifest["checkpoints"]}
+    assert status == {**{v: "kept" for v in range(1, n - 1)}, n - 1: "live", n: "rolled_back", n + 1: "rolled_back"}
+    for name, digest in digests.items():
+        assert hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() == digest, f"{name} was rewritten"
+    assert (tmp_path / f"ckpt-{n + 1:04d}.pkl").exists()
 
 
 def test_training_failure_halts_with_its_reason(panel: Panel) -> None:
