@@ -236,6 +236,17 @@ def failure_event_record(run_id: str, contender: str, ts: int, reason: str, exc:
     )
 
 
+def cancel_rejected_record(run_id: str, contender: str, ts: int, decision_id: str, client_order_id: str) -> Any:
+    """The ``events`` record of a ``Decision.cancel`` id that is not a working order of the
+    contender: ``(run_id, ts, contender, kind "CANCEL_REJECTED", reason, details_json
+    {decision_id, client_order_id})``."""
+    return EventRecord(
+        run_id, ts, contender, "CANCEL_REJECTED",
+        f"cancel {client_order_id!r}: no such working order of {contender!r} (unknown, filled or ended)",
+        {"decision_id": decision_id, "client_order_id": client_order_id},
+    )
+
+
 def flatten_event_record(
     run_id: str, contender: str, ts: int, halt_reason: str, decision_id: str, symbols: Sequence[str]
 ) -> Any:

@@ -39,6 +39,7 @@ from ledger.ledger import closes_ok
 from ledger.types import Contribution, Decision, Fill, OrderRequest
 
 from arena.audit_rows import (
+    cancel_rejected_record,
     decision_record,
     equity_columns,
     failure_event_record,
@@ -479,6 +480,7 @@ class ContenderRunner:
             self.s.execution.margin,
             bool(getattr(self.contender, "can_rollback", False)),
             n,
+            led.pending_units(led.last_prices) if led.has_working_orders else None,
         )
 
     def _flatten_on_halt(self, ts: int) -> None:
@@ -522,6 +524,8 @@ class ContenderRunner:
             self._halt(ts, exc)
             return
         self.n_decisions += 1
+        if decision.cancel:
+            self._cancel(ts, decision_id, decision.cancel)
         requests = [OrderRequest(sym, target_weight=float(w), tag=decision_id) for sym, w in decision.weights.items()]
         requests.extend(decision.orders)
         t_vet = time.perf_counter()
@@ -549,6 +553,13 @@ class ContenderRunner:
         events = self.ledger.drain_events()
         if events:
             order_event_records(self.s.run_id, self.s.name, events, self._order_meta, self._rows["orders"])
+
+    def _cancel(self, ts: int, decision_id: str, ids: Sequence[str]) -> None:
+        """Cancel the decision's ``cancel`` ids (order events CANCELLED); an id that is not a
+        working order of this contender is a ``CANCEL_REJECTED`` event."""
+        for oid in ids:
+            if not self.ledger.cancel(oid, ts):
+                self._rows["events"].append(cancel_rejected_record(self.s.run_id, self.s.name, ts, decision_id, oid))
 
     def _rollback(self, ts: int, decision_id: str, verdicts: Sequence[RiskVerdict]) -> dict[str, Any] | None:
         """On a ``SHARPE_ROLLBACK`` verdict: ``contender.rollback()`` and a

@@ -6,6 +6,8 @@ from typing import Protocol
 
 import numpy as np
 
+from ledger.types import WorkingOrder
+
 
 class _LedgerLike(Protocol):
     symbols: tuple[str, ...]
@@ -17,6 +19,7 @@ class _LedgerLike(Protocol):
     @property
     def quantities(self) -> np.ndarray: ...
     def weights(self) -> np.ndarray: ...
+    def working_orders(self) -> list[WorkingOrder]: ...
 
 
 class Portfolio:
@@ -72,3 +75,10 @@ class Portfolio:
         v = self._curve[: self._n].view()
         v.flags.writeable = False
         return v
+
+    @property
+    def working_orders(self) -> tuple[WorkingOrder, ...]:
+        """This contender's orders still working (resting limits and stops, GTC orders, orders
+        waiting out a latency), in submission order; cancel one with
+        ``Decision(cancel=[order.client_order_id])``."""
+        return tuple(self._ledger.working_orders())

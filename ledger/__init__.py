@@ -18,6 +18,7 @@ from ledger.types import (
     OrderType,
     Side,
     TimeInForce,
+    WorkingOrder,
 )
 
 __all__ = [
@@ -36,4 +37,5 @@ __all__ = [
     "Reason",
     "Side",
     "TimeInForce",
+    "WorkingOrder",
 ]

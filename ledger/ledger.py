@@ -41,7 +41,7 @@ from ledger.execution import (
 from ledger.orders import NS_PER_DAY, Order, OrderState, Reason
 from ledger.positions import ClosedTrade, Position, PositionBook, unrealized_usd
 from ledger.snapshot import restore_from, snapshot_of
-from ledger.types import Fill, OrderEvent, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
+from ledger.types import Fill, OrderEvent, OrderRequest, OrderStatus, OrderType, Side, TimeInForce, WorkingOrder
 
 _INF = math.inf
 
@@ -259,6 +259,42 @@ class Ledger:
         if r.target_weight is not None and r.type is not OrderType.MARKET and r.side is None:
             return Reason.SIDE_REQUIRED
         return None
+
+    def working_orders(self) -> list[WorkingOrder]:
+        """The orders still working (ACCEPTED / PARTIALLY_FILLED), in submission order."""
+        return [
+            WorkingOrder(o.client_order_id, o.request, o.remaining, o.filled, o.submitted_ts_ns)
+            for o in self._working.values()
+        ]
+
+    def pending_units(self, prices: np.ndarray) -> dict[str, tuple[float, float]]:
+        """Per symbol with working orders: ``(buy units, sell units)`` they may still trade,
+        both >= 0 — the remaining units of an explicit order, and for a target-weight order
+        the units it would trade at ``prices`` (float64 [S], USD; e.g. the last closes)
+        from the position held now. Symbols without a price > 0 are left out.
+
+        Returns:
+            symbol → (buy units, sell units); empty when nothing is working.
+        """
+        out: dict[str, list[float]] = {}
+        if not self._working:
+            return {}
+        equity = self.equity
+        for o in self._working.values():
+            r = o.request
+            price = float(prices[o.index])
+            if not price > 0.0:  # no reference price yet: nothing to weigh it against
+                continue
+            pair = out.setdefault(r.symbol, [0.0, 0.0])
+            if o.remaining is not None:
+                side = o.side if o.side is not None else r.side
+                pair[0 if side is Side.BUY else 1] += float(o.remaining)
+                continue
+            if r.target_weight is None:
+                continue
+            delta = r.target_weight * equity / price - float(self._qty[o.index])
+            pair[0 if delta > 0 else 1] += abs(delta)
+        return {sym: (b, s) for sym, (b, s) in out.items()}
 
     def cancel(self, client_order_id: str, ts_ns: int) -> bool:
         """Cancel a working order (event CANCELLED, reason ``CANCEL_REQUESTED``).

@@ -115,6 +115,30 @@ class OrderRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkingOrder:
+    """An order still working in the ledger (ACCEPTED or PARTIALLY_FILLED), as its owner sees it.
+
+    Args:
+        client_order_id: the id the ledger gave it (``Decision.cancel`` takes it).
+        request: the order as it was approved.
+        remaining: units still to trade, or None for a target-weight order (resolved at its fill).
+        filled: units traded so far.
+        submitted_ts_ns: when it was submitted (ns since the epoch, UTC).
+    """
+
+    client_order_id: str
+    request: OrderRequest
+    remaining: float | None
+    filled: float
+    submitted_ts_ns: int
+
+    @property
+    def symbol(self) -> str:
+        """The order's symbol."""
+        return self.request.symbol
+
+
+@dataclass(frozen=True, slots=True)
 class OrderEvent:
     """One step of an order's lifecycle, as recorded in the audit trail.
 
@@ -184,6 +208,9 @@ class Decision:
             per symbol over the contender's ``horizon_bars`` (fraction, e.g. 0.01 =
             +1 %); the leaderboard scores them against realized returns (IC, rank
             IC, ICIR, hit rate). Empty for contenders that do not predict.
+        cancel: ``client_order_id`` of working orders to cancel (see
+            ``Portfolio.working_orders``), before this decision's orders are vetted;
+            an id that is not working is recorded as a ``CANCEL_REJECTED`` event.
 
     Raises:
         ValueError: if a weight or prediction is not finite or confidence is outside [0, 1].
@@ -194,8 +221,13 @@ class Decision:
     confidence: float | None = None
     explanation: tuple[Contribution, ...] = ()
     predictions: dict[str, float] = field(default_factory=dict)
+    cancel: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "cancel", tuple(self.cancel))
+        for oid in self.cancel:
+            if not isinstance(oid, str) or not oid:
+                raise ValueError(f"Decision.cancel takes client_order_id strings, got {oid!r}")
         for sym, w in self.weights.items():
             if not (isinstance(w, (int, float)) and w == w and abs(w) != float("inf")):
                 raise ValueError(f"decision weight for {sym!r} must be a finite number, got {w!r}")
@@ -209,5 +241,5 @@ class Decision:
 
     @property
     def is_empty(self) -> bool:
-        """True when the decision asks for nothing (no weights, no orders)."""
-        return not self.weights and not self.orders
+        """True when the decision asks for nothing (no weights, no orders, no cancels)."""
+        return not self.weights and not self.orders and not self.cancel

@@ -9,6 +9,12 @@ prices of the decision bar, in weights (signed fractions of equity):
 * ``projected_weight`` ``w1``: the weight the order would leave, as approved by
   the rules applied so far (starts at ``requested_weight``).
 
+Working orders count as if they filled (``PortfolioState.pending``): a request that
+buys is projected from the weight held plus the working buys of its symbol (both
+``current_weight`` and ``requested_weight`` shifted by them), one that sells from the
+weight held minus the working sells, so that resting orders cannot together pass a
+cap that each passes alone.
+
 Exposure is ``|weight|``. An order **reduces** exposure when it moves the weight
 towards zero without crossing it, and **increases** exposure otherwise. An order
 that crosses zero (a *flip*, long → short or short → long) is a reduction to
@@ -195,4 +201,9 @@ def project(state: PortfolioState, request: OrderRequest, index: int) -> Proposa
             return "INVALID_ORDER"
         signed = qty if request.side is Side.BUY else -qty
         w_req = (units + signed) * price / equity
+    if state.pending:
+        buys, sells = state.pending_weights(request.symbol)
+        shift = buys if w_req > w0 else -sells if w_req < w0 else 0.0
+        w0 += shift
+        w_req += shift
     return _build(index, request, price, equity, w0, w_req, w_req)

@@ -25,7 +25,7 @@ from arena.risk.context import RuleContext
 from arena.risk.limits import RiskLimits
 from arena.risk.proposal import Proposal
 from arena.risk.sharpe import annualized_sharpe
-from arena.risk.state import NS_PER_DAY
+from arena.risk.state import NS_PER_DAY, PortfolioState
 from ledger.types import OrderType
 
 __all__ = [
@@ -208,7 +208,8 @@ class MaxGrossLeverage:
     """Cap on gross leverage ``Σ|weight|`` over all symbols (``MAX_GROSS_LEVERAGE``).
 
     The projected gross leverage counts every held symbol without an order at
-    its current weight and every ordered symbol at its projected weight. When it
+    its current weight (with working orders: at the larger exposure they could
+    leave) and every ordered symbol at its projected weight. When it
     exceeds the cap, the exposure-increasing parts of all the decision's orders
     are SCALED by one common factor ``k = (cap − gross without them) / Σ added
     exposure`` (DENIED when nothing fits, ``k = 0``). Reductions pass whole and
@@ -240,8 +241,13 @@ class MaxGrossLeverage:
         state = ctx.state
         prices = state.prices
         for sym, units in state.positions.items():
-            if sym not in ordered and units:
+            if sym not in ordered and units and sym not in state.pending:
                 fixed += abs(units * prices[sym]) / state.equity
+        for sym in state.pending:  # a symbol with working orders counts at its worst case
+            if sym not in ordered:
+                w = state.positions.get(sym, 0.0) * prices[sym] / state.equity
+                buys, sells = state.pending_weights(sym)
+                fixed += max(abs(w + buys), abs(w - sells))
         cap = self.max_gross_leverage
         gross = fixed + added
         if gross <= cap + WEIGHT_TOLERANCE:
@@ -347,7 +353,9 @@ class SharpeRollback:
 class CashSufficiency:
     """Buys must be paid for (``INSUFFICIENT_CASH``); off when the portfolio has margin.
 
-    ``available = cash + Σ MARKET sell proceeds × (1 − c)`` pays for the buys,
+    ``available = cash − working buys + Σ MARKET sell proceeds × (1 − c)`` pays for
+    the buys (the working buys, ``PortfolioState.pending``, cost their units × the
+    reference price × ``(1 + c)``: their cash is set aside),
     each costing its change in units × price × ``(1 + c)``, with
     ``c = estimated_cost_bps / 10 000``. The price is the reference price for
     target-weight and MARKET orders, the limit price for an explicit LIMIT buy
@@ -413,12 +421,15 @@ class CashSufficiency:
                 proceeds += sale
                 reducing_proceeds += rf * sale
         buys = covers + adds
-        available = state.cash + proceeds
+        reserved = _reserved_cash(state, 1.0 + cost)
+        available = state.cash - reserved + proceeds
         projected = available - buys
         if buys <= 0.0 or projected >= -1e-9 * max(1.0, buys):
             return passing
         details = {"cash": state.cash, "buy_cost": buys, "cover_cost": covers,
                    "sell_proceeds": proceeds, "projected_cash": projected}
+        if reserved:
+            details["reserved_cash"] = reserved
         if adds > 0.0 and covers <= max(available, 0.0) + 1e-9 * max(1.0, covers):  # covers paid
             keep = (available - covers) / adds
             return [RuleOutcome(p.scale_for_increase(keep), details)
@@ -466,3 +477,9 @@ def default_rules(limits: RiskLimits) -> list[RiskRule]:
         rules.append(CashSufficiency(limits.estimated_cost_bps))
     return rules
 
+
+def _reserved_cash(state: PortfolioState, per_usd: float) -> float:
+    """USD the working buys of ``state`` would spend at the reference prices, costs included."""
+    if not state.pending:
+        return 0.0
+    return sum(buys * state.prices[sym] for sym, (buys, _sells) in state.pending.items()) * per_usd

@@ -40,6 +40,11 @@ class PortfolioState:
             :class:`arena.risk.rules.SharpeRollback`.
         bar_index: 0-based index of the decision bar in the run, or None when the
             caller does not count bars; rules with a cooldown in bars need it.
+        pending: the contender's working orders, per symbol ``(buy units, sell units)``
+            they may still trade (both >= 0; a target-weight order counts the units it
+            would trade at the reference price): the caps count them as if they filled
+            (see :func:`arena.risk.proposal.project`), and the cash check sets aside the
+            cash of the pending buys. Empty when nothing is working.
 
     Raises:
         ValueError: naming the field (and symbol or index), when a value is
@@ -58,6 +63,7 @@ class PortfolioState:
     margin: bool = False
     can_rollback: bool = False
     bar_index: int | None = None
+    pending: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.contender, str) or not self.contender:
@@ -102,15 +108,27 @@ class PortfolioState:
         if not _all_finite_floats(returns):  # the common case in one pass; else name the bad one
             for i, r in enumerate(returns):
                 _check_finite(who, f"recent_returns[{i}]", r)
+        pending = _as_dict(who, "pending", self.pending)
+        for sym, pair in pending.items():
+            if not (isinstance(pair, tuple) and len(pair) == 2):
+                raise ValueError(f"{who}.pending[{sym!r}] must be (buy units, sell units), got {pair!r}")
+            for side, units in zip(("buy", "sell"), pair, strict=True):
+                _check_finite(who, f"pending[{sym!r}] {side} units", units)
+                if units < 0:
+                    raise ValueError(f"{who}.pending[{sym!r}] {side} units must be >= 0, got {units!r}")
+            if sym not in prices:
+                raise ValueError(f"{who}.prices lacks {sym!r}, which has working orders: it needs a reference price")
         object.__setattr__(self, "positions", positions)
         object.__setattr__(self, "prices", prices)
         object.__setattr__(self, "recent_returns", returns)
+        object.__setattr__(self, "pending", pending)
 
     @classmethod
     def trusted(
         cls, contender: str, ts_ns: int, equity: float, cash: float, peak_equity: float, day_start_equity: float,
         positions: dict[str, float], prices: dict[str, float], recent_returns: tuple[float, ...] = (),
         margin: bool = False, can_rollback: bool = False, bar_index: int | None = None,
+        pending: dict[str, tuple[float, float]] | None = None,
     ) -> PortfolioState:
         """A state built from values that already hold the invariants above, without
         checking them again: for the arena's bar loop, which builds the state from its
@@ -121,10 +139,18 @@ class PortfolioState:
             ("contender", contender), ("ts_ns", ts_ns), ("equity", equity), ("cash", cash),
             ("peak_equity", peak_equity), ("day_start_equity", day_start_equity), ("positions", positions),
             ("prices", prices), ("recent_returns", recent_returns), ("margin", margin),
-            ("can_rollback", can_rollback), ("bar_index", bar_index),
+            ("can_rollback", can_rollback), ("bar_index", bar_index), ("pending", pending or {}),
         ):
             object.__setattr__(self, name, value)
         return self
+
+    def pending_weights(self, symbol: str) -> tuple[float, float]:
+        """``(buy, sell)`` weight of the symbol's working orders (fractions of equity, >= 0)."""
+        pair = self.pending.get(symbol) if self.pending else None
+        if pair is None:
+            return 0.0, 0.0
+        scale = self.prices[symbol] / self.equity
+        return pair[0] * scale, pair[1] * scale
 
     @property
     def drawdown(self) -> float:
