@@ -11,15 +11,31 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "BENCHMARK_CLASSES",
     "BENCHMARK_NOTE",
     "IC_COLUMNS",
     "LEADERBOARD_COLUMNS",
     "RANKED_BY",
     "STATISTIC_HELP",
     "Column",
+    "benchmark_names",
     "columns_for",
     "fmt",
 ]
+
+BENCHMARK_CLASSES = frozenset({"buy_and_hold"})
+"""Contender classes that are benchmarks (named as such, drawn distinctly)."""
+
+
+def benchmark_names(config: Any) -> list[str]:
+    """Names of the benchmark contenders of a run's stored config (``runs.config``): those of
+    class ``buy_and_hold``, in config order; [] for a config without contenders."""
+    if not isinstance(config, dict):
+        return []
+    return [
+        str(c.get("name")) for c in config.get("contenders") or []
+        if isinstance(c, dict) and c.get("class") in BENCHMARK_CLASSES
+    ]
 
 
 @dataclass(frozen=True, slots=True)

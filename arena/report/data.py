@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from arena.report.columns import BENCHMARK_CLASSES, benchmark_names
 from arena.store import Store
 from ledger.positions import PositionBook
 from ledger.types import Side
@@ -33,9 +34,6 @@ __all__ = [
     "return_stats",
     "trades_from_fills",
 ]
-
-BENCHMARK_CLASSES = frozenset({"buy_and_hold"})
-"""Contender classes that are benchmarks (drawn distinctly, named as such)."""
 
 TRADE_COLUMNS = [
     "contender", "symbol", "side", "entry_ts", "exit_ts", "quantity", "entry_price", "exit_price",
@@ -128,10 +126,7 @@ def load_run(store: Store, run_id: str, contenders: Sequence[str] | None = None)
             raise ValueError(f"contenders: {unknown} not in run {run_id!r}; it has {', '.join(names)}")
         names = [c for c in names if c in set(contenders)]
     config = run.get("config") or {}
-    benchmarks = frozenset(
-        str(c.get("name")) for c in config.get("contenders", []) if isinstance(c, dict)
-        and c.get("class") in BENCHMARK_CLASSES
-    )
+    benchmarks = frozenset(benchmark_names(config))
     fills = fills_frame(store.run_fills(run_id))
     fills = fills[fills["contender"].isin(names)].reset_index(drop=True)
     verdicts = _frame(store.run_verdicts(run_id, actions=("SCALE", "DENY")), VERDICT_COLUMNS)
