@@ -126,7 +126,7 @@ def _leaderboard_table(
         notes.append("--wide: all columns")
     table = Table(
         title=title, caption="; ".join(notes), header_style="bold", box=box.SIMPLE_HEAD,
-        caption_justify="left", pad_edge=False, padding=(0, 1),
+        caption_justify="left", pad_edge=False, padding=(0, 1), collapse_padding=True,
     )
     for c in cols:
         table.add_column(c.head, justify="left" if c.key in ("contender", "status") else "right", no_wrap=True)
