@@ -75,7 +75,8 @@ def _configure_logging(level: str) -> None:
     ``warning`` and above (``RAY_SERVE_LOG_TO_STDERR=0``).
     """
     numeric = getattr(logging, level.upper())
-    logging.basicConfig(level=numeric, format="%(levelname)s %(name)s: %(message)s", force=True)
+    logging.basicConfig(level=numeric, format="%(levelname)s %(name)s: %(message)s")  # no-op if configured
+    logging.getLogger().setLevel(numeric)
     for name in ("ray", "ray.serve", "ray.data", "ray.tune", "ray.train"):
         logging.getLogger(name).setLevel(numeric)
     os.environ["RAY_LOGGER_LEVEL"] = level
