@@ -12,9 +12,11 @@ See :mod:`arena.notebook`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+# not `typing.TYPE_CHECKING`: importing typing would double the cost of `import arena`
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from arena.notebook import OVERRIDABLE_KEYS, Run, open_run, run
 
 __all__ = ["OVERRIDABLE_KEYS", "Run", "__version__", "open_run", "run"]
@@ -39,4 +41,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return sorted({*globals(), *__all__} - {"TYPE_CHECKING"})

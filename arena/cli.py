@@ -140,13 +140,14 @@ def _look_hint(run_id: str, store: str, events: str | None = None) -> str:
     """How to look at a recorded run: the page, the report and the plot."""
     flag = "" if store == DEFAULT_STORE else f" --store {store}"
     serve_events = f" --events {events}" if events else ""
-    return (
-        "look at it:\n"
-        f"  arena serve{flag}{serve_events}       → http://127.0.0.1:8000/ (API docs at /docs)\n"
-        f"  arena report {run_id}{flag}   → report.html (one file, opens offline)\n"
-        f"  arena plot {run_id}{flag}     → equity.png (equity and drawdown)\n"
-        f"  arena decisions {run_id}{flag} · arena why DECISION_ID{flag}"
-    )
+    steps = [
+        (f"arena serve{flag}{serve_events}", "the arena page at http://127.0.0.1:8000/ (API docs at /docs)"),
+        (f"arena report {run_id}{flag}", "report.html: one file, opens offline"),
+        (f"arena plot {run_id}{flag}", "equity.png: equity and drawdown"),
+        (f"arena decisions {run_id}{flag}", "decision ids, then: arena why DECISION_ID"),
+    ]
+    width = max(len(cmd) for cmd, _ in steps)
+    return "look at it:\n" + "\n".join(f"  {cmd:<{width}}  # {what}" for cmd, what in steps)
 
 
 def _open_store(url: str, read_only: bool = True):
@@ -459,14 +460,16 @@ def decisions(
     table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("decision_id", no_wrap=True, overflow="ignore",
                      min_width=max((len(r["decision_id"]) for r in rows), default=11))
-    for col in ("ts", "weights", "conf", "top reason"):
-        table.add_column(col, justify="right" if col == "conf" else "left", overflow="ellipsis", no_wrap=True)
+    table.add_column("ts", no_wrap=True, min_width=10)
+    table.add_column("conf", justify="right", no_wrap=True, min_width=4)
+    table.add_column("weights", overflow="fold", min_width=9)
+    table.add_column("top reason", overflow="fold", min_width=10)
     for r in rows:
         weights = ", ".join(f"{k} {v:.2f}" for k, v in (r.get("weights") or {}).items() if v is not None)
         lines = [e for e in (r.get("explanation") or []) if isinstance(e, dict)]
         top = max(lines, key=lambda e: abs(e.get("contribution") or 0.0), default=None)
         reason = "" if top is None else f"{top.get('feature')} {_fmt(top.get('contribution'), '{:+.3g}')}"
-        table.add_row(r["decision_id"], str(r["ts"])[:10], weights or "–", _fmt(r.get("confidence"), "{:.2f}"), reason)
+        table.add_row(r["decision_id"], str(r["ts"])[:10], _fmt(r.get("confidence"), "{:.2f}"), weights or "–", reason)
     out.print(table)
     if not rows:
         out.print("no decisions" + (f" of {contender}" if contender else "") + (f" on {symbol}" if symbol else ""))
