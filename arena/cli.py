@@ -66,25 +66,35 @@ _fmt = fmt
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
+_RAY_LOGGERS = ("ray", "ray.serve", "ray.data", "ray.tune", "ray.train")
+_log_level = logging.WARNING
+
+
 def _configure_logging(level: str) -> None:
     """Set this program's logging and Ray's and Serve's own to ``level``.
 
-    Ray reads ``RAY_LOGGER_LEVEL`` when it is imported (it is imported later, by the command)
-    and hands the environment to the processes of a Ray it starts; ``RAY_BACKEND_LOG_LEVEL``
-    quiets its core; Serve's processes log to their files only (not to this terminal) at
-    ``warning`` and above (``RAY_SERVE_LOG_TO_STDERR=0``).
+    Ray reads ``RAY_LOGGER_LEVEL`` when it is imported (later, by the command) and hands the
+    environment to the processes of a Ray it starts; at ``warning`` and above Serve's
+    processes log to their files only, not to this terminal (``RAY_SERVE_LOG_TO_STDERR=0``).
+    Serve sets its driver-side logger to INFO when it is imported: :func:`_reapply_log_level`
+    sets it back.
     """
-    numeric = getattr(logging, level.upper())
-    logging.basicConfig(level=numeric, format="%(levelname)s %(name)s: %(message)s")  # no-op if configured
-    logging.getLogger().setLevel(numeric)
-    for name in ("ray", "ray.serve", "ray.data", "ray.tune", "ray.train"):
-        logging.getLogger(name).setLevel(numeric)
+    global _log_level
+    _log_level = getattr(logging, level.upper())
+    logging.basicConfig(level=_log_level, format="%(levelname)s %(name)s: %(message)s")  # no-op if configured
+    logging.getLogger().setLevel(_log_level)
+    _reapply_log_level()
     os.environ["RAY_LOGGER_LEVEL"] = level
-    if numeric >= logging.WARNING:
-        os.environ["RAY_BACKEND_LOG_LEVEL"] = level
+    if _log_level >= logging.WARNING:
         os.environ["RAY_SERVE_LOG_TO_STDERR"] = "0"
     else:
         os.environ.pop("RAY_SERVE_LOG_TO_STDERR", None)
+
+
+def _reapply_log_level() -> None:
+    """The chosen level on Ray's and Serve's loggers again (their imports reset them)."""
+    for name in _RAY_LOGGERS:
+        logging.getLogger(name).setLevel(_log_level)
 
 
 def _version(value: bool) -> None:
@@ -358,6 +368,7 @@ def serve(
             _fail(f"--events: {exc}")
     from serve.deployment import run_serve
 
+    _reapply_log_level()  # importing ray.serve set its logger to INFO
     live = f"; live events from {events}" if events else ""
     out.print(
         f"serving {store} on http://{host}:{port}{live}  (OpenAPI docs: http://{host}:{port}/docs; Ctrl-C stops)"

@@ -91,7 +91,7 @@ def test_version_help_alias_and_log_level(monkeypatch):
     assert res.exit_code == 0 and res.stdout.strip() == f"model-arena {arena.__version__}"
     assert runner.invoke(app, ["-h"]).exit_code == 0 and "--log-level" in runner.invoke(app, ["-h"]).stdout
     assert "--wide" in runner.invoke(app, ["leaderboard", "-h"]).stdout
-    for var in ("RAY_LOGGER_LEVEL", "RAY_BACKEND_LOG_LEVEL", "RAY_SERVE_LOG_TO_STDERR"):
+    for var in ("RAY_LOGGER_LEVEL", "RAY_SERVE_LOG_TO_STDERR"):
         monkeypatch.setenv(var, "unset")
     res = runner.invoke(app, ["-q", "data", "list", "--json"])
     assert res.exit_code == 0
