@@ -25,7 +25,7 @@ config = Path(__file__).resolve().parent.parent / "configs" / "local.yaml"
 
 # %%
 run = arena.run(config, store=store, seed=7, name="notebook", data={"since": "2015-06-01"},
-                risk={"max_position_weight": 0.2})
+                risk={"max_position_weight": 0.2}, artifacts=str(out / "artifacts"))
 print(run)
 
 # %% [markdown]

@@ -113,6 +113,7 @@ def test_run_ends_by_saying_how_to_look_at_the_run(ray_session, tmp_path):
     cfg = {
         "name": "look", "data": {"source": "sample", "name": "us_equities_daily", "since": "2017-06-01"},
         "contenders": [{"name": "bench", "class": "buy_and_hold"}], "store": store,
+        "artifacts": str(tmp_path / "artifacts"),
     }
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
     res = runner.invoke(app, ["run", str(tmp_path / "c.yaml")])
