@@ -131,3 +131,26 @@ def test_report_of_a_run_that_has_no_equity_is_refused(recorded_run):
     empty = type(data)(**{**data.__dict__, "equity": data.equity.iloc[:0, :0]})
     with pytest.raises(ValueError, match="equity: expected at least one contender"):
         render_report(empty)
+
+
+def test_report_shows_halts_with_their_reason_and_arena_events(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "serve"))
+    from serve_sample_run import RUN_ID, write_sample_run
+
+    from arena.report.data import load_run
+    from arena.store import DuckDBStore
+
+    with DuckDBStore(tmp_path / "s.duckdb") as st:
+        write_sample_run(st)
+        html = render_report(load_run(st, RUN_ID))
+    parser = _Page()
+    parser.feed(html)
+    assert set(parser.cells) == {"momentum", "sma_cross"}
+    assert parser.cells["sma_cross"]["sharpe"] == ""  # NaN in the store: shown as "–", no value
+    assert 'title="MAX_DRAWDOWN">halted (MAX_DRAWDOWN)' in html
+    section = html.split('id="contender-sma_cross"')[1].split("<h2")[0]
+    assert "CONTENDER_HALTED" in section and "MAX_DRAWDOWN" in section
+    assert "KILL_SWITCH_TRIPPED" in html.split('id="provenance"')[1] and "manual: api" in html
