@@ -114,3 +114,18 @@ def test_import_arena_is_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[0] == "[]"
     assert out[1].startswith("True ")
+
+
+def test_a_config_may_be_a_mapping_or_an_arena_config(tmp_path):
+    import yaml
+
+    from arena.config import load_config
+    from arena.notebook import _config
+
+    raw = yaml.safe_load(open("configs/local.yaml"))
+    from_mapping = _config(raw, {"capital": 5_000, "execution": {"commission_bps": 0.0}})
+    assert from_mapping.capital == 5_000 and from_mapping.execution.commission_bps == 0.0
+    assert from_mapping.execution.slippage_bps == 2.0  # merged, not replaced
+    parsed = load_config("configs/local.yaml")
+    again = _config(parsed, {"contenders": [{"name": "b", "class": "buy_and_hold"}]})
+    assert [c.name for c in again.contenders] == ["b"] and again.risk == parsed.risk
