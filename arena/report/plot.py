@@ -15,16 +15,49 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.dates as mdates
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from arena.report.data import drawdowns
 
-__all__ = ["FORMATS", "equity_figure", "figure_svg", "returns_figure", "save_figure"]
+__all__ = ["FORMATS", "MAX_POINTS", "downsample", "equity_figure", "figure_svg", "returns_figure", "save_figure"]
 
 FORMATS = ("png", "svg", "pdf")
 """File formats :func:`save_figure` writes, named by the file's suffix."""
+
+MAX_POINTS = 4_000
+"""Points drawn per line at most: a 10-inch figure is about 1,500 pixels wide at 150 dpi, so
+a longer curve is downsampled (:func:`downsample`) without a visible difference."""
+
+
+def downsample(series: pd.Series, max_points: int = MAX_POINTS) -> pd.Series:
+    """The points of ``series`` that draw the same line with at most ``max_points`` points:
+    the minimum and the maximum of each of ``max_points / 2`` equal-count buckets
+    (tsdownsample's MinMax downsampler), plus the first and last point. Every peak and trough
+    wider than a bucket stays drawn, the highest equity and the deepest drawdown exactly.
+
+    Args:
+        series: values indexed by time (NaNs are dropped first).
+        max_points: points kept at most (>= 4; an odd number is rounded down).
+
+    Returns:
+        A subset of ``series`` (same index type), in time order; ``series`` itself when short.
+
+    Raises:
+        ValueError: when ``max_points`` < 4.
+    """
+    if max_points < 4:
+        raise ValueError(f"max_points: expected an int >= 4, got {max_points!r}")
+    s = series.dropna()
+    if len(s) <= max_points:
+        return s
+    from tsdownsample import MinMaxDownsampler
+
+    n_out = (max_points - 2) // 2 * 2  # room for the first and last point
+    keep = MinMaxDownsampler().downsample(np.ascontiguousarray(s.to_numpy(dtype=np.float64)), n_out=n_out)
+    return s.iloc[np.unique(np.concatenate(([0], keep, [len(s) - 1])))]
 
 _RC = {
     "svg.fonttype": "none",  # text stays text in an SVG (searchable, small)
@@ -46,6 +79,7 @@ def equity_figure(
     log_scale: bool = False,
     width_in: float = 10.0,
     height_in: float = 6.0,
+    max_points: int = MAX_POINTS,
 ) -> Figure:
     """Equity of every contender over time, with the drawdown pane under it.
 
@@ -55,6 +89,8 @@ def equity_figure(
         title: the figure's title.
         log_scale: a logarithmic equity axis (equal ratios look equal).
         width_in, height_in: size in inches.
+        max_points: points drawn per line at most (longer curves: :func:`downsample`; the
+            drawdown is computed on every bar first).
 
     Returns:
         A matplotlib ``Figure`` with two axes: equity (USD) and drawdown (fraction of the peak).
@@ -72,8 +108,9 @@ def equity_figure(
         for name in equity.columns:
             style = _BENCH_STYLE if name in bench else {"linewidth": 1.2}
             label = f"{name} (benchmark)" if name in bench else str(name)
-            top.plot(equity.index, equity[name], label=label, **style)
-            bottom.plot(dd.index, dd[name], **style)
+            eq, down = downsample(equity[name], max_points), downsample(dd[name], max_points)
+            top.plot(eq.index, eq.to_numpy(), label=label, **style)
+            bottom.plot(down.index, down.to_numpy(), **style)
         if log_scale:
             top.set_yscale("log")
         top.set_ylabel("equity (USD)")

@@ -57,3 +57,27 @@ def test_report_command_writes_the_same_page_as_the_notebook(recorded_run, tmp_p
     assert res.exit_code == 0, res.output
     strip = lambda html: html.split("report generated")[1].split("</p>", 1)[1]  # noqa: E731 - the time differs
     assert strip(out.read_text()) == strip((recorded_run.out / "report.html").read_text())
+
+
+def test_long_curves_are_downsampled_keeping_extremes_and_ends():
+    import numpy as np
+    import pandas as pd
+
+    from arena.report.plot import downsample, equity_figure
+
+    n = 200_000
+    idx = pd.date_range("2020-01-01", periods=n, freq="min", tz="UTC")
+    curve = pd.Series(10_000 * np.exp(np.cumsum(np.random.default_rng(1).normal(0, 1e-4, n))), index=idx)
+    curve.iloc[123_457] = curve.max() * 1.01  # a one-bar spike must stay drawn
+    small = downsample(curve, 1_000)
+    assert len(small) <= 1_000 and small.index.is_monotonic_increasing
+    assert small.max() == curve.max() and small.min() == curve.min()
+    assert small.index[0] == idx[0] and small.index[-1] == idx[-1]
+    assert downsample(curve.iloc[:500], 1_000).equals(curve.iloc[:500])
+    with pytest.raises(ValueError, match="max_points"):
+        downsample(curve, 3)
+    fig = equity_figure(pd.DataFrame({"a": curve}), max_points=2_000)
+    (line,) = fig.axes[0].get_lines()
+    assert len(line.get_xdata()) <= 2_000 and max(line.get_ydata()) == curve.max()
+    (dd,) = fig.axes[1].get_lines()
+    assert min(dd.get_ydata()) == pytest.approx(float((curve / curve.cummax() - 1).min()))
