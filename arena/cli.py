@@ -1,17 +1,21 @@
 """The ``arena`` command line.
 
 ``arena run CONFIG``, ``arena walkforward CONFIG --folds K``, ``arena serve``, ``arena runs``,
-``arena leaderboard RUN_ID``,
-``arena why DECISION_ID``, ``arena data list``, ``arena data validate FILE``,
+``arena leaderboard RUN_ID [--wide]``, ``arena decisions RUN_ID``, ``arena why DECISION_ID``,
+``arena report RUN_ID``, ``arena plot RUN_ID``, ``arena equity|trades|fills RUN_ID --csv|--parquet FILE``
+(decisions, report, plot and the exports live in :mod:`arena.cli_views`),
+``arena data list``, ``arena data validate FILE``,
 ``arena kill-switch``, ``arena up`` / ``arena down`` (a local Ray head reused by
 later runs). Errors in user input exit with status 2 and a message
 naming the file and key; nothing prints a Python traceback for them.
+``arena --version``; ``-h`` is ``--help``; ``--log-level`` (or ``-v``/``-q``) sets the level of
+this program's logging and of Ray's and Serve's own.
 """
 
 from __future__ import annotations
 
 import json
-import math
+import logging
 import os
 import sys
 from pathlib import Path
@@ -20,17 +24,28 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich import box
 from rich.table import Table
 
 from arena.live.schema import EVENTS_URL_ENV
+from arena.report.columns import (
+    BENCHMARK_CLASSES,
+    BENCHMARK_NOTE,
+    RANKED_BY,
+    benchmark_names,
+    columns_for,
+    fmt,
+)
 
+_HELP = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
     help="model-arena: trading models compete on real market data.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    context_settings=_HELP,
 )
-data_app = typer.Typer(help="Bundled data sets and data-quality checks.", no_args_is_help=True)
+data_app = typer.Typer(help="Bundled data sets and data-quality checks.", no_args_is_help=True, context_settings=_HELP)
 app.add_typer(data_app, name="data")
 
 DEFAULT_STORE = "duckdb://runs/arena.duckdb"
@@ -42,50 +57,108 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a t
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
-_COLUMNS = [
-    ("rank", "#", "{}"),
-    ("contender", "contender", "{}"),
-    ("status", "status", "{}"),
-    ("final_equity", "equity $", "{:,.2f}"),
-    ("total_return", "return", "{:+.2%}"),
-    ("cagr", "CAGR", "{:+.2%}"),
-    ("volatility", "vol", "{:.2%}"),
-    ("sharpe", "Sharpe", "{:.2f}"),
-    ("sortino", "Sortino", "{:.2f}"),
-    ("calmar", "Calmar", "{:.2f}"),
-    ("max_drawdown", "max DD", "{:.2%}"),
-    ("trades", "trades", "{}"),
-    ("win_rate", "win", "{:.0%}"),
-    ("turnover", "turnover", "{:.2f}"),
-    ("psr", "PSR", "{:.2f}"),
-    ("dsr", "DSR", "{:.2f}"),
-]
-_IC_COLUMNS = [("ic", "IC", "{:+.3f}"), ("rank_ic", "rank IC", "{:+.3f}"), ("hit_rate", "hit", "{:.0%}")]
-
-
 def _fail(message: str, code: int = 2) -> None:
     err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
     raise typer.Exit(code)
 
 
-def _fmt(value: Any, spec: str) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    try:
-        return spec.format(value)
-    except (ValueError, TypeError):
-        return str(value)
+_fmt = fmt
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
-def _leaderboard_table(rows: list[dict[str, Any]], title: str) -> Table:
-    table = Table(title=title, header_style="bold")
-    # prediction-quality columns when some contender predicts returns
-    columns = _COLUMNS + (_IC_COLUMNS if any(row.get("ic") is not None for row in rows) else [])
-    for _, head, _ in columns:
-        table.add_column(head, justify="left" if head in ("contender", "status") else "right")
+_RAY_LOGGERS = ("ray", "ray.serve", "ray.data", "ray.tune", "ray.train")
+_log_level = logging.WARNING
+
+
+def _configure_logging(level: str) -> None:
+    """Set this program's logging and Ray's and Serve's own to ``level``.
+
+    Ray reads ``RAY_LOGGER_LEVEL`` when it is imported (later, by the command) and hands the
+    environment to the processes of a Ray it starts; at ``warning`` and above Serve's
+    processes log to their files only, not to this terminal (``RAY_SERVE_LOG_TO_STDERR=0``).
+    Serve sets its driver-side logger to INFO when it is imported: :func:`_reapply_log_level`
+    sets it back.
+    """
+    global _log_level
+    _log_level = getattr(logging, level.upper())
+    logging.basicConfig(level=_log_level, format="%(levelname)s %(name)s: %(message)s")  # no-op if configured
+    logging.getLogger().setLevel(_log_level)
+    _reapply_log_level()
+    os.environ["RAY_LOGGER_LEVEL"] = level
+    if _log_level >= logging.WARNING:
+        os.environ["RAY_SERVE_LOG_TO_STDERR"] = "0"
+    else:
+        os.environ.pop("RAY_SERVE_LOG_TO_STDERR", None)
+
+
+def _reapply_log_level() -> None:
+    """The chosen level on Ray's and Serve's loggers again (their imports reset them)."""
+    for name in _RAY_LOGGERS:
+        logging.getLogger(name).setLevel(_log_level)
+
+
+def _version(value: bool) -> None:
+    if value:
+        import arena
+
+        out.print(f"model-arena {arena.__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    log_level: Annotated[
+        Optional[str],
+        typer.Option("--log-level", help=f"logging of arena, Ray and Serve: {' | '.join(LOG_LEVELS)} (default warning)",
+                     case_sensitive=False),
+    ] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="errors only")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """model-arena: trading models compete on real market data."""
+    if log_level is not None and log_level.lower() not in LOG_LEVELS:
+        _fail(f"--log-level: expected one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
+    level = (log_level or ("error" if quiet else ("debug" if verbose > 1 else "info" if verbose else "warning")))
+    _configure_logging(level.lower())
+
+
+def _leaderboard_table(
+    rows: list[dict[str, Any]], title: str, wide: bool = False, benchmarks: list[str] | tuple[str, ...] = ()
+) -> Table:
+    """The leaderboard as a terminal table: the key columns (about 90 characters wide for
+    names up to 14 characters) or, ``wide``, all of them; the caption says what it is ranked
+    by and which contender is the buy-and-hold benchmark."""
+    cols = columns_for(rows, wide=wide)
+    notes = [RANKED_BY] + [f"{b} {BENCHMARK_NOTE}" for b in benchmarks if any(r.get("contender") == b for r in rows)]
+    if not wide:
+        notes.append("--wide: all columns")
+    table = Table(
+        title=title, caption="; ".join(notes), header_style="bold", box=box.SIMPLE_HEAD,
+        caption_justify="left", pad_edge=False, padding=(0, 1), collapse_padding=True,
+    )
+    for c in cols:
+        table.add_column(c.head, justify="left" if c.key in ("contender", "status") else "right", no_wrap=True)
     for row in rows:
-        table.add_row(*(_fmt(row.get(key), spec) for key, _, spec in columns))
+        table.add_row(*(fmt(row.get(c.key), c.spec) for c in cols))
     return table
+
+
+def _look_hint(run_id: str, store: str, events: str | None = None) -> str:
+    """How to look at a recorded run: the page, the report and the plot."""
+    flag = "" if store == DEFAULT_STORE else f" --store {store}"
+    serve_events = f" --events {events}" if events else ""
+    steps = [
+        (f"arena serve{flag}{serve_events}", "the arena page at http://127.0.0.1:8000/ (API docs at /docs)"),
+        (f"arena report {run_id}{flag}", "report.html: one file, opens offline"),
+        (f"arena plot {run_id}{flag}", "equity.png: equity and drawdown"),
+        (f"arena decisions {run_id}{flag}", "decision ids, then: arena why DECISION_ID"),
+    ]
+    width = max(len(cmd) for cmd, _ in steps)
+    return "look at it:\n" + "\n".join(f"  {cmd:<{width}}  # {what}" for cmd, what in steps)
 
 
 def _open_store(url: str, read_only: bool = True):
@@ -107,6 +180,7 @@ def run(
         Optional[str], typer.Option("--store", envvar="ARENA_STORE", help="override the config's store URL")
     ] = None,
     seed: Annotated[Optional[int], typer.Option(help="override the config's seed")] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="all leaderboard columns")] = False,
     events: Annotated[
         Optional[str],
         typer.Option(
@@ -174,16 +248,18 @@ def run(
             )
         )
         return
+    benches = [c.name for c in cfg.contenders if c.class_ in BENCHMARK_CLASSES]
     out.print(
         _leaderboard_table(
-            result.leaderboard, f"{cfg.name} — run {result.run_id} ({result.n_bars} bars, {result.status})"
+            result.leaderboard, f"{cfg.name} — run {result.run_id} ({result.n_bars} bars, {result.status})",
+            wide=wide, benchmarks=benches,
         )
     )
     if result.stats:
         s = result.stats
         out.print(f"PBO (CSCV over {s.get('n_trials')} contenders): {_fmt(s.get('pbo'), '{:.2f}')}")
-    serve_events = f" --events {cfg.events}" if cfg.events else ""
-    out.print(f"store: {cfg.store}   serve it: arena serve --store {cfg.store}{serve_events}")
+    out.print(f"recorded in {cfg.store}", highlight=False)
+    out.print(_look_hint(result.run_id, cfg.store, cfg.events), highlight=False, markup=False)
 
 
 _WF_FOLD_COLUMNS = [
@@ -293,6 +369,7 @@ def serve(
             _fail(f"--events: {exc}")
     from serve.deployment import run_serve
 
+    _reapply_log_level()  # importing ray.serve set its logger to INFO
     live = f"; live events from {events}" if events else ""
     out.print(
         f"serving {store} on http://{host}:{port}{live}  (OpenAPI docs: http://{host}:{port}/docs; Ctrl-C stops)"
@@ -302,38 +379,75 @@ def serve(
 
 @app.command()
 def runs(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
-    """List the recorded runs."""
+    """List the recorded runs, newest first (run ids are never cut: copy one from here)."""
     rows = _open_store(store).list_runs()
     if json_out:
         print(json.dumps(rows, default=str))
         return
-    table = Table(header_style="bold")
-    for col in ("run_id", "name", "status", "started_at", "n_bars", "data_sha256", "code_version"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(
-            str(r.get("run_id")),
-            str(r.get("name")),
-            str(r.get("status")),
-            str(r.get("started_at")),
-            str(r.get("n_bars")),
-            str(r.get("data_sha256", ""))[:12],
-            str(r.get("code_version")),
-        )
+    cells = [
+        {
+            "run_id": str(r.get("run_id")),
+            "name": str(r.get("name")),
+            "status": str(r.get("status")),
+            "started (UTC)": str(r.get("started_at") or "")[:16].replace("T", " "),
+            "bars": str(r.get("n_bars") if r.get("n_bars") is not None else "–"),
+            "contenders": str(len((r.get("config") or {}).get("contenders") or [])),
+            "data sha256": str(r.get("data_sha256", ""))[:12],
+            "code": _short_code(str(r.get("code_version"))),
+        }
+        for r in rows
+    ]
+    columns = ["run_id", "name", "status", "started (UTC)", "bars", "contenders", "data sha256", "code"]
+
+    def width(cols: list[str]) -> int:
+        return sum(max(len(c), *(len(row[c]) for row in cells)) + 2 for c in cols)
+
+    # the run id is never cut: the least needed columns go first when the terminal is narrow
+    for drop in ("data sha256", "code", "contenders", "started (UTC)", "name"):
+        if not cells or width(columns) <= out.width:
+            break
+        columns.remove(drop)
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in columns:
+        table.add_column(col, no_wrap=True, overflow="ignore" if col == "run_id" else "ellipsis",
+                         justify="right" if col in ("bars", "contenders") else "left")
+    for row in cells:
+        table.add_row(*(row[c] for c in columns))
     out.print(table)
 
 
-@app.command()
-def leaderboard(run_id: str, store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
-    """Show a run's leaderboard."""
-    st = _open_store(store)
-    if st.get_run(run_id) is None:
+def _short_code(version: str) -> str:
+    """``git:<40 hex>+dirty`` → ``6d77bd4e7047+dirty``; other versions as they are."""
+    if version.startswith("git:"):
+        sha, _, rest = version[4:].partition("+")
+        return sha[:12] + (f"+{rest}" if rest else "")
+    return version
+
+
+def _known_run(st: Any, run_id: str, store: str) -> dict[str, Any]:
+    found = st.get_run(run_id)
+    if found is None:
         _fail(f"no run {run_id!r} in {store} (see `arena runs`)")
+    return found
+
+
+@app.command()
+def leaderboard(
+    run_id: str,
+    store: StoreOpt = DEFAULT_STORE,
+    json_out: JsonOpt = False,
+    wide: Annotated[bool, typer.Option("--wide", help="all columns (default: the key ones, fits 100 columns)")] = False,
+) -> None:
+    """Show a run's leaderboard, ranked by annualized Sharpe ratio."""
+    st = _open_store(store)
+    found = _known_run(st, run_id, store)
     rows = st.leaderboard(run_id)
     if json_out:
         print(json.dumps(rows, default=str))
         return
-    out.print(_leaderboard_table(rows, f"run {run_id}"))
+    out.print(_leaderboard_table(rows, f"run {run_id}", wide=wide, benchmarks=benchmark_names(found.get("config"))))
+    pbo = next((r.get("pbo") for r in rows if r.get("pbo") is not None), None)
+    out.print(f"PBO (CSCV over {len(rows)} contenders): {_fmt(pbo, '{:.2f}')}", highlight=False)
 
 
 @app.command()
@@ -493,6 +607,9 @@ def data_validate(
 
     out.print(render_quality_report(report))
 
+
+# the commands that look at a recorded run (decisions, report, plot, exports) register on `app`
+from arena import cli_views  # noqa: E402,F401
 
 if __name__ == "__main__":
     app()

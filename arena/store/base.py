@@ -198,6 +198,26 @@ def time_bounds(
         params.append(end_utc)
 
 
+VERDICT_ACTIONS: frozenset[str] = frozenset({"ALLOW", "SCALE", "DENY"})
+"""Values of ``risk_verdicts.action``."""
+
+
+def check_actions(actions: Sequence[str] | None) -> list[str] | None:
+    """Validate the ``actions`` filter of :meth:`Store.run_verdicts`; returns it as a sorted list.
+
+    Raises:
+        ValueError: naming the bad value and the allowed ones.
+    """
+    if actions is None:
+        return None
+    if isinstance(actions, str):
+        actions = [actions]
+    bad = [a for a in actions if a not in VERDICT_ACTIONS]
+    if bad:
+        raise ValueError(f"verdict actions: expected values in {sorted(VERDICT_ACTIONS)}, got {bad!r}")
+    return sorted(set(actions))
+
+
 def check_page(limit: int, offset: int) -> None:
     """Validate a page of :meth:`Store.decisions`.
 
@@ -356,6 +376,39 @@ class Store(ABC):
     def events(self, run_id: str, kind: str | None = None) -> list[dict[str, Any]]:
         """The run's ``events`` rows (contender failures and halts, kill switch), in time
         order; only those of ``kind`` (e.g. ``CONTENDER_FAILED``) when given."""
+
+    # ------------------------------------------------------------------ whole-run reads (reports)
+
+    def run_fills(self, run_id: str, contender: str | None = None) -> list[dict[str, Any]]:
+        """Every ``fills`` row of the run (or of one contender), decoded, ordered by
+        (contender, ts, append order): the order the contender's ledger booked them.
+
+        Args:
+            run_id: the run.
+            contender: only this contender's fills.
+
+        Raises:
+            NotImplementedError: for a backend without whole-run reads.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement run_fills")
+
+    def run_verdicts(
+        self, run_id: str, contender: str | None = None, actions: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The run's ``risk_verdicts`` rows (or one contender's), decoded, ordered by
+        (contender, ts, append order).
+
+        Args:
+            run_id: the run.
+            contender: only this contender's verdicts.
+            actions: only verdicts whose ``action`` is one of these (``ALLOW``, ``SCALE``,
+                ``DENY``); all when None.
+
+        Raises:
+            ValueError: for an action outside ALLOW | SCALE | DENY.
+            NotImplementedError: for a backend without whole-run reads.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement run_verdicts")
 
     # ------------------------------------------------------------------ context manager
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from arena.store.base import check_page, time_bounds
+from arena.store.base import check_actions
 from arena.store.decode import decode_row
 from arena.store.questdb_wire import from_questdb, questdb_type
 from arena.store.schema import KILL_SWITCH_EVENT_PREFIX, TABLES, Table
@@ -280,5 +281,39 @@ class QuestDBReads:
             params.append(kind)
         sql = (
             f"SELECT {select_list(t)} FROM {self._t('events')} WHERE {' AND '.join(where)} ORDER BY ts, seq"
+        )
+        return self._query(t, sql, params)
+
+    def run_fills(self, run_id: str, contender: str | None = None) -> list[dict[str, Any]]:
+        """See :meth:`Store.run_fills`."""
+        t = TABLES["fills"]
+        where, params = ["run_id = %s"], [run_id]
+        if contender is not None:
+            where.append("contender = %s")
+            params.append(contender)
+        sql = (
+            f"SELECT {select_list(t)} FROM {self._t('fills')} WHERE {' AND '.join(where)} "
+            "ORDER BY contender, ts, seq"
+        )
+        return self._query(t, sql, params)
+
+    def run_verdicts(
+        self, run_id: str, contender: str | None = None, actions: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """See :meth:`Store.run_verdicts`."""
+        wanted = check_actions(actions)
+        t = TABLES["risk_verdicts"]
+        where, params = ["run_id = %s"], [run_id]
+        if contender is not None:
+            where.append("contender = %s")
+            params.append(contender)
+        if wanted is not None:
+            if not wanted:
+                return []
+            where.append(f"action IN ({', '.join(['%s'] * len(wanted))})")
+            params.extend(wanted)
+        sql = (
+            f"SELECT {select_list(t)} FROM {self._t('risk_verdicts')} WHERE {' AND '.join(where)} "
+            "ORDER BY contender, ts, seq"
         )
         return self._query(t, sql, params)

@@ -1,0 +1,198 @@
+"""The ``arena`` commands that look at a recorded run: ``arena decisions``, ``arena report``,
+``arena plot`` and the exports ``arena equity|trades|fills RUN_ID --csv|--parquet FILE``.
+
+They register on :data:`arena.cli.app` (imported by :mod:`arena.cli`) and read the store
+through its read methods and :mod:`arena.report`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich import box
+from rich.table import Table
+
+from arena.cli import DEFAULT_STORE, JsonOpt, StoreOpt, _fail, _fmt, _known_run, _open_store, app, err, out
+
+
+@app.command()
+def decisions(
+    run_id: str,
+    store: StoreOpt = DEFAULT_STORE,
+    contender: Annotated[Optional[str], typer.Option(help="only this contender's decisions")] = None,
+    symbol: Annotated[Optional[str], typer.Option(help="only decisions touching this symbol")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="rows to show")] = 20,
+    offset: Annotated[int, typer.Option(min=0, help="rows to skip")] = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """List a run's decisions (ids to ask `arena why` about), in time order."""
+    st = _open_store(store)
+    _known_run(st, run_id, store)
+    if contender is not None and contender not in st.contenders(run_id):
+        _fail(f"--contender: no contender {contender!r} in run {run_id!r}; it has {', '.join(st.contenders(run_id))}")
+    rows = st.decisions(run_id, contender=contender, symbol=symbol, limit=limit, offset=offset)
+    if json_out:
+        print(json.dumps(rows, default=str))
+        return
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("decision_id", no_wrap=True, overflow="ignore",
+                     min_width=max((len(r["decision_id"]) for r in rows), default=11))
+    table.add_column("ts", no_wrap=True, min_width=10)
+    table.add_column("conf", justify="right", no_wrap=True, min_width=4)
+    table.add_column("weights", overflow="fold", min_width=9)
+    table.add_column("top reason", overflow="fold", min_width=10)
+    for r in rows:
+        weights = ", ".join(f"{k} {v:.2f}" for k, v in (r.get("weights") or {}).items() if v is not None)
+        lines = [e for e in (r.get("explanation") or []) if isinstance(e, dict)]
+        top = max(lines, key=lambda e: abs(e.get("contribution") or 0.0), default=None)
+        reason = "" if top is None else f"{top.get('feature')} {_fmt(top.get('contribution'), '{:+.3g}')}"
+        table.add_row(r["decision_id"], str(r["ts"])[:10], _fmt(r.get("confidence"), "{:.2f}"), weights or "–", reason)
+    out.print(table)
+    if not rows:
+        out.print("no decisions" + (f" of {contender}" if contender else "") + (f" on {symbol}" if symbol else ""))
+    elif len(rows) == limit:
+        out.print(f"first {limit} from row {offset}; more with --offset {offset + limit} (or --limit N)",
+                  highlight=False)
+
+
+def _contender_list(value: str | None) -> list[str] | None:
+    return None if value is None else [c.strip() for c in value.split(",") if c.strip()]
+
+
+ContendersOpt = Annotated[
+    Optional[str], typer.Option("--contenders", help="comma-separated contenders (default: all), e.g. bench,sma_10_30")
+]
+
+
+def _run_data(store: str, run_id: str, contenders: str | None) -> Any:
+    from arena.report.data import RunNotFoundError, load_run
+
+    st = _open_store(store)
+    try:
+        return load_run(st, run_id, _contender_list(contenders))
+    except RunNotFoundError:
+        _fail(f"no run {run_id!r} in {store} (see `arena runs`)")
+    except ValueError as exc:
+        _fail(f"--contenders: {exc}")
+    finally:
+        st.close()
+
+
+@app.command()
+def report(
+    run_id: str,
+    store: StoreOpt = DEFAULT_STORE,
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write")] = Path("report.html"),
+    contenders: ContendersOpt = None,
+) -> None:
+    """Write one self-contained HTML report of a run (opens offline; no external resources): equity and
+    drawdown, the leaderboard with PSR, DSR and PBO explained, per contender its monthly returns,
+    distribution of returns, trades and risk events, and the run's provenance."""
+    from arena.report.html import render_report
+
+    data = _run_data(store, run_id, contenders)
+    try:
+        html = render_report(data)
+    except ValueError as exc:
+        _fail(f"run {run_id!r}: {exc}")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(html, encoding="utf-8")
+    out.print(f"wrote {out_path} ({out_path.stat().st_size / 1e6:.1f} MB): open it in a browser", highlight=False)
+
+
+@app.command()
+def plot(
+    run_id: str,
+    store: StoreOpt = DEFAULT_STORE,
+    contenders: ContendersOpt = None,
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="file to write: .png, .svg or .pdf")] = Path(
+        "equity.png"
+    ),
+    log_scale: Annotated[bool, typer.Option("--log", help="logarithmic equity axis")] = False,
+    width_in: Annotated[float, typer.Option("--width", min=2, help="inches")] = 10.0,
+    height_in: Annotated[float, typer.Option("--height", min=2, help="inches")] = 6.0,
+    dpi: Annotated[int, typer.Option(min=50, help="dots per inch (PNG)")] = 150,
+) -> None:
+    """Draw equity and drawdown of a run's contenders (matplotlib), for slides and papers."""
+    from arena.report.plot import FORMATS, equity_figure, save_figure
+
+    if out_path.suffix.lower().lstrip(".") not in FORMATS:
+        _fail(f"--out {str(out_path)!r}: expected a file ending in {', '.join('.' + f for f in FORMATS)}")
+    data = _run_data(store, run_id, contenders)
+    try:
+        fig = equity_figure(data.equity, data.benchmarks, title=f"{data.run.get('name')} — {run_id}",
+                            log_scale=log_scale, width_in=width_in, height_in=height_in)
+    except ValueError as exc:
+        _fail(f"run {run_id!r}: {exc}")
+    save_figure(fig, out_path, dpi=dpi)
+    out.print(f"wrote {out_path}", highlight=False)
+
+
+CsvOpt = Annotated[Optional[Path], typer.Option("--csv", help="write CSV to this file ('-' for stdout)")]
+ParquetOpt = Annotated[Optional[Path], typer.Option("--parquet", help="write Parquet to this file")]
+ContenderOpt = Annotated[Optional[str], typer.Option("--contender", help="only this contender")]
+
+
+def _export(kind: str, run_id: str, store: str, contender: str | None, csv: Path | None, parquet: Path | None) -> None:
+    """Write a run's equity, trades or fills to CSV or Parquet."""
+    if (csv is None) == (parquet is None):
+        _fail(f"arena {kind}: give exactly one of --csv FILE or --parquet FILE")
+    import pandas as pd
+
+    from arena.report.data import fills_frame, trades_from_fills
+
+    st = _open_store(store)
+    try:
+        found = _known_run(st, run_id, store)
+        names = st.contenders(run_id)
+        if contender is not None and contender not in names:
+            _fail(f"--contender: no contender {contender!r} in run {run_id!r}; it has {', '.join(names)}")
+        wanted = [contender] if contender else names
+        if kind == "equity":
+            frame = pd.DataFrame([row for name in wanted for row in st.equity_curve(run_id, name)],
+                                 columns=["run_id", "contender", "ts", "bar_index", "equity", "cash", "gross_exposure"])
+            frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+        else:
+            frame = fills_frame(st.run_fills(run_id, contender))
+            if kind == "trades":
+                frame = trades_from_fills(frame, tuple(found.get("symbols") or ()))
+    finally:
+        st.close()
+    if parquet is not None:
+        parquet.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(parquet, index=False)
+        target = parquet
+    elif str(csv) == "-":
+        sys.stdout.write(frame.to_csv(index=False))
+        return
+    else:
+        assert csv is not None
+        csv.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(csv, index=False)
+        target = csv
+    err.print(f"wrote {len(frame)} {kind} rows to {target}", highlight=False)
+
+
+@app.command()
+def equity(run_id: str, store: StoreOpt = DEFAULT_STORE, contender: ContenderOpt = None, csv: CsvOpt = None,
+           parquet: ParquetOpt = None) -> None:
+    """Export the equity curves: one row per contender per bar (ts UTC; equity, cash, gross_exposure USD)."""
+    _export("equity", run_id, store, contender, csv, parquet)
+
+
+@app.command()
+def trades(run_id: str, store: StoreOpt = DEFAULT_STORE, contender: ContenderOpt = None, csv: CsvOpt = None,
+           parquet: ParquetOpt = None) -> None:
+    """Export the closed trades, rebuilt from the fills with the ledger's position book (pnl USD, return fraction)."""
+    _export("trades", run_id, store, contender, csv, parquet)
+
+
+@app.command()
+def fills(run_id: str, store: StoreOpt = DEFAULT_STORE, contender: ContenderOpt = None, csv: CsvOpt = None,
+          parquet: ParquetOpt = None) -> None:
+    """Export the fills (quantity units; price, commission, slippage USD)."""
+    _export("fills", run_id, store, contender, csv, parquet)
