@@ -225,10 +225,10 @@ def run(
     )
     try:
         with progress:
-            task = progress.add_task(f"{cfg.name}: replay", total=None)
+            task = progress.add_task(f"{cfg.name}: starting (Ray, data, actors)", total=None)
 
-            def on_progress(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
+            def on_progress(done: int, total: int) -> None:  # bars decided by the slowest contender
+                progress.update(task, completed=done, total=total, description=f"{cfg.name}: replay")
 
             result = run_arena(cfg, progress=on_progress)
     except (FileNotFoundError, ValueError) as exc:
