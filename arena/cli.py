@@ -131,13 +131,17 @@ def _leaderboard_table(
 ) -> Table:
     """The leaderboard as a terminal table: the key columns (about 90 characters wide for
     names up to 14 characters) or, ``wide``, all of them; the caption says what it is ranked
-    by and which contender is the buy-and-hold benchmark."""
+    by and which contender is the buy-and-hold benchmark, and why each contender that is not
+    ``ok`` (halted, suspended, failed) is so."""
     cols = columns_for(rows, wide=wide)
     notes = [RANKED_BY] + [f"{b} {BENCHMARK_NOTE}" for b in benchmarks if any(r.get("contender") == b for r in rows)]
     if not wide:
         notes.append("--wide: all columns")
+    why_not_ok = [f"{r['contender']} {r.get('status')}: {r.get('halt_reason') or 'no reason recorded'}"
+                  for r in rows if r.get("status") not in (None, "ok")]
+    caption = "; ".join(notes) + "".join(f"\n{line}" for line in why_not_ok)
     table = Table(
-        title=title, caption="; ".join(notes), header_style="bold", box=box.SIMPLE_HEAD,
+        title=title, caption=caption, header_style="bold", box=box.SIMPLE_HEAD,
         caption_justify="left", pad_edge=False, padding=(0, 1), collapse_padding=True,
     )
     for c in cols:

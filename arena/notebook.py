@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from arena.store.schema import FINAL_RUN_STATUSES
+
 if TYPE_CHECKING:  # heavy: imported when used
     import pandas as pd
     from matplotlib.figure import Figure
@@ -51,7 +53,7 @@ OVERRIDABLE_KEYS: dict[str, str] = {
 merged key by key into the config's section; the others replace the config's value."""
 
 _MERGED = ("data", "execution", "risk", "replay", "ray")
-_FINAL = ("finished", "failed", "killed")
+_FINAL = FINAL_RUN_STATUSES  # a run with one of these no longer changes
 
 
 class OverrideError(ValueError):

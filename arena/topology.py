@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -277,8 +277,9 @@ def run_arena(
         ]
         t_board = time.perf_counter()
         leaderboard, stats = leaderboard_and_stats(per_contender, ppy) if per_contender else ([], {})
+        leaderboard += failed_rows(failed, len(leaderboard))
         board_s = time.perf_counter() - t_board
-        status = "killed" if gstatus["kill_switch"] else "finished"
+        status = run_status(gstatus["kill_switch"], leaderboard)
         rows = [{"run_id": run_id, "ts": int(info["last_ns"]), **row} for row in leaderboard]
         batch: dict[str, Any] = {"leaderboard": rows}
         if events:
@@ -316,6 +317,23 @@ def run_arena(
         },
         guardian=gstatus,
     )
+
+
+def failed_rows(failed: Mapping[str, str], ranked: int) -> list[dict[str, Any]]:
+    """Leaderboard rows of the contenders whose process failed (no result to rank): status
+    ``failed``, the reason, ranks after the ``ranked`` others, no figures."""
+    return [
+        {"contender": name, "rank": ranked + i, "status": "failed", "halt_reason": reason}
+        for i, (name, reason) in enumerate(sorted(failed.items()), start=1)
+    ]
+
+
+def run_status(killed: bool, leaderboard: Sequence[Mapping[str, Any]]) -> str:
+    """A run's final status: ``killed`` when the kill switch was tripped, else
+    ``finished_with_failures`` when a contender is not ``ok`` (halted or failed), else ``finished``."""
+    if killed:
+        return "killed"
+    return "finished_with_failures" if any(r.get("status") != "ok" for r in leaderboard) else "finished"
 
 
 def _seed(seed: int, index: int) -> int:

@@ -57,7 +57,7 @@ class Run(BaseModel):
     seed: int | None
     started_at: IsoTimestamp
     ended_at: IsoTimestamp | None = Field(description="None while running")
-    status: Literal["running", "finished", "failed", "killed"]
+    status: Literal["running", "finished", "finished_with_failures", "failed", "killed"]
     n_bars: int | None = Field(description="bars processed; None while running")
     symbols: list[str]
     periods_per_year: float = Field(description="bars per year used to annualize metrics")

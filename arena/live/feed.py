@@ -24,7 +24,7 @@ kind                      payload
                           (:class:`~arena.live.snapshot.LiveLeaderboard`), at most once per
                           ``snapshot_every_s`` of wall time while equity arrives, and once
                           with ``final: true`` at the end
-``run_finished``          ``run_id``, ``status`` (finished/killed/failed), ``ended_at``,
+``run_finished``          ``run_id``, ``status`` (finished/finished_with_failures/killed/failed), ``ended_at``,
                           ``n_bars``, ``leaderboard`` (the rows the run recorded, as
                           ``GET /runs/{id}/leaderboard``; empty for a failed run) and
                           ``standings`` (the final live rows); always the last entry

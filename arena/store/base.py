@@ -64,7 +64,7 @@ class RunRecord:
         symbols: symbols traded.
         periods_per_year: bars per year used to annualize metrics (252 for daily
             equity bars, 365 for daily crypto bars).
-        status: ``running`` (the default), ``finished``, ``failed`` or ``killed``.
+        status: ``running`` (the default), ``finished``, ``finished_with_failures``, ``failed`` or ``killed``.
 
     Raises:
         ValueError: naming the field, for an empty run_id or name, a naive
@@ -163,7 +163,7 @@ def check_finish(ended_at: dt.datetime, status: str, n_bars: int) -> dt.datetime
 
     Raises:
         ValueError: naming the field, for a naive ``ended_at``, a ``status`` that is not
-            final (``finished`` | ``killed`` | ``failed``), or ``n_bars`` not an int >= 0.
+            final (``finished`` | ``finished_with_failures`` | ``killed`` | ``failed``), or ``n_bars`` not an int >= 0.
     """
     ended_utc = utc_datetime(ended_at, "ended_at")
     if status not in FINAL_RUN_STATUSES:
@@ -261,7 +261,7 @@ class Store(ABC):
         Args:
             run_id: the run.
             ended_at: end time, tz-aware.
-            status: ``finished``, ``failed`` or ``killed``.
+            status: ``finished``, ``finished_with_failures``, ``failed`` or ``killed``.
             n_bars: bars processed (>= 0).
 
         Raises:

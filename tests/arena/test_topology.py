@@ -117,6 +117,7 @@ def test_failing_contender_is_halted_and_the_run_goes_on(ray_session, tmp_path):
         ],
     )
     result = run_arena(cfg)
+    assert result.status == "finished_with_failures"
     rows = {r["contender"]: r for r in result.leaderboard}
     assert rows["broken"]["status"] == "halted"
     assert "model blew up at bar 40" in rows["broken"]["halt_reason"]
@@ -236,6 +237,7 @@ def test_a_drawdown_halt_flattens_on_ray_and_the_guardian_agrees(ray_session, tm
         contenders=[{"name": "bench", "class": "buy_and_hold"}],
     )
     result = run_arena(cfg)
+    assert result.status == "finished_with_failures"
     row = result.leaderboard[0]
     assert row["status"] == "halted" and "MAX_DRAWDOWN" in row["halt_reason"]
     assert row["max_drawdown"] < 0.19, "stopped within a bar of the limit (the next open's gap), not 19 %"
@@ -245,3 +247,22 @@ def test_a_drawdown_halt_flattens_on_ray_and_the_guardian_agrees(ray_session, tm
     assert result.guardian["mismatches"] == 0
     sells = [f for f in result.contenders["bench"]["fills"] if f["side"] == "SELL"]
     assert len(sells) == 4, "every one of the four symbols sold"
+
+
+def test_a_contender_whose_process_dies_is_listed_as_failed(ray_session, tmp_path):
+    cfg = _config(
+        tmp_path,
+        contenders=[
+            {"name": "bench", "class": "buy_and_hold"},
+            {"name": "dies", "class": "arena_test_contenders:ExitsAtBar", "params": {"exit_at": 60}},
+        ],
+    )
+    result = run_arena(cfg)
+    assert result.status == "finished_with_failures"
+    rows = {r["contender"]: r for r in result.leaderboard}
+    assert set(rows) == {"bench", "dies"}, "every contender is on the leaderboard"
+    assert rows["dies"]["status"] == "failed" and rows["dies"]["halt_reason"]
+    assert rows["dies"]["rank"] == 2 and rows["bench"]["status"] == "ok"
+    stored = {r["contender"]: r for r in open_store(cfg.store, read_only=True).leaderboard(result.run_id)}
+    assert stored["dies"]["status"] == "failed"
+    assert open_store(cfg.store, read_only=True).get_run(result.run_id)["status"] == "finished_with_failures"

@@ -28,3 +28,19 @@ class FlipEveryBar(Contender):
         w = self.weight / len(bars.symbols) if bars.index % 2 == 0 else 0.0
         return Decision(weights={s: w for s in bars.symbols},
                         explanation=[Contribution("parity", float(bars.index % 2), w)])
+
+
+class ExitsAtBar(Contender):
+    """Buys and holds the first symbol, then ends its own process (``os._exit(1)``) at ``exit_at``:
+    what a crash in native code or a killed worker looks like to the arena."""
+
+    exit_at: int = 60
+
+    def on_bars(self, bars, portfolio):
+        if bars.index == self.exit_at:
+            import os
+
+            os._exit(1)
+        if bars.index == 0:
+            return Decision(weights={bars.symbols[0]: 0.5}, explanation=[Contribution("entry", 1.0, 1.0)])
+        return None
