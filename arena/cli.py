@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -151,6 +152,15 @@ def _leaderboard_table(
     return table
 
 
+_SIGTERM_SEEN: list[int] = []
+
+
+def _stop_on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM stops a run the way Ctrl-C does: the arena's cleanup marks it failed and stops its actors."""
+    _SIGTERM_SEEN.append(signum)
+    raise KeyboardInterrupt("SIGTERM")
+
+
 def _look_hint(run_id: str, store: str, events: str | None = None) -> str:
     """How to look at a recorded run: the page, the report and the plot."""
     flag = "" if store == DEFAULT_STORE else f" --store {store}"
@@ -227,6 +237,7 @@ def run(
         console=err,
         disable=json_out,
     )
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)  # Ray's own handler would abort the process
     try:
         with progress:
             task = progress.add_task(f"{cfg.name}: starting (Ray, data, actors)", total=None)
@@ -237,6 +248,12 @@ def run(
             result = run_arena(cfg, progress=on_progress)
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:  # SIGINT, or SIGTERM through _stop_on_sigterm: the run is marked failed
+        by = "SIGTERM" if _SIGTERM_SEEN else "SIGINT"
+        err.print(f"stopped ({by}): the run is recorded as failed, with every row written so far")
+        raise typer.Exit(143 if _SIGTERM_SEEN else 130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if json_out:
         print(
             json.dumps(

@@ -178,6 +178,7 @@ def run_arena(
     }
     spawned: dict[str, Any] = {"market": market, "recorder": recorder, **actors}
     created: Any = None
+    decided = 0  # bars every contender has processed (recorded as n_bars of a run that fails)
     try:
         try:
             info = ray.get(market.info.remote())
@@ -243,6 +244,7 @@ def run_arena(
         ):
             state = ray.get(update)
             failed = state["failed"]
+            decided = state["decided"]
             if progress is not None:
                 progress(state["decided"], info["n_bars"])
         t_stream = time.perf_counter()
@@ -291,7 +293,7 @@ def run_arena(
         # the run is marked failed (rows already written stay), and no actor outlives it
         if created is not None:
             try:
-                ray.get(recorder.finish_run.remote(run_id, datetime.now(timezone.utc), "failed", 0), timeout=30)
+                ray.get(recorder.finish_run.remote(run_id, datetime.now(timezone.utc), "failed", decided), timeout=30)
                 ray.get(recorder.close.remote(), timeout=30)
             except Exception:  # noqa: BLE001 - best effort: the original error is what matters
                 pass
