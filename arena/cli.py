@@ -246,7 +246,7 @@ def run(
                 progress.update(task, completed=done, total=total, description=f"{cfg.name}: replay")
 
             result = run_arena(cfg, progress=on_progress)
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:  # SIGINT, or SIGTERM through _stop_on_sigterm: the run is marked failed
         by = "SIGTERM" if _SIGTERM_SEEN else "SIGINT"

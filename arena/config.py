@@ -176,6 +176,9 @@ class RaySettings(_Strict):
 
     address: str | None = None
     num_cpus: int | None = Field(None, ge=1)
+    startup_timeout_s: float = Field(
+        600.0, gt=0, description="seconds to wait for every actor to start (an autoscaling cluster adding nodes)"
+    )
 
 
 class ArenaConfig(_Strict):

@@ -18,6 +18,7 @@ leaderboard and records it. Everything else is plain Python in ``ledger/``,
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import uuid
@@ -43,6 +44,7 @@ from ledger import ExecutionConfig
 
 NAMESPACE = "model-arena"
 GUARDIAN_PREFIX = "guardian:"
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 
@@ -159,7 +161,8 @@ def run_arena(
     import time
 
     t0 = time.perf_counter()
-    ensure_ray(cfg)
+    where = ensure_ray(cfg)
+    gpus = fit_gpus(cfg, ray.cluster_resources().get("GPU", 0.0), fixed=where in ("local", "arena up"))
     run_id = run_id or new_run_id(cfg)
     started_at = datetime.now(timezone.utc)
     # Start every actor process at once; the contenders finish their set-up once the data is known.
@@ -170,7 +173,7 @@ def run_arena(
     actors: dict[str, Any] = {
         key: ContenderActor.options(
             num_cpus=max(spec.resources.num_cpus for spec in members),
-            num_gpus=max(spec.resources.num_gpus for spec in members),
+            num_gpus=max(gpus[spec.name] for spec in members),
             name=f"contender:{run_id}:{key}",
             namespace=NAMESPACE,
         ).remote([(spec.name, spec.class_, spec.params, seeds[spec.name]) for spec in members])
@@ -231,7 +234,15 @@ def run_arena(
             mine = {spec.name: settings[spec.name] for spec in members}
             ready.append(actors[key].setup.remote(mine, limits, info["symbols"], guardian, recorder))
         ready.append(guardian.register.remote(actors))  # controls reach every contender from now on
-        ray.get(ready)
+        try:
+            ray.get(ready, timeout=cfg.ray.startup_timeout_s)
+        except ray.exceptions.GetTimeoutError:
+            raise RuntimeError(
+                "the contender actors did not all start within ray.startup_timeout_s = "
+                f"{cfg.ray.startup_timeout_s:g} s: "
+                f"the cluster ({_resources_text(ray.cluster_resources())}) cannot place "
+                f"{_requests_text(cfg, gpus)}; add nodes or lower contenders[].resources"
+            ) from None
         t_ready = time.perf_counter()
 
         failed: dict[str, str] = {}
@@ -318,6 +329,35 @@ def run_arena(
             "guardian_busy": gstatus["audit_busy_s"],
         },
         guardian=gstatus,
+    )
+
+
+def fit_gpus(cfg: ArenaConfig, cluster_gpus: float, *, fixed: bool) -> dict[str, float]:
+    """GPUs each contender's actor asks Ray for (name → ``resources.num_gpus``), fitted to a
+    cluster that cannot grow (``fixed``: a private local Ray or the head of ``arena up``):
+    there a contender asking for more GPUs than the machine has runs on the CPU instead
+    (learned contenders use the device Ray assigns, the CPU without one), with a warning,
+    rather than waiting forever for a GPU that will never come. On a cluster that may add
+    nodes the request stands (``ray.startup_timeout_s`` bounds the wait)."""
+    out = {}
+    for spec in cfg.contenders:
+        want = spec.resources.num_gpus
+        if fixed and want > cluster_gpus:
+            log.warning("contender %r asks for %g GPU(s); this machine's Ray has %g: it runs on the CPU",
+                        spec.name, want, cluster_gpus)
+            want = 0.0
+        out[spec.name] = want
+    return out
+
+
+def _resources_text(resources: Mapping[str, float]) -> str:
+    keys = [k for k in ("CPU", "GPU", "memory") if k in resources]
+    return ", ".join(f"{k} {resources[k]:g}" for k in keys) or "no resources"
+
+
+def _requests_text(cfg: ArenaConfig, gpus: Mapping[str, float]) -> str:
+    return "; ".join(
+        f"{spec.name}: {spec.resources.num_cpus:g} CPU, {gpus[spec.name]:g} GPU" for spec in cfg.contenders
     )
 
 

@@ -266,3 +266,25 @@ def test_a_contender_whose_process_dies_is_listed_as_failed(ray_session, tmp_pat
     stored = {r["contender"]: r for r in open_store(cfg.store, read_only=True).leaderboard(result.run_id)}
     assert stored["dies"]["status"] == "failed"
     assert open_store(cfg.store, read_only=True).get_run(result.run_id)["status"] == "finished_with_failures"
+
+
+def test_a_gpu_request_on_a_machine_without_one_runs_on_the_cpu(ray_session, tmp_path, caplog):
+    """No GPU here: the request would wait forever; on a Ray that cannot grow it falls back."""
+    cfg = _config(tmp_path, contenders=[{"name": "sma", "class": "sma_crossover", "resources": {"num_gpus": 1}}])
+    from arena.topology import fit_gpus
+
+    assert fit_gpus(cfg, 0.0, fixed=True) == {"sma": 0.0}
+    assert fit_gpus(cfg, 0.0, fixed=False) == {"sma": 1}, "a cluster that may add a GPU node keeps the request"
+    assert fit_gpus(cfg, 2.0, fixed=True) == {"sma": 1}
+
+
+def test_actors_the_cluster_cannot_place_fail_the_start_naming_the_request(ray_session, tmp_path):
+    cfg = _config(
+        tmp_path,
+        contenders=[{"name": "big", "class": "sma_crossover", "resources": {"num_cpus": 64}}],
+        ray={"startup_timeout_s": 3},
+    )
+    with pytest.raises(RuntimeError, match=r"did not all start within ray.startup_timeout_s = 3 s.*big: 64 CPU"):
+        run_arena(cfg)
+    runs = open_store(cfg.store, read_only=True).list_runs()
+    assert [r["status"] for r in runs] == ["failed"]
