@@ -133,6 +133,9 @@ class ContenderSpec(_Strict):
     resources: Resources = Resources()
     warmup_bars: int = Field(0, ge=0)
     rebalance_drift: float | None = Field(None, gt=0)
+    decision_timeout_s: float | None = Field(
+        None, gt=0, description="seconds on_bars may take on one bar; a contender that does not answer is halted"
+    )
     process: str | None = None
     """Contenders naming the same ``process`` share one actor process (each keeps its own
     ledger, risk replica and records): for sweeps of many light rule contenders. A

@@ -26,6 +26,7 @@ def replay_local(
     warmup_bars: int = 0,
     rebalance_drift: float | None = None,
     guardian: Any = None,
+    decision_timeout_s: float | None = None,
 ) -> tuple[ContenderRunner, dict[str, Any]]:
     """Replay a panel through one contender in this process, without Ray.
 
@@ -38,6 +39,8 @@ def replay_local(
         warmup_bars: bars used only for ``fit`` before trading.
         rebalance_drift: re-issue held targets once weights drift this far (fraction).
         guardian: an ``arena.risk.RiskGuardian`` to vet with (default: one built from ``limits``).
+        decision_timeout_s: seconds ``on_bars`` may take on one bar (None: no limit; see
+            :class:`arena.runner.RunnerSettings`).
 
     Returns:
         ``(runner, result)``: the runner (its ``drain_records()`` gives the audit
@@ -54,6 +57,7 @@ def replay_local(
         warmup_bars=warmup_bars,
         rebalance_drift=rebalance_drift,
         guardian=guardian,
+        decision_timeout_s=decision_timeout_s,
     )[name]
 
 
@@ -70,6 +74,7 @@ def replay_local_arena(
     artifacts_dir: str | None = None,
     rebalance_drift: float | None = None,
     guardian: Any = None,
+    decision_timeout_s: float | None = None,
 ) -> dict[str, tuple[ContenderRunner, dict[str, Any]]]:
     """Replay a panel through several contenders in this process, as the arena routes them:
     contenders that consume signals (``consumes_signals = True``, e.g. ``meta_ensemble``)
@@ -81,8 +86,8 @@ def replay_local_arena(
         panel: an ``arena.data.Panel``.
         warmup_bars: one warm-up for all, or name → warm-up (missing names: 0).
         artifacts_dir: when given, each contender's checkpoints go to ``<artifacts_dir>/<name>``.
-        capital_usd, execution, limits, run_id, chunk_bars, rebalance_drift, guardian: as
-            for :func:`replay_local`.
+        capital_usd, execution, limits, run_id, chunk_bars, rebalance_drift, guardian,
+            decision_timeout_s: as for :func:`replay_local`.
 
     Returns:
         name → ``(runner, runner.finish())``.
@@ -108,6 +113,7 @@ def replay_local_arena(
             rebalance_drift=rebalance_drift,
             artifacts_dir=None if artifacts_dir is None else os.path.join(artifacts_dir, name),
             emit_signals=bool(consumers) and name not in consumers,
+            decision_timeout_s=decision_timeout_s,
         )
         runners[name] = ContenderRunner(model, settings, GuardianReplica(guardian))
     for part in panel.chunks(chunk_bars):

@@ -22,6 +22,8 @@ handed out by :meth:`ContenderRunner.drain_records`. Predictions
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,6 +63,37 @@ _NS_PER_DAY = 86_400 * 1_000_000_000
 SIGNAL_REASONS = 3  # explanation lines a Signal carries to a meta-model
 
 
+class DecisionTimeout(RuntimeError):
+    """A contender's ``on_bars`` did not answer within ``RunnerSettings.decision_timeout_s``."""
+
+
+class _DecisionThread:
+    """One daemon thread that runs ``fn(*args)`` on request; the caller waits with a timeout."""
+
+    def __init__(self, fn: Callable[..., Any], name: str) -> None:
+        self._fn = fn
+        self._jobs: queue.SimpleQueue[tuple[tuple[Any, ...], list[Any], threading.Event]] = queue.SimpleQueue()
+        threading.Thread(target=self._loop, name=name, daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            args, box, ready = self._jobs.get()
+            try:
+                box.append(self._fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller, who halts the contender
+                box.append(exc)
+            ready.set()
+
+    def call(self, *args: Any, timeout_s: float | None) -> tuple[bool, Any]:
+        """``(True, result or the exception raised)``, or ``(False, None)`` after ``timeout_s`` seconds."""
+        box: list[Any] = []
+        ready = threading.Event()
+        self._jobs.put((args, box, ready))
+        if not ready.wait(timeout_s):
+            return False, None
+        return True, box[0]
+
+
 @dataclass
 class RunnerSettings:
     """How a runner trades; built by the topology from the config.
@@ -70,6 +103,9 @@ class RunnerSettings:
     the contender keeps them in memory only.
     ``emit_signals``: keep one :class:`~contenders.signals.Signal` per bar for a
     meta-model (:meth:`ContenderRunner.take_signals`).
+    ``decision_timeout_s``: seconds ``on_bars`` may take on one bar; a contender that does
+    not answer in time is halted with ``DecisionTimeout`` (its call goes on in a thread of
+    its own, and its answer is ignored). None: no limit (and no thread).
     """
 
     run_id: str
@@ -83,6 +119,7 @@ class RunnerSettings:
     sharpe_window_bars: int = 63
     artifacts_dir: str | None = None
     emit_signals: bool = False
+    decision_timeout_s: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -146,6 +183,7 @@ class ContenderRunner:
         }
         self._fills: list[Fill] = []
         self._halt_check = False  # the bar's vetting may have set a drawdown halt (risk.on_halt)
+        self._pool: _DecisionThread | None = None  # for decision_timeout_s
         self._flattened_at: int | None = None  # ts of the halt whose positions were closed
         self.latencies_ns: list[int] = []
         self.n_decisions = 0
@@ -382,7 +420,10 @@ class ContenderRunner:
             return
         bars = Bars.of_history(ts, n, self.symbols, history)
         try:
-            decision = self.contender.on_bars(bars, Portfolio(led, self._equity, n + 1))
+            if self.s.decision_timeout_s is None:
+                decision = self.contender.on_bars(bars, Portfolio(led, self._equity, n + 1))
+            else:
+                decision = self._timed_on_bars(bars, Portfolio(led, self._equity, n + 1), n)
         except Exception as exc:  # a contender's bug halts it, not the arena
             self._halt(ts, exc)
             return
@@ -417,6 +458,25 @@ class ContenderRunner:
                     predictions=said.predictions,
                 )
         self._act(ts, n, decision, c, published_ns)
+
+    def _timed_on_bars(self, bars: Bars, portfolio: Portfolio, n: int) -> Decision | None:
+        """``contender.on_bars`` on a daemon worker thread, waited for ``decision_timeout_s``.
+
+        Raises:
+            DecisionTimeout: when it has not answered in time (the runner halts the contender;
+                the stuck call keeps its thread, which never holds the process open).
+        """
+        if self._pool is None:
+            self._pool = _DecisionThread(self.contender.on_bars, f"decide-{self.s.name}")
+        done, out = self._pool.call(bars, portfolio, timeout_s=self.s.decision_timeout_s)
+        if not done:
+            self._pool = None  # abandoned to its stuck call
+            raise DecisionTimeout(
+                f"on_bars did not answer within decision_timeout_s = {self.s.decision_timeout_s:g} s at bar {n}"
+            )
+        if isinstance(out, BaseException):
+            raise out
+        return out
 
     def _keep_predictions(self, n: int, predictions: Mapping[str, float]) -> None:
         row = self._pred[n]

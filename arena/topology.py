@@ -226,6 +226,7 @@ def run_arena(
                 n_bars_hint=info["n_bars"],
                 warmup_bars=spec.warmup_bars,
                 rebalance_drift=spec.rebalance_drift,
+                decision_timeout_s=spec.decision_timeout_s,
                 sharpe_window_bars=cfg.risk.sharpe_window_bars,
                 artifacts_dir=None if cfg.artifacts is None else os.path.join(cfg.artifacts, run_id, spec.name),
                 emit_signals=bool(consumers) and spec.name not in consumers,

@@ -245,3 +245,38 @@ def test_built_in_chunk_masks_give_the_bar_by_bar_run(name, params):
         assert rec_a.get(table, []) == rec_b.get(table, []), table
     np.testing.assert_array_equal(res_a["equity"], res_b["equity"])
     np.testing.assert_array_equal(res_a["gross_exposure"], res_b["gross_exposure"])
+
+
+class SleepsAtBar(Contender):
+    """Decides all-in at bar 2, then, at bar 10, does not answer for ``sleep_s`` seconds."""
+
+    sleep_s: float = 30.0
+
+    def on_bars(self, bars, portfolio):
+        if bars.index == 10:
+            import time
+
+            time.sleep(self.sleep_s)
+        if bars.index == 2:
+            return Decision(weights={bars.symbols[0]: 1.0}, explanation=[Contribution("in", 1.0, 1.0)])
+        return None
+
+
+def test_a_contender_that_does_not_answer_is_halted_at_its_decision_timeout(msft):
+    import time
+
+    t0 = time.perf_counter()
+    _, res = replay_local(SleepsAtBar(), msft, decision_timeout_s=0.5)
+    assert time.perf_counter() - t0 < 10, "the bar loop went on without waiting for it"
+    assert res["status"] == "halted"
+    assert res["halt_reason"] == "DecisionTimeout: on_bars did not answer within decision_timeout_s = 0.5 s at bar 10"
+    assert len(res["equity"]) == len(msft), "its ledger is still marked to market to the end"
+    assert len(res["fills"]) == 1
+
+
+def test_without_a_decision_timeout_no_thread_is_used(msft):
+    import threading
+
+    before = threading.active_count()
+    runner, _ = replay_local(SleepsAtBar(sleep_s=0.0), msft)
+    assert runner._pool is None and threading.active_count() == before
