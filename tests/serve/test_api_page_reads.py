@@ -175,6 +175,7 @@ def test_page_and_docs_load_only_this_servers_files(client: TestClient, path: st
     answer = client.get(path)
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
     html = answer.text
+    assert answer.headers["content-security-policy"].startswith("default-src 'self'")
     assert not _EXTERNAL.search(html.replace('href="https://www.tradingview.com/"', "")), html
     for ref in re.findall(r"""(?:src|href)=["'](/static/[^"']+)["']""", html):
         assert client.get(ref).status_code == 200, ref

@@ -74,8 +74,11 @@ export function renderLeaderboard(box, rows, opts) {
           opts.bench.has(row.contender) ? el("span", { class: "badge bench", title: "the buy-and-hold benchmark" }, "benchmark") : "");
       }
       if (key === "status") {
+        const failed = opts.failed.has(row.contender) && row.status !== "failed";
         const reason = row.halt_reason || opts.failed.get(row.contender) || "";
-        return el("td", { dataset: { key, value: row.status } }, el("span", { class: `badge ${row.status}` }, row.status), reason ? el("small", { class: "reason" }, ` ${reason}`) : "");
+        return el("td", { dataset: { key, value: row.status } }, el("span", { class: `badge ${row.status}` }, row.status),
+          failed ? el("span", { class: "badge failed", title: "the contender raised an error and was stopped" }, "failed") : "",
+          reason ? el("small", { class: "reason" }, ` ${reason}`) : "");
       }
       return el("td", { class: "num", dataset: { key, value: value === null || value === undefined ? "" : String(value) } }, fmt ? fmt(value) : value);
     })));
