@@ -216,6 +216,7 @@ export function riskTimeline(box, verdicts, events, span, onVerdict) {
   const svg = document.createElementNS(svgNS, "svg");
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.setAttribute("class", "timeline");
+  svg.setAttribute("preserveAspectRatio", "none");
   svg.setAttribute("id", "risk-timeline");
   const add = (tag, attrs, title) => {
     const node = document.createElementNS(svgNS, tag);

@@ -152,7 +152,7 @@ export async function renderRun(view, runId, page) {
       liveCount.textContent = String(state.fills);
       liveFills.prepend(el("tr", { dataset: { decisionId: data.decision_id || "" }, class: data.decision_id ? "clickable" : "", onclick: () => data.decision_id && openWhy(data.decision_id) },
         el("td", {}, when(data.ts)), el("td", {}, data.contender), el("td", {}, data.symbol), el("td", {}, data.side), el("td", { class: "num" }, num(data.quantity, 2)), el("td", { class: "num" }, num(data.price, 4))));
-      while (liveFills.children.length > 50) liveFills.lastChild.remove();
+      while (liveFills.children.length > 25) liveFills.lastChild.remove();
     } else if (kind === "kill_switch") {
       state.killed = data.kind === "KILL_SWITCH_TRIPPED" ? data.reason : null;
       setStatus([["running", "running"], ...(state.killed ? [[`kill switch tripped: ${state.killed}`, "killed"]] : [])]);
@@ -163,16 +163,24 @@ export async function renderRun(view, runId, page) {
       drawBoard();
       setStatus([[data.status, data.status]]);
       drawKillSwitch(false);
-      setTimeout(async () => {
+      // the run's recorder closes the store just after its last event: then the full record replaces the live view
+      const reload = async (tries) => {
         try {
           run = await getJSON(`/runs/${enc(runId)}`);
           state.run = run;
+          state.contenders = run.contenders;
+          state.capital = run.config?.capital ?? state.capital;
+          state.bench = benchNames(run.config);
+          await loadRecorded();
           state.liveOnly = false;
           notice(null);
           drawHead();
-          await loadRecorded();
-        } catch (_) { /* the store is still busy: the live view stays */ }
-      }, 1500);
+          view.dataset.recorded = "1";
+        } catch (_) {
+          if (tries > 0 && !state.stopped) setTimeout(() => reload(tries - 1), 1500);
+        }
+      };
+      setTimeout(() => reload(20), 500);
     }
   };
   const startLive = () => {
@@ -197,5 +205,5 @@ export async function renderRun(view, runId, page) {
     startLive();
     drawKillSwitch(true);
   }
-  return { stop: () => state.feed && state.feed.stop() };
+  return { stop: () => { state.stopped = true; if (state.feed) state.feed.stop(); } };
 }
