@@ -97,3 +97,12 @@ def recorded_run(ray_session, tmp_path_factory) -> tuple[str, str]:
     result = run_arena(cfg, run_id=run_id)
     assert result.status == "finished", result.status
     return store, run_id
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say where the screenshots of the page's views are."""
+    from page_support import SCREENS
+
+    shots = sorted(SCREENS.glob("*.png")) if SCREENS.is_dir() else []
+    if shots:
+        terminalreporter.write_line(f"arena page screenshots: {SCREENS}/ ({', '.join(p.name for p in shots)})")

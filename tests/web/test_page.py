@@ -113,6 +113,13 @@ def test_contender_view_marks_fills_and_verdicts(offline_page: OfflinePage, site
     assert scaled, "the benchmark's 0.25 weights are scaled to the 0.2 cap"
     assert page.locator("#risk-timeline rect.tick").count() == len(scaled)
     assert page.locator("#weights-chart").count() == 1
+    positions = api.get(f"/runs/{run_id}/contenders/bench/positions").json()
+    held = {p["symbol"]: p["quantity"] for p in positions}  # the last point of each symbol
+    shown = {
+        tr.get_attribute("data-symbol"): float(tr.locator("td").nth(1).inner_text().replace(",", ""))
+        for tr in page.locator("#positions tbody tr").all()
+    }
+    assert shown == held and held
     offline_page.shot("contender")
 
 

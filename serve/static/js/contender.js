@@ -51,7 +51,7 @@ export async function renderContender(view, runId, name, symbol) {
     el("h2", {}, "Price and fills ", select),
     el("p", { class: "small muted" }, `▲ buy, ▼ sell: ${symbolFills.length} fills of ${name} in ${sym}. Click a marker (or a fill below) for why.`),
     candleBox,
-    el("h2", {}, "Weights over time"),
+    el("h2", {}, "Positions and weights over time"),
     el("p", { class: "small muted" }, "market value of each position ÷ equity, after each bar (positions from the fills, valued at the bar's close)"),
     weightBox,
     el("h2", {}, "Risk verdicts and halts"),
@@ -73,8 +73,16 @@ export async function renderContender(view, runId, name, symbol) {
   } else {
     candleBox.append(el("p", { class: "muted" }, `This run recorded no bars of ${sym} (runs record the bars their market-data actor publishes).`));
   }
-  if (positions.length) weights(weightBox, positions);
-  else weightBox.append(el("p", { class: "muted" }, "No positions: this contender never traded."));
+  if (positions.length) {
+    weights(weightBox, positions);
+    const last = new Map();
+    for (const p of positions) last.set(p.symbol, p);
+    weightBox.append(el("table", { class: "grid", id: "positions" },
+      el("thead", {}, el("tr", {}, ["symbol", "units held", "price (USD)", "market value (USD)", "weight", "as of"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, [...last.values()].map((p) => el("tr", { dataset: { symbol: p.symbol } },
+        el("td", {}, p.symbol), el("td", { class: "num" }, num(p.quantity, 2)), el("td", { class: "num" }, num(p.price, 4)),
+        el("td", { class: "num" }, num(p.market_value, 2)), el("td", { class: "num" }, pct(p.weight, 1)), el("td", {}, when(p.ts)))))));
+  } else weightBox.append(el("p", { class: "muted" }, "No positions: this contender never traded."));
   const span = [new Date(run.started_at).getTime(), Date.now()];
   const times = [...positions.map((p) => p.ts), ...fills.map((f) => f.ts), ...verdicts.map((v) => v.ts), ...events.map((e) => e.ts)].map((t) => new Date(t).getTime());
   if (times.length) { span[0] = Math.min(...times); span[1] = Math.max(...times); }
