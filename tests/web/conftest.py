@@ -32,6 +32,7 @@ CHROMIUM_ARGS = [
 ]
 
 sys.path.insert(0, str(REPO / "tests" / "live"))  # live_support: scripts/redis.sh from Python, free ports
+sys.path.insert(0, str(REPO / "tests" / "serve"))  # serve_sample_run: the API tests' sample run
 
 
 def _unavailable(reason: str) -> None:

@@ -160,3 +160,55 @@ def test_docs_and_redoc_render_offline(offline_page: OfflinePage, site) -> None:
     page.wait_for_selector("h1", timeout=30_000)
     assert "model-arena API" in page.locator("h1").first.inner_text()
     offline_page.shot("redoc", full_page=False)
+
+
+METHODS = ("shap", "integrated_gradients", "attention", "variable_selection", "rule", "stacking", "policy")
+
+
+@pytest.fixture(scope="module")
+def methods_site(tmp_path_factory) -> Iterator[tuple[str, str]]:
+    """A store with the API tests' sample run plus one decision explained by each method."""
+    from serve_sample_run import RUN_ID, bar_ts_ns, write_sample_run
+
+    from arena.store import DuckDBStore
+
+    path = tmp_path_factory.mktemp("methods") / "arena.duckdb"
+    with DuckDBStore(path) as store:
+        write_sample_run(store)
+        store.append(
+            "decisions",
+            [
+                {
+                    "decision_id": f"{RUN_ID}/momentum/{method}",
+                    "run_id": RUN_ID,
+                    "contender": "momentum",
+                    "ts": bar_ts_ns(2),
+                    "bar_index": 2,
+                    "weights_json": {"MSFT": 0.3},
+                    "predictions_json": {"MSFT": 0.004},
+                    "explanation_json": [
+                        {"feature": f"f{k}", "value": 1.0 + k, "contribution": (-1) ** k * (3.0 - k) / 10,
+                         "method": method, "symbol": "MSFT"}
+                        for k in range(3)
+                    ],
+                }
+                for method in METHODS
+            ],
+        )
+    with serve_app(create_app(f"duckdb://{path}")) as base:
+        yield base, RUN_ID
+
+
+def test_why_renders_every_method_the_same_way(offline_page: OfflinePage, methods_site) -> None:
+    site, run_id = methods_site
+    page = offline_page.page
+    for method in METHODS:
+        decision_id = f"{run_id}/momentum/{method}"
+        offline_page.open(f"{site}/#/why/{quote(decision_id)}")
+        page.wait_for_selector("#contributions .contrib-row[data-feature]")
+        rows = page.locator("#contributions .contrib-row[data-feature]")
+        assert [r.get_attribute("data-method") for r in rows.all()] == [method] * 3
+        assert [r.get_attribute("data-feature") for r in rows.all()] == ["f0", "f1", "f2"]  # by |contribution|
+        assert page.locator("#contributions .bar.neg").count() == 1
+        assert page.locator("#contributions .bar.pos").count() == 2
+        assert "MSFT 0.400 %" in page.locator("#why").inner_text()  # the prediction, as a percentage

@@ -67,7 +67,7 @@ def test_live_run_on_the_page(ray_session, redis_url, browser, tmp_path, monkeyp
     cfg = parse_config(
         {
             "name": "page-live",
-            "data": {"source": "synthetic", "symbols": ["AAA", "BBB", "CCC", "DDD"], "n_bars": 500, "seed": 11},
+            "data": {"source": "synthetic", "symbols": ["AAA", "BBB", "CCC", "DDD"], "n_bars": 400, "seed": 11},
             "capital": 10_000,
             "seed": 3,
             "execution": {"commission_bps": 1.0},
@@ -77,7 +77,7 @@ def test_live_run_on_the_page(ray_session, redis_url, browser, tmp_path, monkeyp
                 {"name": "sma", "class": "sma_crossover", "params": {"fast": 5, "slow": 20}},
                 {"name": "flip", "class": "arena_test_contenders:FlipEveryBar"},
             ],
-            "replay": {"mode": "paced", "bar_interval_s": 0.03},
+            "replay": {"mode": "paced", "bar_interval_s": 0.025},
             "store": f"duckdb://{tmp_path / 'arena.duckdb'}",
             "events": redis_url,
         }
@@ -132,8 +132,9 @@ def test_live_run_on_the_page(ray_session, redis_url, browser, tmp_path, monkeyp
             assert _number(page, "#live-fill-count") == _count(cfg.store, "fills", run_id), "no fill lost or repeated"
             _wait(page, "() => document.querySelector('#view').dataset.recorded === '1'", 60)  # the store is free
             assert page.locator("#notice").is_hidden()
+            n_bars = box["result"].n_bars
             for series in page.evaluate("window.arena.equity.info()"):
-                assert series["points"] > 400, series  # the recorded curve (downsampled to <= 2000), not snapshots
+                assert series["points"] == n_bars, series  # the recorded curve, not the live snapshots
             assert "kill switch tripped: page test" in page.locator("#arena-status").inner_text()
             assert page.evaluate("window.__sameDocument === true"), "the page was never reloaded"
             view.shot("live-finished")
