@@ -26,6 +26,8 @@ class OfflinePage:
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        self.console: list[str] = []  # the page's console messages, printed when a test fails
+        self.page.on("console", lambda msg: self.console.append(f"{msg.type}: {msg.text}"))
 
     def _route(self, route) -> None:
         url = route.request.url
@@ -48,6 +50,7 @@ class OfflinePage:
         return path
 
     def close(self) -> None:
+        print("page console:", *self.console[-30:], sep="\n  ")
         self.context.close()
 
 

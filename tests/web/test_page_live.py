@@ -14,6 +14,7 @@ import uuid
 from urllib.parse import quote
 
 import duckdb
+import httpx
 import pytest
 import redis
 from live_support import TEST_PORT, redis_sh
@@ -62,12 +63,11 @@ def _wait(page, expression: str, timeout_s: float = 60.0, arg=None) -> None:
         time.sleep(0.1)
 
 
-def test_live_run_on_the_page(ray_session, redis_url, browser, tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv(KILL_SWITCH_TOKEN_ENV, TOKEN)
-    cfg = parse_config(
+def _config(store: str, redis_url: str, n_bars: int, interval_s: float):
+    return parse_config(
         {
             "name": "page-live",
-            "data": {"source": "synthetic", "symbols": ["AAA", "BBB", "CCC", "DDD"], "n_bars": 400, "seed": 11},
+            "data": {"source": "synthetic", "symbols": ["AAA", "BBB", "CCC", "DDD"], "n_bars": n_bars, "seed": 11},
             "capital": 10_000,
             "seed": 3,
             "execution": {"commission_bps": 1.0},
@@ -77,26 +77,56 @@ def test_live_run_on_the_page(ray_session, redis_url, browser, tmp_path, monkeyp
                 {"name": "sma", "class": "sma_crossover", "params": {"fast": 5, "slow": 20}},
                 {"name": "flip", "class": "arena_test_contenders:FlipEveryBar"},
             ],
-            "replay": {"mode": "paced", "bar_interval_s": 0.025},
-            "store": f"duckdb://{tmp_path / 'arena.duckdb'}",
+            "replay": {"mode": "paced", "bar_interval_s": interval_s},
+            "store": store,
             "events": redis_url,
         }
     )
-    run_id = f"live-page-{uuid.uuid4().hex[:8]}"
-    ray_session.get(ray_session.put(0))  # register serializers here, not in the run's thread
-    box: dict[str, object] = {}
-    thread = threading.Thread(target=lambda: box.update(result=run_arena(cfg, run_id=run_id)), daemon=True)
-    client = redis.Redis.from_url(redis_url)
+
+
+class LiveRun:
+    """``run_arena`` of ``cfg`` in a thread, started by :meth:`start`, which returns once the
+    run's live stream exists; :meth:`result` joins it."""
+
+    def __init__(self, ray_session, cfg, redis_url: str) -> None:
+        ray_session.get(ray_session.put(0))  # register serializers here, not in the run's thread
+        self.cfg, self.run_id = cfg, f"live-page-{uuid.uuid4().hex[:8]}"
+        self.box: dict[str, object] = {}
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.client = redis.Redis.from_url(redis_url)
+
+    def _run(self) -> None:
+        self.box["result"] = run_arena(self.cfg, run_id=self.run_id)
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.time() + 120
+        while not self.client.exists(stream_key(self.run_id)):
+            assert time.time() < deadline and self.thread.is_alive(), "the run's stream never appeared"
+            time.sleep(0.05)
+
+    def result(self):
+        self.thread.join(120)
+        assert not self.thread.is_alive() and "result" in self.box, "the run did not finish"
+        return self.box["result"]
+
+    def close(self) -> None:
+        self.thread.join(120)
+        with contextlib.suppress(redis.RedisError):  # a cleanup error must not hide the test's own
+            self.client.delete(stream_key(self.run_id))
+        self.client.close()
+
+
+def test_live_run_on_the_page(ray_session, redis_url, browser, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(KILL_SWITCH_TOKEN_ENV, TOKEN)
+    live = LiveRun(ray_session, _config(f"duckdb://{tmp_path / 'arena.duckdb'}", redis_url, 400, 0.025), redis_url)
+    run_id, cfg = live.run_id, live.cfg
     app = create_app(cfg.store, redis_url, events_ping_s=1.0, events_block_ms=500)
     with serve_app(app) as site:
         view = OfflinePage(browser)
         try:
             page = view.page
-            thread.start()
-            deadline = time.time() + 120
-            while not client.exists(stream_key(run_id)):
-                assert time.time() < deadline and thread.is_alive(), "the run's stream never appeared"
-                time.sleep(0.05)
+            live.start()
             view.open(f"{site}/#/")
             assert page.locator(f"#runs-table tr[data-run-id='{run_id}'][data-live='1']").count() == 1
             page.evaluate("window.__sameDocument = true")
@@ -125,14 +155,13 @@ def test_live_run_on_the_page(ray_session, redis_url, browser, tmp_path, monkeyp
             assert "page test" in page.locator("#arena-status").inner_text()
 
             _wait(page, "() => window.arena.feed.stopped", 120)
-            thread.join(120)
-            assert not thread.is_alive() and "result" in box, "the run did not finish"
+            result = live.result()
             _wait(page, "() => document.querySelector('#ranked-by').textContent.includes('annualized Sharpe')", 30)
             assert page.evaluate("window.arena.feed.reconnects") >= 1
             assert _number(page, "#live-fill-count") == _count(cfg.store, "fills", run_id), "no fill lost or repeated"
             _wait(page, "() => document.querySelector('#view').dataset.recorded === '1'", 60)  # the store is free
             assert page.locator("#notice").is_hidden()
-            n_bars = box["result"].n_bars
+            n_bars = result.n_bars
             for series in page.evaluate("window.arena.equity.info()"):
                 assert series["points"] == n_bars, series  # the recorded curve, not the live snapshots
             assert "kill switch tripped: page test" in page.locator("#arena-status").inner_text()
@@ -140,8 +169,59 @@ def test_live_run_on_the_page(ray_session, redis_url, browser, tmp_path, monkeyp
             view.shot("live-finished")
         finally:
             view.close()
-            thread.join(120)
-            with contextlib.suppress(redis.RedisError):  # a cleanup error must not hide the test's own
-                client.delete(stream_key(run_id))
-            client.close()
+            live.close()
+    assert not view.errors and not view.blocked, (view.errors, view.blocked)
+
+
+@pytest.fixture
+def questdb_url():
+    """A fresh store (own table prefix) on the QuestDB server of `make services`; tables dropped after."""
+    import psycopg
+
+    from arena.store.schema import TABLES
+
+    try:
+        httpx.get("http://127.0.0.1:9000/exec", params={"query": "select 1"}, timeout=2).raise_for_status()
+    except httpx.HTTPError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"QuestDB is required under CI: {exc}")
+        pytest.skip(f"no QuestDB server on 127.0.0.1:9000 (make services): {exc}")
+    prefix = f"page{uuid.uuid4().hex[:8]}_"
+    yield f"questdb://127.0.0.1:9000?prefix={prefix}"
+    with psycopg.connect("host=127.0.0.1 port=8812 user=admin password=quest dbname=qdb", autocommit=True) as con:
+        for name in TABLES:
+            con.execute(f'DROP TABLE IF EXISTS "{prefix}{name}"')
+
+
+def test_live_run_read_from_questdb_while_it_writes(ray_session, redis_url, questdb_url, browser) -> None:
+    live = LiveRun(ray_session, _config(questdb_url, redis_url, 400, 0.025), redis_url)
+    app = create_app(questdb_url, redis_url, events_ping_s=1.0, events_block_ms=500)
+    with serve_app(app) as site:
+        view = OfflinePage(browser)
+        try:
+            page = view.page
+            live.start()
+            deadline = time.time() + 30  # the run's row, once QuestDB has applied its first write
+            while httpx.get(f"{site}/runs/{quote(live.run_id, safe='')}").status_code != 200:
+                assert time.time() < deadline, "the running run never showed in the store"
+                time.sleep(0.1)
+            view.open(f"{site}/#/run/{quote(live.run_id, safe='')}")
+            page.wait_for_selector("#live-card:not([hidden])")
+            assert page.locator("#notice").is_hidden(), "QuestDB answers reads during the run"
+            assert "running" in page.locator("#arena-status").inner_text()
+            recorded = {s["name"]: s["points"] for s in page.evaluate("window.arena.equity.info()")}
+            assert set(recorded) == {"bench", "sma", "flip"}, "every configured contender, records or not"
+            _wait(page, "() => Number(document.querySelector('#live-fill-count').textContent) > 0")
+            _wait(page, "() => document.querySelector('#ranked-by').textContent.includes('Live standings')")
+            grown = "n => Math.min(...window.arena.equity.info().map(s => s.points)) > n"
+            _wait(page, grown, arg=max(recorded.values()))  # live points after the recorded ones
+            view.shot("live-questdb")
+            result = live.result()
+            _wait(page, "() => document.querySelector('#view').dataset.recorded === '1'", 60)
+            assert [r.get_attribute("data-contender") for r in page.locator("#leaderboard tbody tr").all()] == [
+                r["contender"] for r in result.leaderboard
+            ]
+        finally:
+            view.close()
+            live.close()
     assert not view.errors and not view.blocked, (view.errors, view.blocked)

@@ -105,8 +105,15 @@ export class EquityChart {
     this.peaks.set(name, peak);
     line.update({ time, value: v });
     this.drawdown.get(name).update({ time, value: peak > 0 ? v / peak - 1 : 0 });
+    this.chart.timeScale().fitContent();
     this.showLegend(null);
     return true;
+  }
+
+  /** Time (ISO) of a contender's last point, or null. */
+  lastTime(name) {
+    const data = this.series.get(name)?.data() || [];
+    return data.length ? new Date(data[data.length - 1].time * 1000).toISOString() : null;
   }
 
   toggleLog() {

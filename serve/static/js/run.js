@@ -8,6 +8,16 @@ import { openWhy } from "./why.js";
 
 const MAX_POINTS = 2000;
 
+/** A contender's curve; [] for one with no records yet (404 while a run starts). */
+const curve = (runId, name, query) =>
+  getJSON(`/runs/${enc(runId)}/contenders/${enc(name)}/equity?${query}`).catch((err) => (err.status === 404 ? [] : Promise.reject(err)));
+
+/** The run's contenders: those configured (known from the start), then any other with records. */
+function contenderNames(run) {
+  const configured = (run?.config?.contenders || []).map((c) => c.name).filter(Boolean);
+  return [...new Set([...configured, ...(run?.contenders || [])])];
+}
+
 function benchNames(config) {
   return new Set((config?.contenders || []).filter((c) => c.class === "buy_and_hold" || c.name === "bench").map((c) => c.name));
 }
@@ -38,7 +48,7 @@ export async function renderRun(view, runId, page) {
   const state = {
     runId,
     run,
-    contenders: run ? run.contenders : [],
+    contenders: contenderNames(run),
     capital: run?.config?.capital ?? null,
     bench: benchNames(run?.config),
     failed: new Map(),
@@ -64,7 +74,7 @@ export async function renderRun(view, runId, page) {
     head.append(el("h1", {}, r.name || runId), el("p", { class: "mono small", id: "run-id" }, runId));
     if (run) {
       head.append(el("p", { class: "small" },
-        `${when(run.started_at)} → ${run.ended_at ? when(run.ended_at) : "…"} UTC · ${run.n_bars ?? "?"} bars · symbols ${run.symbols.join(", ")} · capital ${num(state.capital, 0)} USD per contender · seed ${run.seed ?? "—"} · code ${run.code_version} · data sha256 `,
+        `${when(run.started_at)} → ${run.ended_at ? when(run.ended_at) : "…"} UTC · ${run.n_bars === null ? "running" : `${run.n_bars} bars`} · symbols ${run.symbols.join(", ")} · capital ${num(state.capital, 0)} USD per contender · seed ${run.seed ?? "—"} · code ${run.code_version} · data sha256 `,
         el("span", { class: "mono", title: run.data_sha256 }, short(run.data_sha256, 16))));
     } else if (started) {
       head.append(el("p", { class: "small" }, `started ${when(started.started_at)} UTC · symbols ${(started.symbols || []).join(", ")} · capital ${num(started.capital, 0)} USD per contender · seed ${started.seed ?? "—"}`));
@@ -103,7 +113,7 @@ export async function renderRun(view, runId, page) {
     state.status = status;
     for (const c of status.contenders) if (c.status === "failed") state.failed.set(c.contender, c.reason || "");
     setStatus(statusParts(status, status.status));
-    const curves = await Promise.all(state.contenders.map((name) => getJSON(`/runs/${enc(runId)}/contenders/${enc(name)}/equity?max_points=${MAX_POINTS}`)));
+    const curves = await Promise.all(state.contenders.map((name) => curve(runId, name, `max_points=${MAX_POINTS}`)));
     if (!state.capital) {
       const firsts = curves.map((c) => c[0]?.equity).filter((x) => x);
       state.capital = firsts.length ? firsts[0] : 1;
@@ -128,6 +138,26 @@ export async function renderRun(view, runId, page) {
       } }, "trip kill switch"), " ", out));
   };
 
+  // A store that answers during the run (QuestDB): each snapshot fetches the bars recorded since
+  // the chart's last point, at full resolution; the snapshot's own point fills in when that fails.
+  let refreshing = false;
+  const refreshCurves = async (rows) => {
+    if (refreshing) return;
+    refreshing = true;
+    try {
+      await Promise.all(state.contenders.map(async (name) => {
+        const since = state.chart.lastTime(name);
+        const query = `max_points=${MAX_POINTS}${since ? `&start=${enc(since)}` : ""}`;
+        const points = await curve(runId, name, query);
+        for (const p of points) state.chart.addPoint(name, p.ts, p.equity, state.capital);
+      }));
+    } catch (_) {
+      for (const row of rows) if (row.ts) state.chart.addPoint(row.contender, row.ts, row.equity, state.capital);
+    } finally {
+      refreshing = false;
+    }
+  };
+
   const liveFills = el("tbody");
   const liveCount = el("span", { id: "live-fill-count" }, "0");
   const liveState = el("span", { id: "live-state", class: "badge" }, "");
@@ -142,7 +172,9 @@ export async function renderRun(view, runId, page) {
       setStatus([["running", "running"]]);
     } else if (kind === "leaderboard") {
       if (!state.chart) makeChart();
-      for (const row of data.rows) if (row.ts) state.chart.addPoint(row.contender, row.ts, row.equity, state.capital);
+      if (state.liveOnly) {
+        for (const row of data.rows) if (row.ts) state.chart.addPoint(row.contender, row.ts, row.equity, state.capital);
+      } else refreshCurves(data.rows);
       state.liveRows = data.rows;
       if (!state.recordedBoard || !state.recordedBoard.length) drawBoard();
       const halted = data.rows.filter((r) => r.status !== "ok").map((r) => [`${r.contender} ${r.status}: ${r.halt_reason || ""}`, r.status]);
@@ -168,7 +200,7 @@ export async function renderRun(view, runId, page) {
         try {
           run = await getJSON(`/runs/${enc(runId)}`);
           state.run = run;
-          state.contenders = run.contenders;
+          state.contenders = contenderNames(run);
           state.capital = run.config?.capital ?? state.capital;
           state.bench = benchNames(run.config);
           await loadRecorded();
