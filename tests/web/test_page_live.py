@@ -119,7 +119,7 @@ class LiveRun:
 
 def test_live_run_on_the_page(ray_session, redis_url, browser, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv(KILL_SWITCH_TOKEN_ENV, TOKEN)
-    live = LiveRun(ray_session, _config(f"duckdb://{tmp_path / 'arena.duckdb'}", redis_url, 400, 0.025), redis_url)
+    live = LiveRun(ray_session, _config(f"duckdb://{tmp_path / 'arena.duckdb'}", redis_url, 480, 0.025), redis_url)
     run_id, cfg = live.run_id, live.cfg
     app = create_app(cfg.store, redis_url, events_ping_s=1.0, events_block_ms=500)
     with serve_app(app) as site:
@@ -146,7 +146,9 @@ def test_live_run_on_the_page(ray_session, redis_url, browser, tmp_path, monkeyp
             _wait(page, "n => Number(document.querySelector('#live-fill-count').textContent) > n", arg=fills_before)
             _wait(page, "before => document.querySelector('#leaderboard tbody').innerText !== before", arg=board_before)
             points = {s["name"]: s["points"] for s in page.evaluate("window.arena.equity.info()")}
-            assert set(points) == {"bench", "sma", "flip"} and min(points.values()) >= 2, points
+            assert set(points) == {"bench", "sma", "flip"}, points
+            # each leaderboard snapshot adds a point to every curve: the chart grows without a reload
+            _wait(page, "n => Math.min(...window.arena.equity.info().map(s => s.points)) > n", arg=min(points.values()))
 
             page.fill("#kill-reason", "page test")
             page.click("#kill-button")

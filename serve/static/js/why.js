@@ -5,13 +5,13 @@
 import { clear, el, encPath, getJSON, num, pct, when } from "./util.js";
 
 const METHOD_UNITS = {
-  shap: "SHAP value: change of the model output from its mean, in the output's units",
-  integrated_gradients: "integrated gradient: attribution of the prediction to the input (output units)",
-  attention: "attention weight of the input (fraction of the model's attention)",
-  variable_selection: "variable-selection weight of the input (fraction)",
-  rule: "the rule's own signal terms (their own units)",
-  stacking: "the base model's weight × its signal in the meta-ensemble",
-  policy: "attribution of the policy's action to the observation",
+  shap: "SHAP value: the feature's push on the predicted log return away from the base value (log-return units)",
+  integrated_gradients: "Integrated Gradients: attribution of the prediction (or the policy's action) to the input, against the training-mean baseline",
+  attention: "attention weight of a time step t-k (a symbol's weights sum to 1)",
+  variable_selection: "variable-selection weight of an input in the Temporal Fusion Transformer (fraction)",
+  rule: "the rule's own signal terms, in their own units",
+  stacking: "stacking weight × the model's standardized signal, in the meta-ensemble",
+  policy: "the PPO policy: action mean and std, the critic's value estimate (weight units)",
 };
 
 function table(headers, rows, attrs = {}) {
