@@ -125,7 +125,6 @@ def create_app(
     app.state.events_url = events_url
     app.state.artifacts = artifacts
     mount_page(app)
-    app.include_router(run_views.router())
 
     @app.get("/healthz", response_model=Health, responses=_UNAVAILABLE, tags=["health"])
     def healthz(store: StoreDep) -> dict[str, Any]:
@@ -373,6 +372,7 @@ def create_app(
 
         return EventSourceResponse(entries(), ping=events_ping_s, headers={"Cache-Control": "no-cache"})
 
+    app.include_router(run_views.router())  # the page's reads, after the core routes in the docs
     return app
 
 

@@ -64,7 +64,8 @@ async function renderRuns() {
       const names = (r.config.contenders || []).map((c) => c.name);
       const streaming = liveIds.get(r.run_id);
       const src = r.data_source || {};
-      const data = [src.source || src.provider, src.name || src.dataset || src.path, src.since && `from ${src.since}`, src.until && `to ${src.until}`].filter(Boolean).join(" ");
+      const day = (t) => String(t).replace(/T00:00:00(\.0+)?(\+00:00|Z)?$/, "");
+      const data = [src.source || src.provider, src.name || src.dataset || src.path, src.since && `from ${day(src.since)}`, src.until && `to ${day(src.until)}`].filter(Boolean).join(" ");
       return el("tr", { dataset: { runId: r.run_id, live: r.status === "running" ? "1" : "" } },
         el("td", {}, el("a", { href: `#/run/${enc(r.run_id)}` }, r.name)),
         el("td", { class: "mono" }, r.run_id),
