@@ -9,7 +9,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 # Tools run straight from .venv (not through `uv run`): Ray would otherwise start
 # every worker process through uv as well.
 
-.PHONY: setup run ml test bench samples services services-stop clean
+.PHONY: setup run ml test bench samples services services-stop browser web clean
 
 .venv/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.5"
@@ -36,8 +36,16 @@ services-stop:
 	-scripts/questdb.sh stop
 	-scripts/redis.sh stop
 
-## test: lint, then the whole test suite against real servers (Ray, DuckDB, QuestDB, Redis)
-test: setup services
+## browser: Debian's Chromium for the browser tests of the arena page (tests/web), installed when missing
+browser:
+	scripts/chromium.sh
+
+## web: rebuild the page's vendored JavaScript (serve/static/vendor) byte for byte from web/package-lock.json (npm ci)
+web:
+	scripts/build_web.sh
+
+## test: lint, then the whole test suite against real servers (Ray, DuckDB, QuestDB, Redis) and a real browser
+test: setup services browser
 	.venv/bin/ruff check .
 	.venv/bin/pytest
 

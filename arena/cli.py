@@ -393,8 +393,11 @@ def serve(
     _reapply_log_level()  # importing ray.serve set its logger to INFO
     live = f"; live events from {events}" if events else ""
     out.print(
-        f"serving {store} on http://{host}:{port}{live}  (OpenAPI docs: http://{host}:{port}/docs; Ctrl-C stops)"
+        f"serving {store}{live}: the arena page at http://{host}:{port}/  "
+        f"(OpenAPI docs: http://{host}:{port}/docs; Ctrl-C stops)"
     )
+    if os.environ.get("ARENA_KILL_SWITCH_TOKEN"):
+        out.print(f"kill switch on the page: open http://{host}:{port}/#token=<the token> (read-only without it)")
     run_serve(store, host=host, port=port, blocking=True, events_url=events)
 
 

@@ -6,16 +6,28 @@ recorder from opening the file for writing; reopening per request also means
 answers always see the latest finished run. While a run is writing a DuckDB
 store, requests answer 503 (store busy) with ``Retry-After``.
 
-Endpoints (OpenAPI at ``/docs`` and ``/openapi.json``):
+Endpoints (OpenAPI at ``/openapi.json``; Swagger UI at ``/docs`` and ReDoc at ``/redoc``, both
+served from this package, see :mod:`serve.page`):
 
+* ``GET /`` — the arena page (runs, a run, a contender, why, live; :mod:`serve.page`)
 * ``GET /healthz``
 * ``GET /runs``, ``GET /runs/{run_id}``, ``GET /runs/{run_id}/leaderboard``
-* ``GET /runs/{run_id}/contenders/{name}/equity?start=&end=``
+* ``GET /runs/{run_id}/status`` — run status, kill switch, each contender ok / halted / failed
+* ``GET /runs/{run_id}/contenders/{name}/equity?start=&end=&max_points=`` (LTTB on the server)
+* ``GET /runs/{run_id}/contenders/{name}/positions?max_points=`` — units, value and weight per symbol
+* ``GET /runs/{run_id}/fills?contender=&symbol=&start=&end=``
+* ``GET /runs/{run_id}/risk-verdicts?contender=&action=&limit=``
+* ``GET /runs/{run_id}/bars/{symbol}?start=&end=&max_points=`` — OHLCV for candles
 * ``GET /runs/{run_id}/decisions?contender=&symbol=&start=&end=&limit=&offset=``
 * ``GET /decisions/{decision_id}/why?top=`` (decision ids may contain ``/``)
 * ``POST /kill-switch`` (bearer token from ``ARENA_KILL_SWITCH_TOKEN``)
 * ``GET /runs/{run_id}/events`` — live events as Server-Sent Events (see :func:`create_app`'s
   ``events_url`` and :mod:`arena.live`); needs no store access while the run's stream exists
+* ``GET /live/runs`` — runs with a live event stream (listed even while a DuckDB store is busy)
+
+The page stays useful while a run writes: a QuestDB store answers reads during writes; a
+DuckDB store answers 503 until the run ends, and the page then shows the run from its live
+events alone and says so.
 """
 
 from __future__ import annotations
@@ -24,10 +36,11 @@ import datetime as dt
 import hmac
 import logging
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, status
+import pandas as pd
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -37,6 +50,10 @@ import arena.explanations as explanations
 import arena.live.reader as live_reader
 from arena.live.schema import redact_url, validate_events_url
 from arena.store import Store, StoreBusyError, open_store, parse_store_url
+import serve.run_views as run_views
+from serve.downsample import MIN_POINTS, equity_indices
+from serve.deps import EndQuery, StartQuery, StoreDep, bounds, contender_or_404, run_or_404
+from serve.page import mount_page
 from serve.models import (
     DecisionOut,
     EquityPoint,
@@ -63,40 +80,6 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorBody, "description": "store missing, unusable or busy"}
 }
-
-StartQuery = Annotated[
-    dt.datetime | None,
-    Query(description="only rows with ts >= start; ISO-8601, read as UTC when it has no offset"),
-]
-EndQuery = Annotated[
-    dt.datetime | None,
-    Query(description="only rows with ts <= end; ISO-8601, read as UTC when it has no offset"),
-]
-
-
-def _get_store(request: Request) -> Iterator[Store]:
-    """Per-request dependency: the app's store opened read-only, closed after the answer."""
-    store_url: str = request.app.state.store_url
-    try:
-        store = open_store(
-            store_url, read_only=True, busy_timeout_s=request.app.state.busy_timeout_s
-        )
-    except StoreBusyError as exc:
-        raise HTTPException(503, str(exc), headers={"Retry-After": "1"}) from None
-    except FileNotFoundError as exc:
-        raise HTTPException(503, f"store {store_url!r} not found: {exc}") from None
-    except (ValueError, NotImplementedError) as exc:
-        raise HTTPException(503, f"store {store_url!r} is not usable: {exc}") from None
-    except ConnectionError as exc:  # a store server (QuestDB) that does not answer
-        raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from None
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-StoreDep = Annotated[Store, Depends(_get_store)]
-
 
 def create_app(
     store_url: str,
@@ -134,11 +117,14 @@ def create_app(
         title="model-arena API",
         version="0.1.0",
         summary="Runs, leaderboards, equity curves and explained decisions of the model arena.",
+        docs_url=None,  # served by serve.page from the package's own files (works offline)
+        redoc_url=None,
     )
     app.state.store_url = store_url
     app.state.busy_timeout_s = busy_timeout_s
     app.state.events_url = events_url
     app.state.artifacts = artifacts
+    mount_page(app)
 
     @app.get("/healthz", response_model=Health, responses=_UNAVAILABLE, tags=["health"])
     def healthz(store: StoreDep) -> dict[str, Any]:
@@ -159,7 +145,7 @@ def create_app(
     )
     def get_run(run_id: str, store: StoreDep) -> dict[str, Any]:
         """One run, with its contenders and kill-switch events."""
-        run = _run_or_404(store, run_id)
+        run = run_or_404(store, run_id)
         return {
             **run,
             "contenders": store.contenders(run_id),
@@ -174,7 +160,7 @@ def create_app(
     )
     def leaderboard(run_id: str, store: StoreDep) -> list[dict[str, Any]]:
         """The run's leaderboard, best rank first; empty until the run ends."""
-        _run_or_404(store, run_id)
+        run_or_404(store, run_id)
         return store.leaderboard(run_id)
 
     @app.get(
@@ -184,13 +170,29 @@ def create_app(
         tags=["runs"],
     )
     def equity(
-        run_id: str, name: str, store: StoreDep, start: StartQuery = None, end: EndQuery = None
+        run_id: str,
+        name: str,
+        store: StoreDep,
+        start: StartQuery = None,
+        end: EndQuery = None,
+        max_points: Annotated[
+            int | None,
+            Query(
+                ge=MIN_POINTS,
+                le=1_000_000,
+                description="downsample on the server to at most this many points (LTTB, keeping the first and "
+                "last bar, the highest and lowest equity and the deepest drawdown's trough); all points when absent",
+            ),
+        ] = None,
     ) -> list[dict[str, Any]]:
-        """A contender's equity curve (USD per bar), optionally between start and end."""
-        start_utc, end_utc = _bounds(start, end)
-        _run_or_404(store, run_id)
-        _contender_or_404(store, run_id, name)
-        return store.equity_curve(run_id, name, start_utc, end_utc)
+        """A contender's equity curve (USD per bar), optionally between start and end, and
+        downsampled to ``max_points`` (a run of a million bars answers in well under a second)."""
+        start_utc, end_utc = bounds(start, end)
+        run_or_404(store, run_id)
+        contender_or_404(store, run_id, name)
+        if max_points is None:
+            return store.equity_curve(run_id, name, start_utc, end_utc)
+        return _downsampled_equity(store, run_id, name, start_utc, end_utc, max_points)
 
     @app.get(
         "/runs/{run_id}/decisions",
@@ -211,10 +213,10 @@ def create_app(
         offset: Annotated[int, Query(ge=0, description="rows to skip")] = 0,
     ) -> list[dict[str, Any]]:
         """A page of the run's decisions in time order."""
-        start_utc, end_utc = _bounds(start, end)
-        run = _run_or_404(store, run_id)
+        start_utc, end_utc = bounds(start, end)
+        run = run_or_404(store, run_id)
         if contender is not None:
-            _contender_or_404(store, run_id, contender)
+            contender_or_404(store, run_id, contender)
         if symbol is not None and symbol not in run["symbols"]:
             known = ", ".join(run["symbols"])
             raise HTTPException(
@@ -370,7 +372,32 @@ def create_app(
 
         return EventSourceResponse(entries(), ping=events_ping_s, headers={"Cache-Control": "no-cache"})
 
+    app.include_router(run_views.router())  # the page's reads, after the core routes in the docs
     return app
+
+
+def _downsampled_equity(
+    store: Store,
+    run_id: str,
+    contender: str,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    max_points: int,
+) -> list[dict[str, Any]]:
+    """``GET .../equity?max_points=``: the curve read as columns, the kept points as rows."""
+    cols = store.equity_columns(run_id, contender, start, end)
+    keep = equity_indices(cols["ts_ns"], cols["equity"], max_points)
+    stamps = pd.to_datetime(cols["ts_ns"][keep], utc=True)
+    picked = {k: cols[k][keep].tolist() for k in ("bar_index", "equity", "cash", "gross_exposure")}
+    return [
+        {
+            "run_id": run_id,
+            "contender": contender,
+            "ts": stamps[i].isoformat(),
+            **{k: (None if isinstance(v[i], float) and v[i] != v[i] else v[i]) for k, v in picked.items()},
+        }
+        for i in range(len(keep))
+    ]
 
 
 def _run_without_stream(store_url: str, busy_timeout_s: float, run_id: str) -> None:
@@ -397,39 +424,3 @@ def _run_without_stream(store_url: str, busy_timeout_s: float, run_id: str) -> N
         f"run {run_id!r} has no live event stream (it ran without an events URL, or the stream was "
         f"evicted); its recorded rows are at /runs/{run_id}",
     )
-
-
-def _run_or_404(store: Store, run_id: str) -> dict[str, Any]:
-    run = store.get_run(run_id)
-    if run is None:
-        raise HTTPException(404, f"run {run_id!r} not found")
-    return run
-
-
-def _contender_or_404(store: Store, run_id: str, name: str) -> None:
-    names = store.contenders(run_id)
-    if name not in names:
-        raise HTTPException(
-            404, f"contender {name!r} not found in run {run_id!r} (contenders: {', '.join(names)})"
-        )
-
-
-def _bounds(
-    start: dt.datetime | None, end: dt.datetime | None
-) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """Query bounds in UTC (naive → UTC); start after end → 422."""
-    start_utc = _as_utc(start)
-    end_utc = _as_utc(end)
-    if start_utc is not None and end_utc is not None and start_utc > end_utc:
-        raise HTTPException(
-            422, f"start {start_utc.isoformat()} is after end {end_utc.isoformat()}"
-        )
-    return start_utc, end_utc
-
-
-def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)

@@ -271,3 +271,68 @@ LIVE_EVENTS_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorBody, "description": "no events URL configured, Redis unreachable, or store busy"},
 }
 """OpenAPI responses of ``GET /runs/{run_id}/events``."""
+
+
+# ------------------------------------------------------------------ the arena page's reads
+class Bar(BaseModel):
+    """One OHLCV bar of a symbol as the run's market-data actor published it; with
+    ``max_points``, one bucket of consecutive bars (open of the first, high/low over the
+    bucket, close of the last, volume summed; ``ts`` of the first)."""
+
+    symbol: str
+    ts: IsoTimestamp
+    open: float = Field(description="quote currency (USD for the bundled data) per unit")
+    high: float = Field(description="quote currency per unit")
+    low: float = Field(description="quote currency per unit")
+    close: float = Field(description="quote currency per unit")
+    volume: float = Field(description="units traded")
+    n_bars: int = Field(1, description="bars merged into this one (1 unless downsampled)")
+
+
+class PositionPoint(BaseModel):
+    """A contender's position in one symbol after a bar: quantity from its fills, valued
+    at the bar's close (or the last fill price when the run recorded no bars)."""
+
+    ts: IsoTimestamp
+    bar_index: int
+    symbol: str
+    quantity: float = Field(description="units held, negative when short")
+    price: float | None = Field(description="valuation price, USD per unit")
+    market_value: float | None = Field(description="quantity × price, USD")
+    weight: float | None = Field(description="market value / equity (fraction); None when equity <= 0")
+
+
+class ContenderState(BaseModel):
+    """A contender's standing in the run's status: ``ok`` or the latest halt / failure."""
+
+    contender: str
+    status: Literal["ok", "halted", "suspended", "failed"]
+    reason: str | None = Field(None, description="reason code or message of the halt / failure")
+    ts: IsoTimestamp | None = Field(None, description="when it was halted / failed")
+
+
+class RunStatus(BaseModel):
+    """Where a run stands: its status, the arena-wide kill switch and each contender."""
+
+    run_id: str
+    status: Literal["running", "finished", "failed", "killed"]
+    n_bars: int | None = Field(description="bars processed; None while running")
+    kill_switch_tripped: bool = Field(description="the latest kill-switch event is a trip")
+    kill_switch_reason: str | None = None
+    contenders: list[ContenderState]
+    events: list[Event] = Field(
+        description="every arena event of the run (halts, failures, kill switch), in time order"
+    )
+
+
+class LiveRun(BaseModel):
+    """A run with a live event stream in Redis (``arena:events:<run_id>``)."""
+
+    run_id: str
+    name: str | None
+    started_at: IsoTimestamp | None
+    contenders: list[str]
+    symbols: list[str]
+    capital: float | None = Field(description="starting equity per contender, USD")
+    finished: bool = Field(description="the stream ends with run_finished")
+    last_event_id: str = Field(description="Redis stream id of its newest event")

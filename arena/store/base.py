@@ -21,6 +21,7 @@ from dataclasses import MISSING, dataclass, fields
 from types import TracebackType
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from arena.store.decode import utc_datetime
@@ -218,6 +219,16 @@ def check_actions(actions: Sequence[str] | None) -> list[str] | None:
     return sorted(set(actions))
 
 
+def check_limit(limit: int, what: str) -> None:
+    """Validate a row limit.
+
+    Raises:
+        ValueError: naming ``what``, for ``limit`` not an int >= 1.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"{what} limit: expected an int >= 1, got {limit!r}")
+
+
 def check_page(limit: int, offset: int) -> None:
     """Validate a page of :meth:`Store.decisions`.
 
@@ -367,6 +378,72 @@ class Store(ABC):
         (an ``explanations`` row, decoded: ``run_id, decision_id, contender, ts, explanation
         [{feature, value, contribution, method, symbol}], computed_at``), or None when none
         was computed yet. Written with ``append("explanations", rows)``; the latest row wins."""
+
+    @abstractmethod
+    def equity_columns(
+        self,
+        run_id: str,
+        contender: str,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> dict[str, np.ndarray]:
+        """The contender's equity curve as columns, for long runs (no row dicts are built).
+
+        Returns:
+            ``{"ts_ns": int64[n] (ns since the epoch, UTC), "bar_index": int64[n],
+            "equity": float64[n], "cash": float64[n], "gross_exposure": float64[n]}`` (USD),
+            in bar order, the rows of :meth:`equity_curve` with start <= ts <= end.
+
+        Raises:
+            ValueError: if start or end is naive.
+        """
+
+    @abstractmethod
+    def fills(
+        self,
+        run_id: str,
+        contender: str | None = None,
+        symbol: str | None = None,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """The run's ``fills`` rows (of one contender / symbol when given) with
+        start <= ts <= end, in time (then append) order.
+
+        Raises:
+            ValueError: if start or end is naive.
+        """
+
+    @abstractmethod
+    def risk_verdicts(
+        self,
+        run_id: str,
+        contender: str | None = None,
+        actions: Sequence[str] | None = None,
+        limit: int = 10_000,
+    ) -> list[dict[str, Any]]:
+        """The run's ``risk_verdicts`` rows in time (then append) order: of one contender
+        and with ``action`` in ``actions`` (e.g. ``("SCALE", "DENY")``) when given, the
+        first ``limit``.
+
+        Raises:
+            ValueError: for limit not an int >= 1.
+        """
+
+    @abstractmethod
+    def bars(
+        self,
+        run_id: str,
+        symbol: str,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """The OHLCV ``bars`` rows of ``symbol`` the run's market-data actor published,
+        with start <= ts <= end, in time order (prices in the quote currency, volume in units).
+
+        Raises:
+            ValueError: if start or end is naive.
+        """
 
     @abstractmethod
     def kill_switch_events(self, run_id: str) -> list[dict[str, Any]]:

@@ -24,11 +24,20 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from arena.store.base import RunRecord, Store, StoreBusyError, check_finish, check_page, time_bounds
-from arena.store.base import check_actions
+from arena.store.base import (
+    RunRecord,
+    Store,
+    StoreBusyError,
+    check_actions,
+    check_finish,
+    check_limit,
+    check_page,
+    time_bounds,
+)
 from arena.store.decode import decode_row
 from arena.store.rows import SeqClock, to_arrow
 from arena.store.schema import (
@@ -463,6 +472,87 @@ class DuckDBStore(Store):
             [decision_id],
         )
         return rows[0] if rows else None
+
+    def equity_columns(
+        self,
+        run_id: str,
+        contender: str,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> dict[str, np.ndarray]:
+        """See :meth:`Store.equity_columns`."""
+        where, params = ["run_id = ?", "contender = ?"], [run_id, contender]
+        time_bounds(where, params, start, end, "?")
+        sql = (
+            "SELECT epoch_ns(ts) AS ts_ns, bar_index, equity, cash, gross_exposure FROM equity "
+            f"WHERE {' AND '.join(where)} ORDER BY ts, bar_index"
+        )
+        with self._lock:
+            con = self._live()
+            if not self.read_only:
+                self._write_pending()
+            cols = con.execute(sql, params).fetchnumpy()
+        return {
+            "ts_ns": np.asarray(cols["ts_ns"], dtype="int64"),
+            "bar_index": np.asarray(cols["bar_index"], dtype="int64"),
+            **{k: np.asarray(cols[k], dtype="float64") for k in ("equity", "cash", "gross_exposure")},
+        }
+
+    def fills(
+        self,
+        run_id: str,
+        contender: str | None = None,
+        symbol: str | None = None,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """See :meth:`Store.fills`."""
+        t = TABLES["fills"]
+        where, params = ["run_id = ?"], [run_id]
+        for column, value in (("contender", contender), ("symbol", symbol)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        time_bounds(where, params, start, end, "?")
+        sql = f"SELECT {_select_list(t)} FROM fills WHERE {' AND '.join(where)} ORDER BY ts, seq, rowid"
+        return self._query(t, sql, params)
+
+    def risk_verdicts(
+        self,
+        run_id: str,
+        contender: str | None = None,
+        actions: Sequence[str] | None = None,
+        limit: int = 10_000,
+    ) -> list[dict[str, Any]]:
+        """See :meth:`Store.risk_verdicts`."""
+        check_limit(limit, "risk_verdicts")
+        t = TABLES["risk_verdicts"]
+        where, params = ["run_id = ?"], [run_id]
+        if contender is not None:
+            where.append("contender = ?")
+            params.append(contender)
+        if actions is not None:
+            where.append(f"action IN ({', '.join(['?'] * len(actions))})" if actions else "FALSE")
+            params.extend(actions)
+        sql = (
+            f"SELECT {_select_list(t)} FROM risk_verdicts WHERE {' AND '.join(where)} "
+            "ORDER BY ts, seq, rowid LIMIT ?"
+        )
+        return self._query(t, sql, [*params, limit])
+
+    def bars(
+        self,
+        run_id: str,
+        symbol: str,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """See :meth:`Store.bars`."""
+        t = TABLES["bars"]
+        where, params = ["run_id = ?", "symbol = ?"], [run_id, symbol]
+        time_bounds(where, params, start, end, "?")
+        sql = f"SELECT {_select_list(t)} FROM bars WHERE {' AND '.join(where)} ORDER BY ts"
+        return self._query(t, sql, params)
 
     def kill_switch_events(self, run_id: str) -> list[dict[str, Any]]:
         """See :meth:`Store.kill_switch_events`."""

@@ -17,8 +17,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from arena.store.base import check_page, time_bounds
-from arena.store.base import check_actions
+import numpy as np
+
+from arena.store.base import check_actions, check_limit, check_page, time_bounds
 from arena.store.decode import decode_row
 from arena.store.questdb_wire import from_questdb, questdb_type
 from arena.store.schema import KILL_SWITCH_EVENT_PREFIX, TABLES, Table
@@ -267,6 +268,87 @@ class QuestDBReads:
             [decision_id],
         )
         return rows[0] if rows else None
+
+    def equity_columns(
+        self,
+        run_id: str,
+        contender: str,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> dict[str, np.ndarray]:
+        """See :meth:`Store.equity_columns` (QuestDB timestamps are µs: ``ts_ns`` = µs × 1000)."""
+        where, params = ["run_id = %s", "contender = %s"], [run_id, contender]
+        time_bounds(where, params, start, end, "%s")
+        sql = (
+            f"SELECT cast(ts AS long), bar_index, equity, cash, gross_exposure FROM {self._t('equity')} "
+            f"WHERE {' AND '.join(where)} ORDER BY ts, bar_index"
+        )
+        with self._lock:
+            self._live()
+            if not self.read_only:
+                self.flush()
+            rows = self._execute(sql, params)
+        cols = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
+        out = {"ts_ns": np.asarray(cols[0], dtype="int64") * 1000, "bar_index": np.asarray(cols[1], dtype="int64")}
+        for name, values in zip(("equity", "cash", "gross_exposure"), cols[2:], strict=True):
+            out[name] = np.asarray([np.nan if v is None else v for v in values], dtype="float64")
+        return out
+
+    def fills(
+        self,
+        run_id: str,
+        contender: str | None = None,
+        symbol: str | None = None,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """See :meth:`Store.fills`."""
+        t = TABLES["fills"]
+        where, params = ["run_id = %s"], [run_id]
+        for column, value in (("contender", contender), ("symbol", symbol)):
+            if value is not None:
+                where.append(f"{column} = %s")
+                params.append(value)
+        time_bounds(where, params, start, end, "%s")
+        sql = f"SELECT {select_list(t)} FROM {self._t('fills')} WHERE {' AND '.join(where)} ORDER BY ts, seq"
+        return self._query(t, sql, params)
+
+    def risk_verdicts(
+        self,
+        run_id: str,
+        contender: str | None = None,
+        actions: Sequence[str] | None = None,
+        limit: int = 10_000,
+    ) -> list[dict[str, Any]]:
+        """See :meth:`Store.risk_verdicts`."""
+        check_limit(limit, "risk_verdicts")
+        t = TABLES["risk_verdicts"]
+        where, params = ["run_id = %s"], [run_id]
+        if contender is not None:
+            where.append("contender = %s")
+            params.append(contender)
+        if actions is not None:
+            where.append(f"action IN ({', '.join(['%s'] * len(actions))})" if actions else "1 = 0")
+            params.extend(actions)
+        sql = (
+            f"SELECT {select_list(t)} FROM {self._t('risk_verdicts')} WHERE {' AND '.join(where)} "
+            "ORDER BY ts, seq LIMIT %s"
+        )
+        return self._query(t, sql, [*params, limit])
+
+    def bars(
+        self,
+        run_id: str,
+        symbol: str,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """See :meth:`Store.bars`."""
+        t = TABLES["bars"]
+        where, params = ["run_id = %s", "symbol = %s"], [run_id, symbol]
+        time_bounds(where, params, start, end, "%s")
+        sql = f"SELECT {select_list(t)} FROM {self._t('bars')} WHERE {' AND '.join(where)} ORDER BY ts"
+        return self._query(t, sql, params)
 
     def kill_switch_events(self, run_id: str) -> list[dict[str, Any]]:
         """See :meth:`Store.kill_switch_events`."""

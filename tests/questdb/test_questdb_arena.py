@@ -117,6 +117,16 @@ def _serve_json(store_url: str, run_id: str) -> dict[str, Any]:
                 f"/runs/{run_id}/contenders/{name}/equity", start="2020-02-01", end="2020-03-01T00:00:00Z"
             )
             out[f"decisions/{name}"] = get(f"/runs/{run_id}/decisions", contender=name, limit=1000)
+            out[f"equity/{name}/lttb"] = get(f"/runs/{run_id}/contenders/{name}/equity", max_points=20)
+            out[f"positions/{name}"] = get(f"/runs/{run_id}/contenders/{name}/positions", max_points=30)
+            out[f"fills/{name}"] = get(f"/runs/{run_id}/fills", contender=name, symbol="AAA")
+        out["status"] = get(f"/runs/{run_id}/status")
+        out["fills"] = get(f"/runs/{run_id}/fills")
+        out["risk-verdicts"] = get(f"/runs/{run_id}/risk-verdicts")
+        out["risk-verdicts/scaled"] = get(f"/runs/{run_id}/risk-verdicts", action=["SCALE", "DENY"], limit=5)
+        for symbol in ("AAA", "BBB"):
+            out[f"bars/{symbol}"] = get(f"/runs/{run_id}/bars/{symbol}")
+            out[f"bars/{symbol}/candles"] = get(f"/runs/{run_id}/bars/{symbol}", max_points=9)
         decisions = get(f"/runs/{run_id}/decisions", limit=1000)
         out["decisions"] = decisions
         out["decisions/page"] = get(f"/runs/{run_id}/decisions", symbol="BBB", limit=7, offset=3)
@@ -133,6 +143,8 @@ def test_every_endpoint_answers_the_same_json_on_both_stores(ray_session, questd
     on_duckdb = _serve_json(duck_url, run_id)
     on_questdb = _serve_json(qdb_url, run_id)
     assert on_duckdb["why"] and any(w["order_events"] for w in on_duckdb["why"])
+    assert len(on_duckdb["bars/AAA"]) == 80 and len(on_duckdb["bars/AAA/candles"]) == 9
+    assert on_duckdb["fills"] and on_duckdb["positions/sma"] and len(on_duckdb["equity/sma/lttb"]) <= 20
     assert on_questdb.keys() == on_duckdb.keys()
     for key in on_duckdb:
         assert on_questdb[key] == on_duckdb[key], key

@@ -3,6 +3,7 @@ injection-safe reads and the spool while the server is down."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -14,7 +15,9 @@ from arena.store.questdb_store import QuestDBStore, questdb_type
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serve"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "arena" / "store"))
-from serve_sample_run import RUN_ID, write_sample_run  # noqa: E402
+from serve_sample_run import RUN_ID, T0, write_sample_run  # noqa: E402
+
+DAY = dt.timedelta(days=1)
 from store_sample_rows import bar_rows, equity_rows, order_rows, run_record  # noqa: E402
 
 from serve.api import create_app  # noqa: E402
@@ -45,6 +48,19 @@ def _all_reads(store, sample) -> dict:
         "kill_switch": store.kill_switch_events(rid),
         "events": store.events(rid),
         "halts": store.events(rid, kind="CONTENDER_HALTED"),
+        "equity_columns": [
+            {k: v.tolist() for k, v in store.equity_columns(rid, c).items()} for c in ("momentum", "sma_cross")
+        ],
+        "equity_columns_bounded": {
+            k: v.tolist() for k, v in store.equity_columns(rid, "momentum", T0 + DAY, T0 + 3 * DAY).items()
+        },
+        "fills": store.fills(rid),
+        "fills_of": store.fills(rid, contender="momentum", symbol="MSFT", start=T0 + DAY),
+        "verdicts": store.risk_verdicts(rid),
+        "verdicts_of": store.risk_verdicts(rid, contender="sma_cross", actions=("SCALE", "DENY"), limit=2),
+        "no_verdicts": store.risk_verdicts(rid, actions=()),
+        "bars": [store.bars(rid, s) for s in ("AAPL", "MSFT")],
+        "bars_bounded": store.bars(rid, "AAPL", end=dt.datetime(2024, 1, 2, tzinfo=dt.UTC)),
     }
 
 
@@ -72,6 +88,7 @@ def test_every_read_matches_the_duckdb_store(qdb_url, tmp_path) -> None:
         store.append("bars", bar_rows(RUN_ID, ("AAPL", "MSFT"), 3))
     with DuckDBStore(tmp_path / "a.duckdb") as duck:
         write_sample_run(duck)
+        duck.append("bars", bar_rows(RUN_ID, ("AAPL", "MSFT"), 3))
     with open_store(qdb_url, read_only=True) as q, open_store(tmp_path / "a.duckdb", read_only=True) as d:
         assert _all_reads(q, sample) == _all_reads(d, sample)
         assert q.get_run(RUN_ID)["status"] == "killed"

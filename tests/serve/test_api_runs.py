@@ -150,6 +150,12 @@ def test_openapi_documents_every_endpoint_with_models(client: TestClient) -> Non
         "/decisions/{decision_id}/why",
         "/kill-switch",
         "/runs/{run_id}/events",
+        "/runs/{run_id}/status",
+        "/runs/{run_id}/fills",
+        "/runs/{run_id}/risk-verdicts",
+        "/runs/{run_id}/bars/{symbol}",
+        "/runs/{run_id}/contenders/{name}/positions",
+        "/live/runs",
     }
     for path, methods in paths.items():
         for method, operation in methods.items():
@@ -159,7 +165,7 @@ def test_openapi_documents_every_endpoint_with_models(client: TestClient) -> Non
             ok = "202" if path == "/kill-switch" else "200"
             schema = operation["responses"][ok]["content"]["application/json"]["schema"]
             assert "$ref" in schema or "$ref" in schema.get("items", {}), (method, path)
-    assert {"Run", "RunDetail", "LeaderboardRow", "EquityPoint", "DecisionOut", "Why"} <= set(
+    assert {"Run", "RunDetail", "LeaderboardRow", "EquityPoint", "DecisionOut", "Why", "RunStatus", "Bar"} <= set(
         spec["components"]["schemas"]
     )
     assert client.get("/docs").status_code == 200

@@ -52,5 +52,10 @@ def test_serve_answers_health_and_leaderboard_over_http(
                 "/kill-switch", json={"reason": "x"}, headers={"Authorization": "Bearer nope"}
             )
             assert wrong.status_code == 401  # 503 would mean the token never reached the replica
+            page = http.get("/")  # the arena page and its files, from the replica's package
+            assert page.status_code == 200 and '<script type="module" src="/static/js/app.js">' in page.text
+            chart_js = "/static/vendor/lightweight-charts/lightweight-charts.standalone.production.mjs"
+            assert http.get(chart_js).headers["content-type"].startswith(("text/javascript", "application/javascript"))
+            assert "swagger-ui-bundle.js" in http.get("/docs").text
     finally:
         serve.shutdown()
