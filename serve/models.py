@@ -21,6 +21,10 @@ IsoTimestamp = Annotated[
 ]
 
 
+RunState = Literal["running", "finished", "finished_with_failures", "failed", "killed"]
+"""A run's status (the values of ``arena.store.schema.RUN_STATUSES``; a test keeps them equal)."""
+
+
 class ErrorBody(BaseModel):
     """An error answer: what went wrong, naming the offending id or parameter."""
 
@@ -57,7 +61,7 @@ class Run(BaseModel):
     seed: int | None
     started_at: IsoTimestamp
     ended_at: IsoTimestamp | None = Field(description="None while running")
-    status: Literal["running", "finished", "finished_with_failures", "failed", "killed"]
+    status: RunState
     n_bars: int | None = Field(description="bars processed; None while running")
     symbols: list[str]
     periods_per_year: float = Field(description="bars per year used to annualize metrics")
@@ -315,7 +319,7 @@ class RunStatus(BaseModel):
     """Where a run stands: its status, the arena-wide kill switch and each contender."""
 
     run_id: str
-    status: Literal["running", "finished", "failed", "killed"]
+    status: RunState
     n_bars: int | None = Field(description="bars processed; None while running")
     kill_switch_tripped: bool = Field(description="the latest kill-switch event is a trip")
     kill_switch_reason: str | None = None

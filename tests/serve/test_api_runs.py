@@ -204,3 +204,12 @@ def test_store_held_by_a_writer_is_503_with_retry_after(tmp_path: Path) -> None:
         holder.stdin.write("\n")
         holder.stdin.close()
         holder.wait(timeout=30)
+
+
+def test_the_api_run_statuses_are_the_schemas():
+    import typing
+
+    from arena.store.schema import RUN_STATUSES
+    from serve.models import RunState
+
+    assert set(typing.get_args(RunState)) == set(RUN_STATUSES)

@@ -96,7 +96,7 @@ def recorded_run(ray_session, tmp_path_factory) -> tuple[str, str]:
     cfg = parse_config({**RECORDED_CONFIG, "store": store})
     run_id = f"page-{uuid.uuid4().hex[:8]}"
     result = run_arena(cfg, run_id=run_id)
-    assert result.status == "finished", result.status
+    assert result.status == "finished_with_failures", result.status  # one contender fails, on purpose
     return store, run_id
 
 
