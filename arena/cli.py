@@ -29,6 +29,7 @@ from rich import box
 from rich.table import Table
 
 from arena.live.schema import EVENTS_URL_ENV
+from arena.secrets import redact, redact_url
 from arena.report.columns import (
     BENCHMARK_CLASSES,
     BENCHMARK_NOTE,
@@ -279,8 +280,10 @@ def run(
     if result.stats:
         s = result.stats
         out.print(f"PBO (CSCV over {s.get('n_trials')} contenders): {_fmt(s.get('pbo'), '{:.2f}')}")
-    out.print(f"recorded in {cfg.store}", highlight=False)
-    out.print(_look_hint(result.run_id, cfg.store, cfg.events), highlight=False, markup=False)
+    out.print(f"recorded in {redact_url(cfg.store)}", highlight=False)
+    store_shown = redact_url(cfg.store)
+    events_shown = None if cfg.events is None else redact_url(cfg.events)
+    out.print(_look_hint(result.run_id, store_shown, events_shown), highlight=False, markup=False)
 
 
 _WF_FOLD_COLUMNS = [
@@ -391,9 +394,9 @@ def serve(
     from serve.deployment import run_serve
 
     _reapply_log_level()  # importing ray.serve set its logger to INFO
-    live = f"; live events from {events}" if events else ""
+    live = f"; live events from {redact_url(events)}" if events else ""
     out.print(
-        f"serving {store}{live}: the arena page at http://{host}:{port}/  "
+        f"serving {redact_url(store)}{live}: the arena page at http://{host}:{port}/  "
         f"(OpenAPI docs: http://{host}:{port}/docs; Ctrl-C stops)"
     )
     if os.environ.get("ARENA_KILL_SWITCH_TOKEN"):
@@ -404,7 +407,7 @@ def serve(
 @app.command()
 def runs(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
     """List the recorded runs, newest first (run ids are never cut: copy one from here)."""
-    rows = _open_store(store).list_runs()
+    rows = [redact(r) for r in _open_store(store).list_runs()]
     if json_out:
         print(json.dumps(rows, default=str))
         return

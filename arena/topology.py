@@ -38,6 +38,7 @@ from arena.actors.recorder import RecorderActor
 from arena.config import ArenaConfig, auto_chunk_bars
 from arena.metrics import ContenderResult, leaderboard_and_stats, periods_per_year
 from arena.provenance import code_version
+from arena.secrets import redact
 from arena.risk import RiskLimits
 from arena.runner import RunnerSettings
 from ledger import ExecutionConfig
@@ -192,7 +193,7 @@ def run_arena(
             {
                 "run_id": run_id,
                 "name": cfg.name,
-                "config": {**cfg.to_dict(), **(provenance or {})},
+                "config": redact({**cfg.to_dict(), **(provenance or {})}),  # no credentials in the store
                 "data_source": info["source"],
                 "data_sha256": info["data_sha256"],
                 "code_version": code_version(),

@@ -33,6 +33,7 @@ events alone and says so.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import logging
 import os
@@ -48,7 +49,8 @@ from starlette.concurrency import run_in_threadpool
 
 import arena.explanations as explanations
 import arena.live.reader as live_reader
-from arena.live.schema import redact_url, validate_events_url
+from arena.live.schema import validate_events_url
+from arena.secrets import redact, redact_url
 from arena.store import Store, StoreBusyError, open_store, parse_store_url
 import serve.run_views as run_views
 from serve.downsample import MIN_POINTS, equity_indices
@@ -81,6 +83,11 @@ _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorBody, "description": "store missing, unusable or busy"}
 }
 
+def token_digest(token: str) -> str | None:
+    """SHA-256 (hex) of a bearer token, or None for an empty one (the kill switch is then off)."""
+    return hashlib.sha256(token.encode()).hexdigest() if token else None
+
+
 def create_app(
     store_url: str,
     events_url: str | None = None,
@@ -89,6 +96,7 @@ def create_app(
     events_ping_s: float = 15.0,
     events_block_ms: int = 5000,
     artifacts: str | None = None,
+    kill_switch_sha256: str | None = None,
 ) -> FastAPI:
     """Build the API over the store at ``store_url``.
 
@@ -103,6 +111,10 @@ def create_app(
         events_block_ms: how long one ``XREAD BLOCK`` waits for new entries (ms).
         artifacts: root of the runs' artifacts folders, for explanations computed on demand;
             None = ``$ARENA_ARTIFACTS``, else each run's configured ``artifacts``.
+        kill_switch_sha256: SHA-256 (hex) of the kill switch's bearer token, as
+            :func:`token_digest` gives it: what a Serve replica gets, so that the token itself
+            is never in a runtime environment or a log; None = the token is read from
+            ``ARENA_KILL_SWITCH_TOKEN`` in this process's environment, per request.
 
     Returns:
         The FastAPI app; test it with ``fastapi.testclient.TestClient``.
@@ -124,18 +136,19 @@ def create_app(
     app.state.busy_timeout_s = busy_timeout_s
     app.state.events_url = events_url
     app.state.artifacts = artifacts
+    app.state.kill_switch_sha256 = kill_switch_sha256
     mount_page(app)
 
     @app.get("/healthz", response_model=Health, responses=_UNAVAILABLE, tags=["health"])
     def healthz(store: StoreDep) -> dict[str, Any]:
         """The store can be opened read-only and queried."""
         store.list_runs()
-        return {"status": "ok", "store": store_url}
+        return {"status": "ok", "store": redact_url(store_url)}
 
     @app.get("/runs", response_model=list[Run], responses=_UNAVAILABLE, tags=["runs"])
     def list_runs(store: StoreDep) -> list[dict[str, Any]]:
         """All runs, newest first."""
-        return store.list_runs()
+        return [redact(r) for r in store.list_runs()]  # runs recorded before configs were redacted
 
     @app.get(
         "/runs/{run_id}",
@@ -284,15 +297,15 @@ def create_app(
         """Trip the arena-wide kill switch of one running arena (``run_id``) or of all:
         from then on the risk guardian denies every exposure-increasing order of
         every contender (reductions still pass). Answers the run ids tripped."""
-        token = os.environ.get(KILL_SWITCH_TOKEN_ENV, "")
-        if not token:
+        want = kill_switch_sha256 or token_digest(os.environ.get(KILL_SWITCH_TOKEN_ENV, ""))
+        if not want:
             raise HTTPException(
                 503,
                 f"kill switch disabled: no token configured (set {KILL_SWITCH_TOKEN_ENV} "
                 "in the API server's environment)",
             )
         given = credentials.credentials if credentials is not None else ""
-        if not hmac.compare_digest(given.encode(), token.encode()):
+        if not hmac.compare_digest(token_digest(given) or "-", want):
             raise HTTPException(
                 401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
             )

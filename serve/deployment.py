@@ -15,7 +15,6 @@ Examples:
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -24,7 +23,7 @@ from ray.serve import Application
 
 from arena.live.schema import validate_events_url
 from arena.store import parse_store_url
-from serve.api import KILL_SWITCH_TOKEN_ENV, create_app
+from serve.api import KILL_SWITCH_TOKEN_ENV, create_app, token_digest
 
 APP_NAME = "arena"
 """Serve application name used by :func:`run_serve`."""
@@ -41,17 +40,24 @@ class ArenaAPI:
         busy_timeout_s: how long a request waits for a locked store before 503.
         events_url: Redis URL of the live event streams (``GET /runs/{run_id}/events``);
             None → that endpoint answers 503.
+        kill_switch_sha256: SHA-256 (hex) of the kill-switch token (:func:`serve.api.token_digest`);
+            the token itself never reaches the replica.
     """
 
-    def __init__(self, store_url: str, busy_timeout_s: float = 0.2, events_url: str | None = None) -> None:
+    def __init__(
+        self, store_url: str, busy_timeout_s: float = 0.2, events_url: str | None = None,
+        kill_switch_sha256: str | None = None,
+    ) -> None:
         parse_store_url(store_url)
         self._store_url = store_url
         self._busy_timeout_s = busy_timeout_s
         self._events_url = events_url
+        self._kill_switch_sha256 = kill_switch_sha256
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         """Called by Serve once per replica, after ``__init__``: the replica's app."""
-        return create_app(self._store_url, self._events_url, busy_timeout_s=self._busy_timeout_s)
+        return create_app(self._store_url, self._events_url, busy_timeout_s=self._busy_timeout_s,
+                          kill_switch_sha256=self._kill_switch_sha256)
 
 
 def build(
@@ -60,7 +66,6 @@ def build(
     num_replicas: int = 1,
     num_cpus: float = 0.1,
     busy_timeout_s: float = 0.2,
-    forward_env: Sequence[str] = (KILL_SWITCH_TOKEN_ENV,),
     events_url: str | None = None,
 ) -> Application:
     """The bound Serve application for ``store_url``, ready for ``serve.run``.
@@ -70,9 +75,6 @@ def build(
         num_replicas: API replicas.
         num_cpus: CPUs reserved per replica (the API is I/O-light).
         busy_timeout_s: how long a request waits for a locked store before 503.
-        forward_env: environment variables copied from this process to the
-            replicas when set here (the kill-switch token by default), since
-            replicas may run in worker processes started before they were set.
         events_url: Redis URL of the live event streams; None → no live events (503).
 
     Raises:
@@ -84,12 +86,12 @@ def build(
     if num_replicas < 1:
         raise ValueError(f"num_replicas must be >= 1, got {num_replicas}")
     actor_options: dict[str, Any] = {"num_cpus": num_cpus}
-    env = {name: os.environ[name] for name in forward_env if os.environ.get(name)}
-    if env:
-        actor_options["runtime_env"] = {"env_vars": env}
+    # the replicas get the token's digest, not the token: a runtime environment's variables
+    # are written in plain text to Ray's session logs, readable by every local user
+    digest = token_digest(os.environ.get(KILL_SWITCH_TOKEN_ENV, ""))
     deployment: Any = ArenaAPI  # a serve.Deployment once decorated
     return deployment.options(num_replicas=num_replicas, ray_actor_options=actor_options).bind(
-        store_url, busy_timeout_s, events_url
+        store_url, busy_timeout_s, events_url, digest
     )
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Query, Request
 
+from arena.secrets import redact
 from arena.store import Store, StoreBusyError, open_store
 
 __all__ = [
@@ -57,10 +58,11 @@ StoreDep = Annotated[Store, Depends(get_store)]
 
 
 def run_or_404(store: Store, run_id: str) -> dict[str, Any]:
+    """The run's row, credentials redacted (:func:`arena.secrets.redact`), or 404."""
     run = store.get_run(run_id)
     if run is None:
         raise HTTPException(404, f"run {run_id!r} not found")
-    return run
+    return redact(run)
 
 
 def contender_or_404(store: Store, run_id: str, name: str) -> None:

@@ -21,6 +21,8 @@ import math
 from typing import Any
 from urllib.parse import urlsplit
 
+from arena.secrets import redact_url  # noqa: F401 - re-exported: log messages of the live stream
+
 STREAM_KEY_PREFIX = "arena:events:"
 """A run's stream key is ``STREAM_KEY_PREFIX + run_id``."""
 
@@ -76,15 +78,6 @@ def validate_events_url(url: str) -> str:
     if db and not db.isdigit():
         raise ValueError(f"{url!r}: the path must be a database number (e.g. /0), got {parts.path!r}")
     return url
-
-
-def redact_url(url: str) -> str:
-    """``url`` without its password, for log messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return parts._replace(netloc=netloc).geturl()
 
 
 def jsonable(value: Any) -> Any:

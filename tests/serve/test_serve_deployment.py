@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 import httpx
+from pathlib import Path
 import pytest
 from serve_sample_run import RUN_ID, SampleRun
 
@@ -57,5 +58,25 @@ def test_serve_answers_health_and_leaderboard_over_http(
             chart_js = "/static/vendor/lightweight-charts/lightweight-charts.standalone.production.mjs"
             assert http.get(chart_js).headers["content-type"].startswith(("text/javascript", "application/javascript"))
             assert "swagger-ui-bundle.js" in http.get("/docs").text
+        assert not _files_containing(_session_dir(), "deploy-token"), "the token is in Ray's session files"
     finally:
         serve.shutdown()
+
+
+def _session_dir() -> Path:
+    import ray
+
+    return Path(ray._private.worker._global_node.get_session_dir_path())  # this test session's Ray only
+
+
+def _files_containing(folder: Path, secret: str) -> list[str]:
+    """Files under ``folder`` (logs, runtime environments) whose bytes contain ``secret``."""
+    hits = []
+    needle = secret.encode()
+    for path in folder.rglob("*"):
+        try:
+            if path.is_file() and not path.is_symlink() and needle in path.read_bytes():
+                hits.append(str(path))
+        except OSError:
+            continue
+    return hits
