@@ -199,12 +199,14 @@ def time_bounds(
         params.append(end_utc)
 
 
+_NO_LIMIT = 2**62  # a row limit no run reaches
+
 VERDICT_ACTIONS: frozenset[str] = frozenset({"ALLOW", "SCALE", "DENY"})
 """Values of ``risk_verdicts.action``."""
 
 
 def check_actions(actions: Sequence[str] | None) -> list[str] | None:
-    """Validate the ``actions`` filter of :meth:`Store.run_verdicts`; returns it as a sorted list.
+    """Validate the ``actions`` filter of :meth:`Store.risk_verdicts`; returns it as a sorted list.
 
     Raises:
         ValueError: naming the bad value and the allowed ones.
@@ -427,7 +429,7 @@ class Store(ABC):
         first ``limit``.
 
         Raises:
-            ValueError: for limit not an int >= 1.
+            ValueError: for limit not an int >= 1, or an action outside ALLOW | SCALE | DENY.
         """
 
     @abstractmethod
@@ -458,22 +460,20 @@ class Store(ABC):
 
     def run_fills(self, run_id: str, contender: str | None = None) -> list[dict[str, Any]]:
         """Every ``fills`` row of the run (or of one contender), decoded, ordered by
-        (contender, ts, append order): the order the contender's ledger booked them.
+        (contender, ts, append order): the order the contender's ledger booked them
+        (:meth:`fills`, grouped by contender).
 
         Args:
             run_id: the run.
             contender: only this contender's fills.
-
-        Raises:
-            NotImplementedError: for a backend without whole-run reads.
         """
-        raise NotImplementedError(f"{type(self).__name__} does not implement run_fills")
+        return sorted(self.fills(run_id, contender), key=lambda r: r["contender"])  # stable: ts order kept
 
     def run_verdicts(
         self, run_id: str, contender: str | None = None, actions: Sequence[str] | None = None
     ) -> list[dict[str, Any]]:
-        """The run's ``risk_verdicts`` rows (or one contender's), decoded, ordered by
-        (contender, ts, append order).
+        """Every ``risk_verdicts`` row of the run (or of one contender), decoded, ordered by
+        (contender, ts, append order) (:meth:`risk_verdicts` with no limit, grouped by contender).
 
         Args:
             run_id: the run.
@@ -483,9 +483,9 @@ class Store(ABC):
 
         Raises:
             ValueError: for an action outside ALLOW | SCALE | DENY.
-            NotImplementedError: for a backend without whole-run reads.
         """
-        raise NotImplementedError(f"{type(self).__name__} does not implement run_verdicts")
+        rows = self.risk_verdicts(run_id, contender, actions, limit=_NO_LIMIT)
+        return sorted(rows, key=lambda r: r["contender"])
 
     # ------------------------------------------------------------------ context manager
 

@@ -526,6 +526,7 @@ class DuckDBStore(Store):
     ) -> list[dict[str, Any]]:
         """See :meth:`Store.risk_verdicts`."""
         check_limit(limit, "risk_verdicts")
+        actions = check_actions(actions)
         t = TABLES["risk_verdicts"]
         where, params = ["run_id = ?"], [run_id]
         if contender is not None:
@@ -571,38 +572,4 @@ class DuckDBStore(Store):
             where.append("kind = ?")
             params.append(kind)
         sql = f"SELECT {_select_list(t)} FROM events WHERE {' AND '.join(where)} ORDER BY ts, seq, rowid"
-        return self._query(t, sql, params)
-
-    def run_fills(self, run_id: str, contender: str | None = None) -> list[dict[str, Any]]:
-        """See :meth:`Store.run_fills`."""
-        t = TABLES["fills"]
-        where, params = ["run_id = ?"], [run_id]
-        if contender is not None:
-            where.append("contender = ?")
-            params.append(contender)
-        sql = (
-            f"SELECT {_select_list(t)} FROM fills WHERE {' AND '.join(where)} "
-            "ORDER BY contender, ts, seq, rowid"
-        )
-        return self._query(t, sql, params)
-
-    def run_verdicts(
-        self, run_id: str, contender: str | None = None, actions: Sequence[str] | None = None
-    ) -> list[dict[str, Any]]:
-        """See :meth:`Store.run_verdicts`."""
-        wanted = check_actions(actions)
-        t = TABLES["risk_verdicts"]
-        where, params = ["run_id = ?"], [run_id]
-        if contender is not None:
-            where.append("contender = ?")
-            params.append(contender)
-        if wanted is not None:
-            if not wanted:
-                return []
-            where.append(f"action IN ({', '.join('?' * len(wanted))})")
-            params.extend(wanted)
-        sql = (
-            f"SELECT {_select_list(t)} FROM risk_verdicts WHERE {' AND '.join(where)} "
-            "ORDER BY contender, ts, seq, rowid"
-        )
         return self._query(t, sql, params)

@@ -322,6 +322,7 @@ class QuestDBReads:
     ) -> list[dict[str, Any]]:
         """See :meth:`Store.risk_verdicts`."""
         check_limit(limit, "risk_verdicts")
+        actions = check_actions(actions)
         t = TABLES["risk_verdicts"]
         where, params = ["run_id = %s"], [run_id]
         if contender is not None:
@@ -363,39 +364,5 @@ class QuestDBReads:
             params.append(kind)
         sql = (
             f"SELECT {select_list(t)} FROM {self._t('events')} WHERE {' AND '.join(where)} ORDER BY ts, seq"
-        )
-        return self._query(t, sql, params)
-
-    def run_fills(self, run_id: str, contender: str | None = None) -> list[dict[str, Any]]:
-        """See :meth:`Store.run_fills`."""
-        t = TABLES["fills"]
-        where, params = ["run_id = %s"], [run_id]
-        if contender is not None:
-            where.append("contender = %s")
-            params.append(contender)
-        sql = (
-            f"SELECT {select_list(t)} FROM {self._t('fills')} WHERE {' AND '.join(where)} "
-            "ORDER BY contender, ts, seq"
-        )
-        return self._query(t, sql, params)
-
-    def run_verdicts(
-        self, run_id: str, contender: str | None = None, actions: Sequence[str] | None = None
-    ) -> list[dict[str, Any]]:
-        """See :meth:`Store.run_verdicts`."""
-        wanted = check_actions(actions)
-        t = TABLES["risk_verdicts"]
-        where, params = ["run_id = %s"], [run_id]
-        if contender is not None:
-            where.append("contender = %s")
-            params.append(contender)
-        if wanted is not None:
-            if not wanted:
-                return []
-            where.append(f"action IN ({', '.join(['%s'] * len(wanted))})")
-            params.extend(wanted)
-        sql = (
-            f"SELECT {select_list(t)} FROM {self._t('risk_verdicts')} WHERE {' AND '.join(where)} "
-            "ORDER BY contender, ts, seq"
         )
         return self._query(t, sql, params)
