@@ -79,7 +79,11 @@ class Momentum(Contender, ChunkPreparer):
         for j in np.flatnonzero(changed):
             sym = bars.symbols[j]
             weights[sym] = float(targets[j])
+            if not math.isfinite(ret[j]):  # no bar at one end of the lookback (a later listing, a gap): flat
+                bars_seen = float(np.count_nonzero(~np.isnan(close[-1 - self.lookback :, j])))
+                explanation.append(Contribution("bars_in_lookback", bars_seen, 0.0, "rule", sym))
+                continue
             explanation.append(Contribution("momentum_return", float(ret[j]), float(ret[j]), "rule", sym))
-            if vol is not None:
+            if vol is not None and math.isfinite(vol[j]):
                 explanation.append(Contribution("realized_vol", float(vol[j]), float(size[j]), "rule", sym))
         return Decision(weights=weights, explanation=tuple(explanation))

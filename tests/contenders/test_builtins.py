@@ -119,3 +119,18 @@ def test_history_is_read_only_and_past_only():
 
     replay(Peek(), np.arange(1, 6, dtype=float))
     assert seen == [1, 2, 3, 4, 5]
+
+
+def test_momentum_explains_a_symbol_without_lookback_history_with_finite_values():
+    """B is listed 30 bars after A: on the first rebalance B is flat, explained by the bars it
+    has in the lookback (a NaN return would halt the contender at that decision)."""
+    a = np.linspace(100, 130, 60)
+    b = np.r_[np.full(30, np.nan), np.linspace(50, 60, 30)]
+    out = replay(resolve("momentum")(lookback=20, rebalance_bars=5), np.c_[a, b], symbols=("A", "B"))
+    first = out[min(out)]
+    assert first.weights == {"A": 0.5, "B": 0.0}
+    lines = {(c.symbol, c.feature): c for c in first.explanation}
+    assert lines[("B", "bars_in_lookback")].value == 0.0 and lines[("B", "bars_in_lookback")].contribution == 0.0
+    assert all(np.isfinite(c.value) and np.isfinite(c.contribution) for d in out.values() for c in d.explanation)
+    later = [d for d in out.values() if d.weights.get("B") == 0.5]
+    assert later, "B is bought once it has a lookback's return"
