@@ -281,6 +281,9 @@ def run(
         s = result.stats
         out.print(f"PBO (CSCV over {s.get('n_trials')} contenders): {_fmt(s.get('pbo'), '{:.2f}')}")
     out.print(f"recorded in {redact_url(cfg.store)}", highlight=False)
+    for r in result.rejected:
+        err.print(f"[bold red]warning:[/] the store rejected {r['rows']} {r['table']} rows: kept in {r['file']} "
+                  f"({r['error']})", highlight=False)
     store_shown = redact_url(cfg.store)
     events_shown = None if cfg.events is None else redact_url(cfg.events)
     out.print(_look_hint(result.run_id, store_shown, events_shown), highlight=False, markup=False)

@@ -55,7 +55,9 @@ class RunResult:
     """What a finished run returns: its id, leaderboard rows (best first), run-level
     statistics (PBO …), status, per-contender raw results (equity arrays, fills), and
     the guardian's view at the end (``guardian``: verdicts audited, mismatches, controls
-    issued and applied, halts; see ``RiskGuardianActor.status``)."""
+    issued and applied, halts; see ``RiskGuardianActor.status``), and the batches the store
+    rejected (``rejected``: ``[{table, rows, file, error}]``, kept on disk; see
+    ``RecorderActor.append``)."""
 
     run_id: str
     leaderboard: list[dict[str, Any]]
@@ -66,6 +68,7 @@ class RunResult:
     contenders: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     timings_s: dict[str, float] = field(default_factory=dict)
     guardian: dict[str, Any] = field(default_factory=dict)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
 
 
 def ensure_ray(cfg: ArenaConfig) -> str:
@@ -294,7 +297,8 @@ def run_arena(
         leaderboard, stats = leaderboard_and_stats(per_contender, ppy) if per_contender else ([], {})
         leaderboard += failed_rows(failed, len(leaderboard))
         board_s = time.perf_counter() - t_board
-        status = run_status(gstatus["kill_switch"], leaderboard)
+        rejected = ray.get(recorder.rejected.remote())  # batches the store refused, kept on disk
+        status = run_status(gstatus["kill_switch"], leaderboard, bool(rejected))
         rows = [{"run_id": run_id, "ts": int(info["last_ns"]), **row} for row in leaderboard]
         batch: dict[str, Any] = {"leaderboard": rows}
         if events:
@@ -331,6 +335,7 @@ def run_arena(
             "guardian_busy": gstatus["audit_busy_s"],
         },
         guardian=gstatus,
+        rejected=rejected,
     )
 
 
@@ -372,12 +377,14 @@ def failed_rows(failed: Mapping[str, str], ranked: int) -> list[dict[str, Any]]:
     ]
 
 
-def run_status(killed: bool, leaderboard: Sequence[Mapping[str, Any]]) -> str:
+def run_status(killed: bool, leaderboard: Sequence[Mapping[str, Any]], rejected: bool = False) -> str:
     """A run's final status: ``killed`` when the kill switch was tripped, else
-    ``finished_with_failures`` when a contender is not ``ok`` (halted or failed), else ``finished``."""
+    ``finished_with_failures`` when a contender is not ``ok`` (halted or failed) or the store
+    rejected records (kept on disk, see ``RunResult.rejected``), else ``finished``."""
     if killed:
         return "killed"
-    return "finished_with_failures" if any(r.get("status") != "ok" for r in leaderboard) else "finished"
+    failures = rejected or any(r.get("status") != "ok" for r in leaderboard)
+    return "finished_with_failures" if failures else "finished"
 
 
 def _seed(seed: int, index: int) -> int:

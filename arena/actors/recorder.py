@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import ray
+
+log = logging.getLogger(__name__)
 
 
 @ray.remote(num_cpus=0, max_restarts=0)
@@ -35,11 +38,14 @@ class RecorderActor:
         self._events_url = events_url
         self._events_maxlen = events_maxlen
         self._feed: Any = None
+        self._run_id: str | None = None
+        self._rejected: list[dict[str, Any]] = []
         self.rows_written = 0
 
     def create_run(self, run: dict[str, Any]) -> None:
         """Record the run's row (see ``arena.store.RunRecord``) and publish ``run_started``."""
         self._store.create_run(run)
+        self._run_id = run["run_id"]
         if self._events_url:
             from arena.live import DEFAULT_MAXLEN, RedisEventStream, RunEventFeed
 
@@ -50,7 +56,13 @@ class RecorderActor:
     def append(self, batch: dict[str, Any]) -> int:
         """Append a batch: table name → rows (an Arrow table made by
         :func:`arena.records.to_batch`, as the contender actors send them; or a list of
-        dicts, a DataFrame or a dict of columns). Returns rows written."""
+        dicts, a DataFrame or a dict of columns). Returns rows written.
+
+        Rows the store rejects (a ``ValueError``: a repeated key, a malformed row) are never
+        dropped: they are written to ``$ARENA_HOME/rejected/<run_id>/`` (Arrow IPC, or JSON
+        lines for rows that are not a table) and reported, as a ``RECORDS_REJECTED`` event
+        naming the file and the error, and in :meth:`rejected`; the other tables of the
+        batch are written as usual."""
         n = 0
         tables: dict[str, Any] = {}
         for table, rows in batch.items():
@@ -59,13 +71,55 @@ class RecorderActor:
 
                 rows = pd.DataFrame(rows)
             if len(rows):
-                self._store.append(table, rows)
+                try:
+                    self._store.append(table, rows)
+                except (ValueError, TypeError) as exc:
+                    self._reject(table, rows, exc)
+                    continue
                 tables[table] = rows
                 n += len(rows)
         self.rows_written += n
         if self._feed is not None and tables:
             self._feed.on_batch(tables)
         return n
+
+    def rejected(self) -> list[dict[str, Any]]:
+        """The batches the store rejected: ``[{table, rows, file, error}]``, in order."""
+        return list(self._rejected)
+
+    def _reject(self, table: str, rows: Any, exc: BaseException) -> None:
+        import json
+        import os
+        import time
+        from pathlib import Path
+
+        home = os.environ.get("ARENA_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "model-arena")
+        folder = Path(home) / "rejected" / (self._run_id or "unknown-run")
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = folder / f"{time.time_ns()}-{table}"
+        if hasattr(rows, "schema") and hasattr(rows, "num_rows"):  # an Arrow table
+            import pyarrow as pa
+
+            path = stem.with_suffix(".arrow")
+            with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, rows.schema) as writer:
+                writer.write_table(rows)
+        else:
+            path = stem.with_suffix(".jsonl")
+            records = rows.to_dict("records") if hasattr(rows, "to_dict") else list(rows)
+            with open(path, "w") as fh:
+                for r in records:
+                    fh.write(json.dumps(r, default=str) + "\n")
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        entry = {"table": table, "rows": len(rows), "file": str(path), "error": error}
+        self._rejected.append(entry)
+        log.error("the store rejected %d %s rows; kept in %s (%s)", len(rows), table, path, error)
+        event = {"run_id": self._run_id, "ts": time.time_ns(), "contender": None, "kind": "RECORDS_REJECTED",
+                 "reason": f"{len(rows)} {table} rows rejected by the store, kept in {path}: {error}",
+                 "details_json": entry}
+        try:
+            self._store.append("events", [event])
+        except (ValueError, TypeError):  # the report stays in rejected()
+            log.exception("could not record the RECORDS_REJECTED event")
 
     def finish_run(self, run_id: str, ended_at: Any, status: str, n_bars: int) -> None:
         """Mark the run ended (``finished`` | ``killed`` | ``failed``), flush, publish ``run_finished``."""
