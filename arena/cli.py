@@ -221,8 +221,12 @@ def run(
             cfg = load_config(config, {**overrides, "events": os.environ[EVENTS_URL_ENV]})
     except ConfigError as exc:
         _fail(str(exc))
-    from arena.topology import ensure_ray, run_arena
+    from arena.topology import check_inputs, ensure_ray, run_arena
 
+    try:
+        check_inputs(cfg)  # before Ray starts: a bad input costs a second, not a cluster start
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        _fail(f"{config}: data: {exc}")
     try:
         if ensure_ray(cfg) == "arena up":
             err.print("using the local Ray head of `arena up` (stop it with `arena down`)")

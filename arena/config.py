@@ -210,6 +210,24 @@ class ArenaConfig(_Strict):
     ray: RaySettings = RaySettings()
     base_dir: str = Field(".", exclude=True, description="folder of the config file (set by load_config)")
 
+    @field_validator("name")
+    @classmethod
+    def _valid_run_name(cls, v: str) -> str:
+        if not _NAME.match(v):
+            raise ValueError(
+                f"run name {v!r} must start with a letter and use only letters, digits, '_', '.', '-' "
+                "(at most 64): it becomes part of run ids, decision ids and folder names"
+            )
+        return v
+
+    @field_validator("store")
+    @classmethod
+    def _valid_store_url(cls, v: str) -> str:
+        from arena.store.url import parse_store_url
+
+        parse_store_url(v)  # the scheme and its parts, checked before any process starts
+        return v
+
     @field_validator("events")
     @classmethod
     def _valid_events_url(cls, v: str | None) -> str | None:

@@ -160,11 +160,14 @@ def run_arena(
         The run's :class:`RunResult`.
 
     Raises:
+        FileNotFoundError: when a data file does not exist (before Ray is started).
         arena.data errors: when the data source cannot be loaded or fails validation.
+        RuntimeError: when the actors cannot be placed within ``ray.startup_timeout_s``.
     """
     import time
 
     t0 = time.perf_counter()
+    check_inputs(cfg)
     where = ensure_ray(cfg)
     gpus = fit_gpus(cfg, ray.cluster_resources().get("GPU", 0.0), fixed=where in ("local", "arena up"))
     run_id = run_id or new_run_id(cfg)
@@ -337,6 +340,19 @@ def run_arena(
         guardian=gstatus,
         rejected=rejected,
     )
+
+
+def check_inputs(cfg: ArenaConfig) -> None:
+    """What can be checked before Ray starts, beyond the config's own validation: the data
+    source resolves (a file exists, a sample is known).
+
+    Raises:
+        FileNotFoundError: for a data file that does not exist.
+        ValueError, KeyError: for a data spec the source rejects.
+    """
+    from arena.data.sources import source_from_spec
+
+    source_from_spec(cfg.data.model_dump(), base_dir=cfg.base_dir)
 
 
 def fit_gpus(cfg: ArenaConfig, cluster_gpus: float, *, fixed: bool) -> dict[str, float]:

@@ -1,0 +1,45 @@
+"""Bad input fails fast: `arena run` names the file and key, exits 2 with no traceback, and
+never starts Ray for it."""
+
+from __future__ import annotations
+
+import pytest
+import ray
+from typer.testing import CliRunner
+
+from arena.cli import app
+
+GOOD = {
+    "name": "probe",
+    "data": "{source: sample, name: us_equities_daily}",
+    "contenders": "\n  - {name: x, class: sma_crossover}",
+    "store": "duckdb:///tmp/never-written.duckdb",
+}
+
+
+def _config(tmp_path, **over) -> str:
+    fields = {**GOOD, **over}
+    path = tmp_path / "probe.yaml"
+    path.write_text("".join(f"{k}: {v}\n" for k, v in fields.items()))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "over, expected",
+    [
+        ({"name": "pro/be"}, "run name 'pro/be' must start with a letter"),
+        ({"store": "sqlite:///x.db"}, "store URL 'sqlite:///x.db': unknown scheme 'sqlite'"),
+        ({"data": "{source: csv, path: /nonexistent/bars.csv}"}, "data: bar file not found: /nonexistent/bars.csv"),
+        ({"contenders": "\n  - {name: x, class: no_such_class}"}, "no_such_class"),
+        ({"contenders": "\n  - {name: x, class: sma_crossover, params: {fast: 50, slow: 10}}"},
+         "need 0 < fast < slow"),
+    ],
+)
+def test_a_bad_input_is_named_before_ray_starts(tmp_path, over, expected):
+    was_up = ray.is_initialized()
+    res = CliRunner().invoke(app, ["run", _config(tmp_path, **over)])
+    assert res.exit_code == 2, res.output
+    flat = " ".join(res.output.split())
+    assert expected in flat
+    assert "Traceback" not in res.output
+    assert ray.is_initialized() == was_up, "Ray was not started for a bad input"
