@@ -627,7 +627,8 @@ def data_validate(
     symbol: Annotated[Optional[str], typer.Option(help="symbol, when the file has no symbol column")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Print a data-quality report (score, gaps, duplicates, spikes, problems) without running anything."""
+    """Print a data-quality report (score, gaps, duplicates, spikes, problems) without running
+    anything; exits 1 when the file would not load (a validation problem)."""
     from arena.data import quality_report_for_file
 
     try:
@@ -636,10 +637,12 @@ def data_validate(
         _fail(str(exc))
     if json_out:
         print(json.dumps(report, default=str))
-        return
-    from arena.data import render_quality_report
+    else:
+        from arena.data import render_quality_report
 
-    out.print(render_quality_report(report))
+        out.print(render_quality_report(report))
+    if not report["valid"]:
+        raise typer.Exit(1)
 
 
 # the commands that look at a recorded run (decisions, report, plot, exports) register on `app`

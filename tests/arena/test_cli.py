@@ -127,13 +127,25 @@ def test_data_validate_reports_problems_without_running(tmp_path):
         "2020-01-06,10,11,9,10.5,-5\n"  # negative volume
     )
     res = runner.invoke(app, ["data", "validate", str(f), "--symbol", "XYZ", "--json"])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, "a file that would not load exits non-zero"
     report = json.loads(res.stdout)
-    assert report["score"] < 100
+    assert report["score"] < 100 and not report["valid"]
     text = json.dumps(report)
     assert "high" in text and "volume" in text
     table = runner.invoke(app, ["data", "validate", str(f), "--symbol", "XYZ"])
-    assert table.exit_code == 0 and "bars.csv" in table.stdout
+    assert table.exit_code == 1 and "bars.csv" in table.stdout
+
+
+def test_data_validate_exits_0_on_a_file_written_by_to_csv(tmp_path):
+    """``DataFrame.to_csv()`` writes the index as an unnamed first column: it loads."""
+    from arena.data import SampleSource
+
+    frame = SampleSource("us_equities_daily").load()
+    f = tmp_path / "msft.csv"
+    frame[frame["symbol"] == "MSFT"].head(200).to_csv(f)
+    res = runner.invoke(app, ["data", "validate", str(f), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["valid"]
 
 
 @pytest.mark.ray
