@@ -46,6 +46,9 @@ class ContenderActor:
     """
 
     def __init__(self, members: Sequence[tuple[str, str, dict[str, Any], int]]) -> None:
+        # the first Arrow array a process builds imports pandas (pyarrow looks for it): about
+        # 0.3 s, paid here, beside the start-up, rather than at the first shipment of records
+        threading.Thread(target=_warm_arrow, name="warm-arrow", daemon=True).start()
         self._contenders = {name: resolve(cls)(seed=seed, **params) for name, cls, params, seed in members}
         self._runners: dict[str, ContenderRunner] = {}
         self._replicas: dict[str, GuardianReplica] = {}
@@ -169,6 +172,12 @@ class ContenderActor:
             out[name] = {**runner.finish(), "control_delays_ns": list(rep.control_delays_ns),
                          "control_bars_ns": list(rep.control_bars_ns)}
         return out
+
+
+def _warm_arrow() -> None:
+    import pyarrow as pa
+
+    pa.array(["warm"], type=pa.string())
 
 
 def merge_batches(batches: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
