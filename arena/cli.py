@@ -226,7 +226,7 @@ def run(
     try:
         check_inputs(cfg)  # before Ray starts: a bad input costs a second, not a cluster start
     except (FileNotFoundError, ValueError, KeyError) as exc:
-        _fail(f"{config}: data: {exc}")
+        _fail(f"{config}: {'store' if 'store ' in str(exc)[:7] else 'data'}: {exc}")
     try:
         if ensure_ray(cfg) == "arena up":
             err.print("using the local Ray head of `arena up` (stop it with `arena down`)")

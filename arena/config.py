@@ -190,7 +190,7 @@ class ArenaConfig(_Strict):
     name: str
     data: DataConfig
     capital: float = Field(10_000.0, gt=0, description="USD per contender")
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**63, description="random seed of the run (stored as a 64-bit integer)")
     execution: ExecutionSettings = ExecutionSettings()
     risk: RiskSettings = RiskSettings()
     contenders: list[ContenderSpec] = Field(min_length=1)

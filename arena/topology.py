@@ -38,7 +38,7 @@ from arena.actors.recorder import RecorderActor
 from arena.config import ArenaConfig, auto_chunk_bars
 from arena.metrics import ContenderResult, leaderboard_and_stats, periods_per_year
 from arena.provenance import code_version
-from arena.secrets import redact
+from arena.secrets import redact, redact_url
 from arena.risk import RiskLimits
 from arena.runner import RunnerSettings
 from ledger import ExecutionConfig
@@ -344,15 +344,36 @@ def run_arena(
 
 def check_inputs(cfg: ArenaConfig) -> None:
     """What can be checked before Ray starts, beyond the config's own validation: the data
-    source resolves (a file exists, a sample is known).
+    source resolves (a file exists, a sample is known); a DuckDB store's folder can be
+    created and written; a QuestDB store's ports are numbers.
 
     Raises:
         FileNotFoundError: for a data file that does not exist.
-        ValueError, KeyError: for a data spec the source rejects.
+        ValueError, KeyError: for a data spec the source rejects, or a store location that
+            cannot be written or has a bad port.
     """
+    from urllib.parse import urlsplit
+
     from arena.data.sources import source_from_spec
+    from arena.store.url import parse_store_url
 
     source_from_spec(cfg.data.model_dump(), base_dir=cfg.base_dir)
+    scheme, location = parse_store_url(cfg.store)
+    if scheme == "duckdb":
+        import tempfile
+
+        folder = os.path.dirname(os.path.abspath(location)) or "."
+        try:  # the store would create it too; a file written and removed proves it can write there
+            os.makedirs(folder, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".arena-write-check-"):
+                pass
+        except OSError as exc:
+            raise ValueError(f"store {cfg.store!r}: cannot create or write the folder {folder!r} ({exc})") from None
+    elif scheme == "questdb":
+        try:
+            urlsplit(f"questdb://{location}").port  # noqa: B018 - raises for a port that is no number
+        except ValueError as exc:
+            raise ValueError(f"store {redact_url(cfg.store)!r}: {exc} (expected questdb://host:port)") from None
 
 
 def fit_gpus(cfg: ArenaConfig, cluster_gpus: float, *, fixed: bool) -> dict[str, float]:
