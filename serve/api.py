@@ -223,7 +223,7 @@ def create_app(
         start: StartQuery = None,
         end: EndQuery = None,
         limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 100,
-        offset: Annotated[int, Query(ge=0, description="rows to skip")] = 0,
+        offset: Annotated[int, Query(ge=0, lt=2**63, description="rows to skip")] = 0,
     ) -> list[dict[str, Any]]:
         """A page of the run's decisions in time order."""
         start_utc, end_utc = bounds(start, end)

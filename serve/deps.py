@@ -77,8 +77,8 @@ def bounds(
     start: dt.datetime | None, end: dt.datetime | None
 ) -> tuple[dt.datetime | None, dt.datetime | None]:
     """Query bounds in UTC (naive → UTC); start after end → 422."""
-    start_utc = as_utc(start)
-    end_utc = as_utc(end)
+    start_utc = as_utc(start, "start")
+    end_utc = as_utc(end, "end")
     if start_utc is not None and end_utc is not None and start_utc > end_utc:
         raise HTTPException(
             422, f"start {start_utc.isoformat()} is after end {end_utc.isoformat()}"
@@ -86,9 +86,26 @@ def bounds(
     return start_utc, end_utc
 
 
-def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+_EARLIEST = dt.datetime(1677, 9, 22, tzinfo=dt.UTC)  # int64 ns since the epoch: the stores' range
+_LATEST = dt.datetime(2262, 4, 11, tzinfo=dt.UTC)
+
+
+def as_utc(value: dt.datetime | None, what: str = "timestamp") -> dt.datetime | None:
+    """``value`` in UTC (naive → UTC).
+
+    Raises:
+        HTTPException: 422 naming ``what``, for an instant outside 1677-09-22 … 2262-04-11 UTC
+            (the range of int64 nanoseconds, which bar timestamps are).
+    """
     if value is None:
         return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    try:
+        utc = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    except (OverflowError, ValueError):
+        utc = None
+    if utc is None or not _EARLIEST <= utc <= _LATEST:
+        raise HTTPException(
+            422, f"{what} {value.isoformat()} is out of range: expected an instant between "
+            f"{_EARLIEST.date()} and {_LATEST.date()} (UTC)"
+        )
+    return utc

@@ -65,6 +65,9 @@ def test_decisions_paging(client: TestClient) -> None:
         {"offset": -1},
         {"limit": "ten"},
         {"start": "2024-01-02 25:00"},
+        {"offset": 2**63},
+        {"start": "9999-12-31T23:59:59-05:00"},
+        {"end": "0001-01-01T00:00:00+05:00"},
     ],
 )
 def test_bad_decision_parameters_are_422(client: TestClient, params: dict[str, object]) -> None:
