@@ -175,6 +175,14 @@ class Checkpoint:
         return f"v{self.version:04d}@bar{self.bar_idx}"
 
 
+def shorts_off(long_only: bool | None, execution: Any) -> bool:
+    """Whether a model's target weights are clipped at 0: ``long_only`` when set, else (None)
+    whenever ``execution`` (a ``ledger.ExecutionConfig``; None = the defaults) does not allow shorts."""
+    if long_only is not None:
+        return bool(long_only)
+    return not bool(getattr(execution, "allow_short", False))
+
+
 def weights_from_predictions(
     expected_return: np.ndarray,
     vol_per_bar: np.ndarray,
@@ -257,7 +265,7 @@ class LearnedContender(Contender, ChunkPreparer):
     min_train_samples: int = 200  # labelled (bar, symbol) samples needed to train
     max_weight: float = 0.5  # per-symbol |target weight| cap (fraction of equity)
     full_conviction_z: float = 1.0  # |predicted return / horizon vol| at which max_weight is reached
-    long_only: bool = False
+    long_only: bool | None = None  # None: long-only unless the execution allows shorts (allow_short)
     rebalance_band: float = 0.05  # trade a symbol only when its target moves this far (fraction of equity)
     torch_threads: int = 1  # intra-op threads for torch models (1 keeps CPU results reproducible)
     explanations: str = "on_demand"  # on_demand: explain trading decisions now, the others on request; eager: all now
@@ -337,6 +345,13 @@ class LearnedContender(Contender, ChunkPreparer):
     def checkpoints(self) -> list[Checkpoint]:
         """The versions trained so far, oldest first (a copy)."""
         return list(self._ckpts)
+
+    @property
+    def shorts_off(self) -> bool:
+        """True when target weights are clipped at 0: ``long_only``, or, when it is None (the
+        default), whenever the execution does not allow shorts (``execution.allow_short``), so a
+        model never asks for shorts the ledger would cut."""
+        return shorts_off(self.long_only, getattr(self, "execution", None))
 
     @property
     def can_rollback(self) -> bool:
@@ -748,12 +763,12 @@ class LearnedContender(Contender, ChunkPreparer):
             if w.shape != (n,) or not np.isfinite(w).all():
                 raise ValueError(f"{type(self).__name__}.predict: target_weights must be {n} finite numbers, got {w!r}")
             w = np.clip(w, -self.max_weight, self.max_weight)
-            if self.long_only:
+            if self.shorts_off:
                 w = np.maximum(w, 0.0)
             conv = np.abs(w) / self.max_weight
         else:
             w, conv = weights_from_predictions(
-                er, feat_row[:, _VOL_COL], self.horizon_bars, self.max_weight, self.full_conviction_z, self.long_only
+                er, feat_row[:, _VOL_COL], self.horizon_bars, self.max_weight, self.full_conviction_z, self.shorts_off
             )
         if pred.confidence is not None:
             conv = np.clip(np.asarray(pred.confidence, dtype=np.float64), 0.0, 1.0)

@@ -30,7 +30,7 @@ from scipy.optimize import nnls
 
 from contenders.base import Contender
 from contenders.market import Bars
-from contenders.ml.base import weights_from_predictions
+from contenders.ml.base import shorts_off, weights_from_predictions
 from contenders.ml.deferred import DEFERRED_METHOD
 from contenders.ml.features import forward_log_returns
 from contenders.portfolio import Portfolio
@@ -59,7 +59,7 @@ class MetaEnsemble(Contender):
     min_train_samples: int = 100
     max_weight: float = 0.5
     full_conviction_z: float = 1.0
-    long_only: bool = False
+    long_only: bool | None = None  # None: long-only unless the execution allows shorts (allow_short)
     rebalance_band: float = 0.05
     ridge: float = 1.0
     top_reasons: int = 2
@@ -165,7 +165,8 @@ class MetaEnsemble(Contender):
         r1 = np.diff(np.log(close[-22:]), axis=0)
         vol = r1.std(axis=0, ddof=1) if len(r1) >= 2 else np.zeros(len(bars.symbols))
         w, conv = weights_from_predictions(
-            er, vol, self.horizon_bars, self.max_weight, self.full_conviction_z, self.long_only
+            er, vol, self.horizon_bars, self.max_weight, self.full_conviction_z,
+            shorts_off(self.long_only, getattr(self, "execution", None)),
         )
         current = portfolio.weights
         weights, expl, preds = {}, [], {}

@@ -218,3 +218,14 @@ def test_lightgbm_no_look_ahead_and_deterministic(panel: Panel) -> None:
     dc, _ = replay_decisions(_lgb(), perturb_after(panel, t, seed=7, volume_noise="uniform"), warmup_bars=350)
     assert da == db  # same seed, same data → same decisions
     assert_no_look_ahead(da, dc, t)
+
+
+def test_a_learned_contender_asks_for_shorts_only_when_the_execution_allows_them(panel: Panel) -> None:
+    from contenders.ml.base import shorts_off
+    from ledger import ExecutionConfig
+
+    assert shorts_off(None, ExecutionConfig()) and not shorts_off(None, ExecutionConfig(allow_short=True))
+    assert shorts_off(True, ExecutionConfig(allow_short=True)) and not shorts_off(False, ExecutionConfig())
+    rows, _ = replay_decisions(RidgeContender(retrain_every_bars=100, seed=1), panel, warmup_bars=300)
+    weights = [w for r in rows for w in (r["weights_json"] or {}).values()]
+    assert weights and min(weights) >= 0.0, "long-only under the default execution (allow_short: false)"
