@@ -36,7 +36,7 @@ from arena.actors.guardian import RiskGuardianActor
 from arena.actors.market import MarketDataActor
 from arena.actors.recorder import RecorderActor
 from arena.config import ArenaConfig, auto_chunk_bars
-from arena.metrics import ContenderResult, leaderboard_and_stats, periods_per_year
+from arena.metrics import ContenderResult, data_holes, leaderboard_and_stats, periods_per_year
 from arena.provenance import code_version
 from arena.secrets import redact, redact_url
 from arena.risk import RiskLimits
@@ -195,6 +195,10 @@ def run_arena(
         except ray.exceptions.RayTaskError as exc:
             raise exc.as_instanceof_cause() from None
         ppy = periods_per_year(info["timestamps_ns"])
+        for a, b in data_holes(info["timestamps_ns"])[:5]:
+            log.warning("the bars have a hole of %.0f days, from %s to %s: no bar of any symbol in it; it is "
+                        "left out of the annualization (%.1f bars per year)", (b - a) / 86_400e9,
+                        pd.Timestamp(a, tz="UTC").isoformat(), pd.Timestamp(b, tz="UTC").isoformat(), ppy)
         created = recorder.create_run.remote(
             {
                 "run_id": run_id,

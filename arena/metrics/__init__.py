@@ -34,6 +34,7 @@ from arena.metrics.performance import (
     max_drawdown,
     max_drawdown_duration_bars,
     per_bar_risk_free,
+    data_holes,
     periods_per_year,
 )
 from arena.metrics.prediction import QUALITY_KEYS, forward_log_returns, prediction_quality
@@ -55,6 +56,7 @@ __all__ = [
     "max_drawdown",
     "max_drawdown_duration_bars",
     "per_bar_risk_free",
+    "data_holes",
     "periods_per_year",
     "prediction_quality",
     "probabilistic_sharpe_ratio",

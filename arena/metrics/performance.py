@@ -54,13 +54,34 @@ METRIC_KEYS: tuple[str, ...] = (
 """Keys of :func:`contender_metrics`, in display order."""
 
 
+HOLE_MIN_NS = 30 * 86_400 * 1_000_000_000
+"""A step between two bars longer than this (30 days), and than ``HOLE_MIN_STEPS`` median
+steps, is a hole in the data, not part of its calendar."""
+HOLE_MIN_STEPS = 20
+
+
+def data_holes(timestamps_ns: np.ndarray) -> list[tuple[int, int]]:
+    """The holes of a bar series: ``(from_ns, to_ns)`` of each step longer than 30 days and
+    than 20 median steps (weekends, holidays and nights are the data's calendar; a year with no
+    bar at all in the middle of a daily series is not). Timestamps int64 ns [n], increasing."""
+    ts = np.asarray(timestamps_ns, dtype=np.int64)
+    if ts.size < 3:
+        return []
+    steps = np.diff(ts)
+    limit = max(HOLE_MIN_NS, HOLE_MIN_STEPS * float(np.median(steps)))
+    at = np.flatnonzero(steps > limit)
+    return [(int(ts[i]), int(ts[i + 1])) for i in at]
+
+
 def periods_per_year(timestamps_ns: np.ndarray) -> float:
     """Bars per year inferred from the bar timestamps.
 
-    ``ppy = (n − 1) / span_years`` with ``span_years = (last − first) /
-    (365.25 days)``: the average bar rate over the sample, gaps (weekends,
-    holidays) included. Daily US equities give ≈ 252 (≈ 251.7 for one
-    calendar year of NYSE sessions); 24/7 hourly crypto gives ≈ 8766.
+    ``ppy = (n − 1 − h) / span_years`` with ``span_years = (last − first − Σ holes) /
+    (365.25 days)``: the average bar rate over the sample, its calendar's gaps (weekends,
+    holidays, nights) included, its holes (:func:`data_holes`: a step longer than 30 days
+    and than 20 median steps, ``h`` of them) left out, so that a hole does not change the
+    annualization. Daily US equities give ≈ 252 (≈ 251.7 for one calendar year of NYSE
+    sessions); 24/7 hourly crypto gives ≈ 8766.
 
     Args:
         timestamps_ns: bar timestamps, shape ``[n]``, as int nanoseconds since
@@ -92,8 +113,10 @@ def periods_per_year(timestamps_ns: np.ndarray) -> float:
             f"periods_per_year: timestamps must be strictly increasing; element {i + 1} "
             f"({int(ts[i + 1])} ns) is not after element {i} ({int(ts[i])} ns)"
         )
-    span_years = float(ts[-1] - ts[0]) / 1e9 / SECONDS_PER_YEAR
-    return (ts.size - 1) / span_years
+    holes = data_holes(ts)
+    hole_ns = sum(b - a for a, b in holes)
+    span_years = float(ts[-1] - ts[0] - hole_ns) / 1e9 / SECONDS_PER_YEAR
+    return (ts.size - 1 - len(holes)) / span_years
 
 
 def bar_returns(equity: pd.Series) -> pd.Series:

@@ -312,3 +312,22 @@ def test_invalid_periods_per_year_is_rejected(ppy: float) -> None:
 def test_invalid_risk_free_rate_is_rejected() -> None:
     with pytest.raises(ValueError, match="risk_free_rate"):
         contender_metrics(*_ok_inputs(), 252.0, risk_free_rate=-1.5)
+
+
+def test_a_hole_in_the_data_does_not_change_the_annualization() -> None:
+    """The same daily equity sessions, once with a 50-year hole in the middle: the same bars per
+    year (the hole is left out); weekends, holidays and nights stay part of the calendar."""
+    from arena.data import SampleSource
+    from arena.metrics import data_holes
+
+    ts = np.unique(SampleSource("us_equities_daily").load()["timestamp"].to_numpy().astype("datetime64[ns]")
+                   .astype("int64"))
+    half = len(ts) // 2
+    holed = np.r_[ts[:half], ts[half:] + 50 * 365 * 86_400 * 10**9]
+    assert data_holes(ts) == [] and len(data_holes(holed)) == 1
+    assert periods_per_year(holed) == pytest.approx(periods_per_year(ts), rel=1e-3)
+    assert 245 < periods_per_year(ts) < 260
+    hourly_weekdays = pd.bdate_range("2024-01-01", periods=300).repeat(7) + pd.to_timedelta(
+        np.tile(np.arange(7), 300), unit="h") + pd.Timedelta(hours=13)
+    assert data_holes(hourly_weekdays.to_numpy().astype("datetime64[ns]").astype("int64")) == [], \
+        "nights and weekends of intraday bars are no hole"
