@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from arena.data.files import read_bar_file
+from arena.data.holes import data_holes
 from arena.data.schema import SYMBOL, TIMESTAMP
 from arena.data.validate import MAX_PROBLEMS, check_bars
 
@@ -219,6 +220,10 @@ def render_quality_report(report: dict[str, Any]) -> str:
             f"  {sym:<16} {e['rows']:>8} {str(e['first']):<26} {str(e['last']):<26} {str(e['bar_frequency']):>6} "
             f"{missing:>8} {e['gap_count']:>5} {e['duplicates']:>5} {e['spikes']:>6}"
         )
+    for sym, e in report["per_symbol"].items():
+        for h in e.get("holes", []):
+            lines.append(f"  hole in {sym}: no bar from {h['start']} to {h['end']} ({h['days']:g} days); "
+                         "its bars count as missing, and the annualization leaves it out")
     if report["problems"]:
         lines.append(f"  first {len(report['problems'])} of {report['problems_total']} problem(s):")
         for p in report["problems"]:
@@ -240,7 +245,7 @@ def format_interval(step_ns: int) -> str:
 def _gaps(ts: np.ndarray, union_ts: np.ndarray | None, closed_all: set[int]) -> dict[str, Any]:
     """Gap statistics of one symbol's sorted distinct timestamps (ns)."""
     out: dict[str, Any] = {"bar_frequency": None, "expected_bars": None, "missing_bars": None,
-                           "gap_count": 0, "gaps": [], "off_grid_bars": 0}
+                           "gap_count": 0, "gaps": [], "off_grid_bars": 0, "holes": []}
     if len(ts) < 2:
         return out
     steps, counts = np.unique(np.diff(ts), return_counts=True)
@@ -252,12 +257,17 @@ def _gaps(ts: np.ndarray, union_ts: np.ndarray | None, closed_all: set[int]) -> 
     on_grid = offset % step == 0
     out["off_grid_bars"] = int((~on_grid).sum())
     grid = ts[0] + step * np.arange(int((ts[-1] - ts[0]) // step) + 1, dtype=np.int64)
+    holes = data_holes(ts)
+    out["holes"] = [{"start": _iso(a), "end": _iso(b), "days": round((b - a) / 86_400e9, 1)} for a, b in holes]
     if _WEEK_NS % step == 0:
         grid_slot = grid % _WEEK_NS
-        slots, possible = np.unique(grid_slot, return_counts=True)
+        in_hole = np.zeros(len(grid), dtype=bool)  # a hole's weeks do not decide the calendar
+        for a, b in holes:
+            in_hole |= (grid > a) & (grid < b)
+        slots, possible = np.unique(grid_slot[~in_hole], return_counts=True)
         seen = np.searchsorted(slots, ts[on_grid] % _WEEK_NS)
         observed = np.bincount(seen, minlength=len(slots))
-        grid = grid[np.isin(grid_slot, slots[observed * 2 >= possible])]
+        grid = grid[np.isin(grid_slot, slots[observed * 2 >= possible])]  # a hole's bars count as missing
     if union_ts is not None:
         closed = ~np.isin(grid, union_ts)
         closed_all.update(int(x) for x in grid[closed])

@@ -18,6 +18,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from arena.data.holes import data_holes
 from arena.metrics._checks import (
     check_closed_trades,
     check_equity,
@@ -52,25 +53,6 @@ METRIC_KEYS: tuple[str, ...] = (
     "n_bars",
 )
 """Keys of :func:`contender_metrics`, in display order."""
-
-
-HOLE_MIN_NS = 30 * 86_400 * 1_000_000_000
-"""A step between two bars longer than this (30 days), and than ``HOLE_MIN_STEPS`` median
-steps, is a hole in the data, not part of its calendar."""
-HOLE_MIN_STEPS = 20
-
-
-def data_holes(timestamps_ns: np.ndarray) -> list[tuple[int, int]]:
-    """The holes of a bar series: ``(from_ns, to_ns)`` of each step longer than 30 days and
-    than 20 median steps (weekends, holidays and nights are the data's calendar; a year with no
-    bar at all in the middle of a daily series is not). Timestamps int64 ns [n], increasing."""
-    ts = np.asarray(timestamps_ns, dtype=np.int64)
-    if ts.size < 3:
-        return []
-    steps = np.diff(ts)
-    limit = max(HOLE_MIN_NS, HOLE_MIN_STEPS * float(np.median(steps)))
-    at = np.flatnonzero(steps > limit)
-    return [(int(ts[i]), int(ts[i + 1])) for i in at]
 
 
 def periods_per_year(timestamps_ns: np.ndarray) -> float:

@@ -108,3 +108,21 @@ def test_unsorted_file_is_reported_not_raised(write_csv):
     report = quality_report_for_file(write_csv(lines))
     assert report["problem_counts"] == {"timestamp_unsorted": 1}
     assert report["score"] == 50.0  # 1 of 2 rows bad -> 50, and capped at 50 as it would not load
+
+
+def test_a_hole_of_years_counts_as_missing_bars_and_is_named(tmp_path):
+    """The bundled MSFT sessions with a 50-year hole in the middle: the hole's bars are missing
+    (the weekly calendar is learned outside it), the score drops, the hole is listed."""
+    from arena.data import SampleSource, quality_report_for_file, render_quality_report
+
+    frame = SampleSource("us_equities_daily").load()
+    msft = frame[frame["symbol"] == "MSFT"].reset_index(drop=True)
+    half = len(msft) // 2
+    msft.loc[half:, "timestamp"] = msft.loc[half:, "timestamp"] + pd.Timedelta(days=50 * 365)
+    f = tmp_path / "holed.csv"
+    msft.to_csv(f, index=False)
+    report = quality_report_for_file(f)
+    sym = report["per_symbol"]["MSFT"]
+    assert len(sym["holes"]) == 1 and sym["holes"][0]["days"] > 18_000
+    assert report["missing_bars"] > 10_000 and report["score"] < 30
+    assert "hole in MSFT: no bar from" in render_quality_report(report)
