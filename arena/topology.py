@@ -373,6 +373,15 @@ def check_inputs(cfg: ArenaConfig) -> None:
                 pass
         except OSError as exc:
             raise ValueError(f"store {cfg.store!r}: cannot create or write the folder {folder!r} ({exc})") from None
+        from arena.store import StoreBusyError, open_store
+
+        try:  # DuckDB allows one writing process: a second run on the same file would fail in its recorder
+            open_store(cfg.store, busy_timeout_s=0.5).close()
+        except StoreBusyError as exc:
+            raise ValueError(
+                f"store {cfg.store!r} is being written by another process (another arena run?): {exc}; "
+                "wait for it, or give this run another store"
+            ) from None
     elif scheme == "questdb":
         try:
             urlsplit(f"questdb://{location}").port  # noqa: B018 - raises for a port that is no number

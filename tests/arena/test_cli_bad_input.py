@@ -49,3 +49,25 @@ def test_a_bad_input_is_named_before_ray_starts(tmp_path, over, expected):
     assert expected in flat
     assert "Traceback" not in res.output
     assert ray.is_initialized() == was_up, "Ray was not started for a bad input"
+
+
+def test_a_store_another_process_writes_is_named_before_ray_starts(tmp_path):
+    """DuckDB allows one writing process: a second `arena run` on a store that a run is writing
+    says so at once (it used to fail in its recorder actor, with a traceback)."""
+    import subprocess
+    import sys
+    import time
+
+    store = tmp_path / "busy.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(60)"
+    ), str(store)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        t0 = time.monotonic()
+        res = CliRunner().invoke(app, ["run", _config(tmp_path, store=f"duckdb://{store}")])
+        assert res.exit_code == 2, res.output
+        assert "is being written by another process" in " ".join(res.output.split())
+        assert time.monotonic() - t0 < 30
+    finally:
+        holder.kill()
