@@ -227,11 +227,17 @@ def run(
         check_inputs(cfg)  # before Ray starts: a bad input costs a second, not a cluster start
     except (FileNotFoundError, ValueError, KeyError) as exc:
         _fail(f"{config}: {'store' if 'store ' in str(exc)[:7] else 'data'}: {exc}")
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)  # Ray's own handler would abort the process
     try:
         if ensure_ray(cfg) == "arena up":
             err.print("using the local Ray head of `arena up` (stop it with `arena down`)")
     except RuntimeError as exc:
+        signal.signal(signal.SIGTERM, previous)
         _fail(str(exc))
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGTERM, previous)
+        err.print(f"stopped ({'SIGTERM' if _SIGTERM_SEEN else 'SIGINT'}) while Ray was starting: no run was recorded")
+        raise typer.Exit(143 if _SIGTERM_SEEN else 130) from None
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -242,7 +248,7 @@ def run(
         console=err,
         disable=json_out,
     )
-    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)  # Ray's own handler would abort the process
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # again: ray.init installs its own handler
     try:
         with progress:
             task = progress.add_task(f"{cfg.name}: starting (Ray, data, actors)", total=None)

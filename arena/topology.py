@@ -376,7 +376,8 @@ def check_inputs(cfg: ArenaConfig) -> None:
         from arena.store import StoreBusyError, open_store
 
         try:  # DuckDB allows one writing process: a second run on the same file would fail in its recorder
-            open_store(cfg.store, busy_timeout_s=0.5).close()
+            if os.path.exists(location):  # (a file that does not exist yet is nobody's; the recorder creates it)
+                open_store(cfg.store, busy_timeout_s=0.5).close()
         except StoreBusyError as exc:
             raise ValueError(
                 f"store {cfg.store!r} is being written by another process (another arena run?): {exc}; "
