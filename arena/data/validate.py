@@ -24,7 +24,9 @@ Checks (the ``check`` code of each :class:`BarProblem`):
   without trades must say ``0``, so an unknown volume is never mistaken for
   an illiquid bar by the execution simulator's participation limit.
 * ``volume_negative``: volume ``< 0`` or infinite.
-* ``timestamp_duplicate``: the same ``(symbol, timestamp)`` as an earlier row.
+* ``timestamp_duplicate``: the same ``(symbol, timestamp)`` as an earlier row, to the
+  microsecond (the stores keep timestamps in microseconds, so two bars 100 ns apart are
+  one bar there).
 * ``timestamp_unsorted``: a timestamp earlier than the previous row of the
   same symbol (bars must be in ascending time order per symbol, as written).
 
@@ -291,7 +293,8 @@ def check_bars(df: pd.DataFrame, origin: str, *, timestamp_format: str | None = 
         TIMESTAMP,
         dup,
         lambda i: f"duplicate bar {ts_iso(i)} for symbol {symbols.iat[i]!r} "
-        f"(same as {row_label} {row_numbers[first_pos[i]]}); expected one bar per symbol and timestamp",
+        f"(same as {row_label} {row_numbers[first_pos[i]]}, to the microsecond the stores keep); "
+        "expected one bar per symbol and timestamp",
     )
     add(
         "timestamp_unsorted",
@@ -382,7 +385,7 @@ def _order_checks(
         return dup, unsorted, first_pos, prev_pos
     ts_ns = ts.to_numpy(dtype="datetime64[ns]")[pos].view(np.int64)
     codes, _ = pd.factorize(symbols.to_numpy()[pos])
-    keys = pd.DataFrame({"s": codes, "t": ts_ns, "p": pos})
+    keys = pd.DataFrame({"s": codes, "t": ts_ns // 1000, "p": pos})  # µs: the stores' precision
     is_dup = keys.duplicated(["s", "t"], keep="first").to_numpy()
     dup[pos[is_dup]] = True
     first_pos[pos] = keys.groupby(["s", "t"])["p"].transform("first").to_numpy()

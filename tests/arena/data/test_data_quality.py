@@ -126,3 +126,19 @@ def test_a_hole_of_years_counts_as_missing_bars_and_is_named(tmp_path):
     assert len(sym["holes"]) == 1 and sym["holes"][0]["days"] > 18_000
     assert report["missing_bars"] > 10_000 and report["score"] < 30
     assert "hole in MSFT: no bar from" in render_quality_report(report)
+
+
+def test_bars_100_ns_apart_are_one_bar_to_the_store_and_rejected_up_front():
+    """The stores keep microseconds: two bars of a symbol 100 ns apart would clash on the bars
+    table's key mid-run; validation names them before anything runs."""
+    from arena.data.validate import check_bars
+
+    t0 = pd.Timestamp("2024-01-02T14:30:00", tz="UTC")
+    frame = pd.DataFrame({
+        "timestamp": [t0, t0 + pd.Timedelta(100, "ns"), t0 + pd.Timedelta(1, "min")],
+        "symbol": ["A", "A", "A"], "open": [1.0] * 3, "high": [1.0] * 3, "low": [1.0] * 3,
+        "close": [1.0] * 3, "volume": [1.0] * 3,
+    })
+    found = check_bars(frame, origin="probe")
+    messages = [p.message for p in found.problems(10)]
+    assert any("duplicate bar" in m and "to the microsecond" in m for m in messages), messages
