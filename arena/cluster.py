@@ -35,10 +35,15 @@ class HeadError(RuntimeError):
     """The local Ray head could not be started (the message quotes Ray's log)."""
 
 
+def arena_home() -> Path:
+    """``$ARENA_HOME``, default ``~/.cache/model-arena``: where the arena keeps its own files
+    (the ``arena up`` head's record, rows a store rejected)."""
+    return Path(os.environ.get("ARENA_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "model-arena"))
+
+
 def state_file() -> Path:
     """``$ARENA_HOME/ray-head.json`` (default ``~/.cache/model-arena/ray-head.json``)."""
-    home = os.environ.get("ARENA_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "model-arena")
-    return Path(home) / "ray-head.json"
+    return arena_home() / "ray-head.json"
 
 
 def _alive(pid: int) -> bool:

@@ -525,7 +525,8 @@ class ContenderRunner:
             rets = tuple(np.where(np.isfinite(r), r, -1.0).tolist())  # equity at 0: a total loss
         else:
             rets = ()
-        prices = led.last_prices.tolist()
+        last = led.last_prices
+        prices = last.tolist()
         syms = self.symbols
         return PortfolioState.trusted(  # the ledger's own numbers: checked where they were made
             self.s.name,
@@ -540,7 +541,7 @@ class ContenderRunner:
             self.s.execution.margin,
             bool(getattr(self.contender, "can_rollback", False)),
             n,
-            led.pending_units(led.last_prices) if led.has_working_orders else None,
+            led.pending_units(last) if led.has_working_orders else None,
         )
 
     def _flatten_on_halt(self, ts: int) -> None:

@@ -89,12 +89,11 @@ class RecorderActor:
 
     def _reject(self, table: str, rows: Any, exc: BaseException) -> None:
         import json
-        import os
         import time
-        from pathlib import Path
 
-        home = os.environ.get("ARENA_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "model-arena")
-        folder = Path(home) / "rejected" / (self._run_id or "unknown-run")
+        from arena.cluster import arena_home
+
+        folder = arena_home() / "rejected" / (self._run_id or "unknown-run")
         folder.mkdir(parents=True, exist_ok=True)
         stem = folder / f"{time.time_ns()}-{table}"
         if hasattr(rows, "schema") and hasattr(rows, "num_rows"):  # an Arrow table
