@@ -613,16 +613,15 @@ def data_list(json_out: JsonOpt = False) -> None:
     for col in ("name", "frequency", "symbols", "rows", "first", "last", "source"):
         table.add_column(col)
     for m in samples:
-        src = m.get("source", {})
-        src_s = f"{src.get('package')} {src.get('version')}" if isinstance(src, dict) else str(src)
+        sources = sorted({f"{src['package']} {src['version']}" for src in m["sources"]})
         table.add_row(
             m["name"],
-            str(m.get("frequency")),
-            ", ".join(m.get("symbols", [])),
-            str(m.get("rows")),
-            str(m.get("first_timestamp", m.get("start", ""))),
-            str(m.get("last_timestamp", m.get("end", ""))),
-            src_s,
+            m["bar_frequency"],
+            ", ".join(m["symbols"]),
+            str(m["rows"]),
+            m["first_timestamp"],
+            m["last_timestamp"],
+            ", ".join(sources),
         )
     out.print(table)
 
@@ -631,6 +630,9 @@ def data_list(json_out: JsonOpt = False) -> None:
 def data_validate(
     file: Annotated[Path, typer.Argument(help="CSV or Parquet file of OHLCV bars")],
     symbol: Annotated[Optional[str], typer.Option(help="symbol, when the file has no symbol column")] = None,
+    calendar: Annotated[Optional[str], typer.Option(
+        help="exchange calendar whose sessions decide the expected bars (XNYS, XNAS, XLON, 24/7, ...); "
+             "default: the data's own weekly pattern")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Print a data-quality report (score, gaps, duplicates, spikes, problems) without running
@@ -638,7 +640,7 @@ def data_validate(
     from arena.data import quality_report_for_file
 
     try:
-        report = quality_report_for_file(file, symbol=symbol)
+        report = quality_report_for_file(file, symbol=symbol, calendar=calendar)
     except (OSError, ValueError) as exc:
         _fail(str(exc))
     if json_out:

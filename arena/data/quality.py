@@ -19,6 +19,11 @@ Methods (also written into each report under ``"method"``):
   consecutive expected bars that are missing. Not computed for intervals
   longer than 7 days. Limitation: in data spanning under two weeks, a slot
   missing in its only week looks closed, so such a gap is not counted.
+* **Expected bars against an exchange calendar** (``calendar="XNYS"``, ``24/7``,
+  ...; :mod:`arena.data.calendars`): the exchange's sessions decide instead of
+  the data: daily bars expect one bar per session, intraday bars every grid
+  point in a trading minute; holidays are market closures, and bars outside
+  every session are counted as ``off_calendar_bars``.
 * **Spikes**: close-to-close log return ``r_t`` whose distance from the median
   of the previous ``window`` returns exceeds ``k`` robust standard
   deviations, ``|r_t - median| > k * 1.4826 * MAD`` (MAD: median absolute
@@ -40,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from arena.data.calendars import calendar_grid, check_calendar_name
 from arena.data.files import read_bar_file
 from arena.data.holes import data_holes
 from arena.data.schema import SYMBOL, TIMESTAMP
@@ -73,6 +79,12 @@ METHOD = {
 }
 
 
+METHOD_CALENDAR = (
+    "the sessions of the exchange calendar {calendar} (exchange_calendars): daily bars one per session, "
+    "intraday bars every grid point in a trading minute; holidays are market closures"
+)
+
+
 def quality_report(
     df: pd.DataFrame,
     origin: str = "<frame>",
@@ -80,6 +92,7 @@ def quality_report(
     timestamp_format: str | None = None,
     spike_k: float = SPIKE_K,
     spike_window: int = SPIKE_WINDOW,
+    calendar: str | None = None,
 ) -> dict[str, Any]:
     """Report the quality of bar data, counting problems instead of raising.
 
@@ -91,6 +104,9 @@ def quality_report(
         timestamp_format: ``strftime`` format of string timestamps; ``None``: ISO 8601.
         spike_k: spike threshold in robust standard deviations.
         spike_window: returns in the trailing window of the robust sigma.
+        calendar: an ``exchange_calendars`` name (``XNYS``, ``XLON``, ``24/7``, ...)
+            whose sessions decide the expected bars; ``None``: the data's own
+            weekly pattern (see the module's methods).
 
     Returns:
         JSON-ready dict: ``origin``, ``rows``, ``n_symbols``, ``score``,
@@ -100,11 +116,14 @@ def quality_report(
         ``duplicates``, ``method`` (how everything was counted) and
         ``per_symbol`` (symbol -> ``{rows, first, last, bar_frequency,
         expected_bars, missing_bars, gap_count, gaps, off_grid_bars,
-        duplicates, spikes, spike_bars, problems}``).
+        off_calendar_bars, duplicates, spikes, spike_bars, problems}``).
 
     Raises:
         arena.data.BarValidationError: a canonical column is missing.
+        ValueError: unknown calendar, or data the calendar cannot cover.
     """
+    if calendar is not None:
+        check_calendar_name(calendar)
     check = check_bars(df, origin, timestamp_format=timestamp_format)
     parsed = check.parsed
     n = len(parsed)
@@ -133,7 +152,7 @@ def quality_report(
             "first": _iso(mine[0]) if len(mine) else None,
             "last": _iso(mine[-1]) if len(mine) else None,
         }
-        entry.update(_gaps(mine, union_ts if multi else None, closed_all))
+        entry.update(_gaps(mine, union_ts if multi else None, closed_all, calendar))
         entry["duplicates"] = per_check_symbol.get(sym, {}).get("timestamp_duplicate", 0)
         price_ok = rows & ts_ok & np.isfinite(close) & (close > 0)
         entry.update(_spikes(ts_ns[price_ok], close[price_ok], spike_k, spike_window))
@@ -165,7 +184,9 @@ def quality_report(
         "market_closed_bars": len(closed_all),
         "spikes": spikes,
         "duplicates": counts_by_check.get("timestamp_duplicate", 0),
-        "method": {**METHOD, "spike_k": spike_k, "spike_window": spike_window},
+        "method": {**METHOD, "spike_k": spike_k, "spike_window": spike_window,
+                   **({"expected_bars": METHOD_CALENDAR.format(calendar=calendar), "calendar": calendar}
+                      if calendar else {})},
         "per_symbol": per_symbol,
     }
 
@@ -176,6 +197,7 @@ def quality_report_for_file(
     *,
     file_format: str | None = None,
     timestamp_format: str | None = None,
+    calendar: str | None = None,
 ) -> dict[str, Any]:
     """Quality report of a user's CSV or Parquet bar file, without raising on bad values.
 
@@ -184,6 +206,7 @@ def quality_report_for_file(
         symbol: symbol of every bar when the file has no ``symbol`` column.
         file_format: ``"csv"`` or ``"parquet"``; ``None`` infers from the suffix.
         timestamp_format: ``strftime`` format of the time column; ``None``: ISO 8601.
+        calendar: exchange calendar of the expected bars (see :func:`quality_report`).
 
     Returns:
         As :func:`quality_report`, plus ``columns`` (canonical -> file column)
@@ -195,7 +218,7 @@ def quality_report_for_file(
         arena.data.BarValidationError: required columns missing.
     """
     raw = read_bar_file(path, symbol, file_format)
-    report = quality_report(raw.frame, raw.origin, timestamp_format=timestamp_format)
+    report = quality_report(raw.frame, raw.origin, timestamp_format=timestamp_format, calendar=calendar)
     report["columns"] = dict(raw.columns)
     report["ignored_columns"] = list(raw.ignored_columns)
     return report
@@ -208,7 +231,10 @@ def render_quality_report(report: dict[str, Any]) -> str:
         f"({'valid' if report['valid'] else 'INVALID: would not load'})",
         f"  rows {report['rows']}, symbols {report['n_symbols']}, problems {report['problems_total']}, "
         f"missing bars {report['missing_bars']}, market closures {report['market_closed_bars']}, "
-        f"duplicates {report['duplicates']}, spikes {report['spikes']}",
+        f"duplicates {report['duplicates']}, spikes {report['spikes']}"
+        + (f", bars off the {report['method']['calendar']} calendar "
+           f"{sum(e['off_calendar_bars'] for e in report['per_symbol'].values())}"
+           if report["method"].get("calendar") else ""),
     ]
     lines.append(
         f"  {'symbol':<16} {'rows':>8} {'first':<26} {'last':<26} {'freq':>6} {'missing':>8} {'gaps':>5} "
@@ -242,10 +268,12 @@ def format_interval(step_ns: int) -> str:
     return f"{step_ns}ns"
 
 
-def _gaps(ts: np.ndarray, union_ts: np.ndarray | None, closed_all: set[int]) -> dict[str, Any]:
+def _gaps(
+    ts: np.ndarray, union_ts: np.ndarray | None, closed_all: set[int], calendar: str | None = None
+) -> dict[str, Any]:
     """Gap statistics of one symbol's sorted distinct timestamps (ns)."""
     out: dict[str, Any] = {"bar_frequency": None, "expected_bars": None, "missing_bars": None,
-                           "gap_count": 0, "gaps": [], "off_grid_bars": 0, "holes": []}
+                           "gap_count": 0, "gaps": [], "off_grid_bars": 0, "off_calendar_bars": 0, "holes": []}
     if len(ts) < 2:
         return out
     steps, counts = np.unique(np.diff(ts), return_counts=True)
@@ -259,7 +287,13 @@ def _gaps(ts: np.ndarray, union_ts: np.ndarray | None, closed_all: set[int]) -> 
     grid = ts[0] + step * np.arange(int((ts[-1] - ts[0]) // step) + 1, dtype=np.int64)
     holes = data_holes(ts)
     out["holes"] = [{"start": _iso(a), "end": _iso(b), "days": round((b - a) / 86_400e9, 1)} for a, b in holes]
-    if _WEEK_NS % step == 0:
+    if calendar is not None:
+        expected = calendar_grid(ts, step, calendar)
+        grid = expected.expected
+        out["off_calendar_bars"] = int(len(expected.off_calendar))
+        closed_all.update(int(x) for x in expected.closed)
+        union_ts = None  # the calendar, not the other symbols, says when the market was closed
+    elif _WEEK_NS % step == 0:
         grid_slot = grid % _WEEK_NS
         in_hole = np.zeros(len(grid), dtype=bool)  # a hole's weeks do not decide the calendar
         for a, b in holes:

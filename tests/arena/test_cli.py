@@ -115,6 +115,10 @@ def test_data_list_shows_bundled_sets():
     res = runner.invoke(app, ["data", "list", "--json"])
     names = {m["name"] for m in json.loads(res.stdout)}
     assert {"us_equities_daily", "crypto_hourly"} <= names
+    table = runner.invoke(app, ["data", "list"], terminal_width=250)
+    assert table.exit_code == 0
+    row = next(line for line in table.output.splitlines() if "us_equities_daily" in line)
+    assert "1d" in row and "arch 8.0.0" in row and "None" not in row, row
 
 
 def test_data_validate_reports_problems_without_running(tmp_path):
@@ -156,3 +160,15 @@ def test_run_with_bad_data_file_names_file_row_and_column(ray_session, tmp_path)
     res = runner.invoke(app, ["run", str(path)])
     assert res.exit_code == 2, res.output
     assert "bad.csv" in res.output and "line 3" in res.output and "'close'" in res.output
+
+
+def test_data_validate_counts_gaps_against_an_exchange_calendar(tmp_path):
+    f = tmp_path / "bars.csv"
+    days = ["2019-12-23", "2019-12-24", "2019-12-26", "2019-12-27", "2019-12-30", "2019-12-31", "2020-01-03"]
+    f.write_text("date,open,high,low,close,volume\n" + "".join(f"{d},10,11,9,10.5,100\n" for d in days))
+    res = runner.invoke(app, ["data", "validate", str(f), "--symbol", "XYZ", "--calendar", "XNYS", "--json"])
+    assert res.exit_code == 0, res.output
+    entry = json.loads(res.stdout)["per_symbol"]["XYZ"]
+    assert entry["missing_bars"] == 1 and entry["gaps"][0]["start"].startswith("2020-01-02")
+    bad = runner.invoke(app, ["data", "validate", str(f), "--symbol", "XYZ", "--calendar", "NYSE_X"])
+    assert bad.exit_code == 2 and "unknown exchange calendar 'NYSE_X'" in bad.output

@@ -142,3 +142,44 @@ def test_bars_100_ns_apart_are_one_bar_to_the_store_and_rejected_up_front():
     found = check_bars(frame, origin="probe")
     messages = [p.message for p in found.problems(10)]
     assert any("duplicate bar" in m and "to the microsecond" in m for m in messages), messages
+
+
+def _frame(stamps, symbol: str = "XYZ") -> pd.DataFrame:
+    n = len(stamps)
+    return pd.DataFrame({"timestamp": pd.DatetimeIndex(stamps, tz="UTC"), "symbol": symbol, "open": [10.0] * n,
+                         "high": [11.0] * n, "low": [9.0] * n, "close": [10.5] * n, "volume": [100.0] * n})
+
+
+def test_daily_gaps_are_counted_against_the_exchange_calendar():
+    # NYSE, December 2019 to January 2020: Christmas, New Year's Day and Martin Luther King Day are
+    # holidays, 2020-01-07 is a lost session
+    sessions = pd.bdate_range("2019-12-02", "2020-01-31")
+    holidays = pd.DatetimeIndex(["2019-12-25", "2020-01-01", "2020-01-20"])
+    lost = pd.Timestamp("2020-01-07")
+    bars = _frame(sessions.difference(holidays).difference([lost]))
+    own = quality_report(bars)["per_symbol"]["XYZ"]
+    assert own["missing_bars"] == 4, "one symbol alone cannot tell a holiday from a gap"
+    report = quality_report(bars, calendar="XNYS")
+    entry = report["per_symbol"]["XYZ"]
+    assert entry["missing_bars"] == 1 and entry["gaps"][0]["start"].startswith("2020-01-07")
+    assert report["market_closed_bars"] == 3 and entry["off_calendar_bars"] == 0
+    assert report["method"]["calendar"] == "XNYS" and "XNYS" in report["method"]["expected_bars"]
+    on_holiday = _frame(sessions.difference([lost]))  # bars on Christmas and New Year's Day
+    assert quality_report(on_holiday, calendar="XNYS")["per_symbol"]["XYZ"]["off_calendar_bars"] == 3
+
+
+def test_intraday_gaps_are_counted_within_the_sessions_only():
+    # 30-minute bars of two NYSE sessions (14:30-20:30 UTC in January), one bar lost; the nights are not gaps
+    day1 = pd.date_range("2020-01-02 14:30", "2020-01-02 20:30", freq="30min")
+    day2 = pd.date_range("2020-01-03 14:30", "2020-01-03 20:30", freq="30min")
+    stamps = day1.append(day2).delete(20)
+    own = quality_report(_frame(stamps))["per_symbol"]["XYZ"]
+    report = quality_report(_frame(stamps), calendar="XNYS")["per_symbol"]["XYZ"]
+    assert report["expected_bars"] == 26 and report["missing_bars"] == 1
+    assert pd.Timestamp(report["gaps"][0]["start"]) == day2[7].tz_localize("UTC")
+    assert own["missing_bars"] != 1, "without a calendar the night looks like a run of missing bars"
+
+
+def test_unknown_calendar_names_the_close_ones():
+    with pytest.raises(ValueError, match="unknown exchange calendar 'NYSEE'.*did you mean"):
+        quality_report(_hourly(), calendar="NYSEE")
