@@ -221,6 +221,10 @@ def run(
             cfg = load_config(config, {**overrides, "events": os.environ[EVENTS_URL_ENV]})
     except ConfigError as exc:
         _fail(str(exc))
+    from arena.config import config_warnings
+
+    for warning in config_warnings(cfg):
+        err.print(f"[bold yellow]warning:[/] {config}: {warning}", highlight=False, markup=True)
     from arena.topology import check_inputs, ensure_ray, run_arena
 
     try:

@@ -352,3 +352,27 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ar
     if isinstance(raw, dict) and overrides:
         raw = {**raw, **overrides}
     return parse_config(raw, str(p), p.parent.resolve())
+
+
+def config_warnings(cfg: ArenaConfig) -> list[str]:
+    """What in a valid config will not do what it says: today, a contender asked for shorts
+    (``params.long_only: false`` or ``params.allow_short: true``) while ``execution.allow_short``
+    is false, so the ledger cuts every sell at a flat position (``SHORT_NOT_ALLOWED``) and the
+    contender's negative weights never become positions.
+
+    Returns:
+        One message per finding, naming the contender's key (``contenders[2] (lgbm)``); empty
+        when there is nothing to say.
+    """
+    found: list[str] = []
+    if cfg.execution.allow_short:
+        return found
+    for i, c in enumerate(cfg.contenders):
+        for key, shorts in (("long_only", False), ("allow_short", True)):
+            if key in c.params and c.params[key] is shorts:
+                found.append(
+                    f"contenders[{i}] ({c.name}): params.{key} is {str(shorts).lower()} but execution.allow_short "
+                    "is false: the ledger cuts every short at a flat position (SHORT_NOT_ALLOWED), so its "
+                    "negative weights are never held; set execution.allow_short: true to let it short"
+                )
+    return found
