@@ -35,6 +35,7 @@ class RecorderActor:
         from arena.store import open_store
 
         self._store = open_store(store_url)
+        self._store.on_rejected = self._reject_at_write
         self._events_url = events_url
         self._events_maxlen = events_maxlen
         self._feed: Any = None
@@ -83,9 +84,18 @@ class RecorderActor:
             self._feed.on_batch(tables)
         return n
 
+    def flush(self) -> None:
+        """Write every buffered row to the store now (before a snapshot, so that what it
+        points to is durable)."""
+        self._store.flush()
+
     def rejected(self) -> list[dict[str, Any]]:
         """The batches the store rejected: ``[{table, rows, file, error}]``, in order."""
         return list(self._rejected)
+
+    def _reject_at_write(self, table: str, rows: Any, error: str) -> None:
+        """Rows of an earlier batch the store refused only when it wrote its buffer."""
+        self._reject(table, rows, ValueError(error))
 
     def _reject(self, table: str, rows: Any, exc: BaseException) -> None:
         import json

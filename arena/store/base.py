@@ -16,15 +16,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, fields
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from arena.store.decode import utc_datetime
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 from arena.store.schema import FINAL_RUN_STATUSES, RUN_STATUSES
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -243,6 +246,15 @@ def check_page(limit: int, offset: int) -> None:
         raise ValueError(f"decisions offset: expected an int >= 0, got {offset!r}")
 
 
+class RowsRejectedError(ValueError):
+    """Buffered rows the store refused when it wrote them; ``rows`` (Arrow) and ``table`` say which."""
+
+    def __init__(self, table: str, rows: pa.Table, message: str) -> None:
+        super().__init__(message)
+        self.table = table
+        self.rows = rows
+
+
 class Store(ABC):
     """Where an arena run's records live. Use :func:`arena.store.open_store` to get one.
 
@@ -251,6 +263,11 @@ class Store(ABC):
     """
 
     read_only: bool
+    on_rejected: Callable[[str, pa.Table, str], None] | None = None
+    """Where buffered rows go that the backend refuses only when it writes them (a key that
+    clashes with a row written earlier): ``on_rejected(table, rows, error)``. The other rows of
+    the buffer are written. ``None``: :meth:`flush` (or the append that triggered the write)
+    raises :class:`RowsRejectedError` carrying the rows, so they are never lost unseen."""
 
     # ------------------------------------------------------------------ writes
 

@@ -29,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 
 from arena.store.base import (
+    RowsRejectedError,
     RunRecord,
     Store,
     StoreBusyError,
@@ -295,8 +296,8 @@ class DuckDBStore(Store):
                 self._con = None
 
     def _write_pending(self) -> None:
-        for name in list(self._pending):
-            self._write_table(TABLES[name])
+        while self._pending:  # an on_rejected hook may append (its event) while a table is written
+            self._write_table(TABLES[next(iter(self._pending))])
         self._last_write_s = time.monotonic()
 
     def _write_table(self, spec: Table) -> None:
@@ -310,10 +311,18 @@ class DuckDBStore(Store):
         try:
             self._insert(con, spec, batch)
         except duckdb.ConstraintException as exc:
-            raise ValueError(
-                f"table {spec.name!r}: {batch.num_rows} buffered rows were not written: "
-                f"{self._clash(con, spec, batch) or exc}"
-            ) from None
+            # keys already in the table (written by an earlier flush or process): write the rest,
+            # and hand the clashing rows on, never dropping them
+            clashing = self._clashing(con, spec, batch)
+            bad = batch.filter(pa.array(clashing))
+            if bad.num_rows < batch.num_rows:
+                self._insert(con, spec, batch.filter(pa.array(~clashing)))
+            message = (f"table {spec.name!r}: {bad.num_rows or batch.num_rows} buffered rows were not written: "
+                       f"{self._clash(con, spec, bad if bad.num_rows else batch) or exc}")
+            rejected = bad if bad.num_rows else batch
+            if self.on_rejected is None:
+                raise RowsRejectedError(spec.name, rejected, message) from None
+            self.on_rejected(spec.name, rejected, message)
 
     @staticmethod
     def _insert(con: duckdb.DuckDBPyConnection, spec: Table, batch: pa.Table) -> None:
@@ -323,6 +332,22 @@ class DuckDBStore(Store):
             con.execute(f'INSERT INTO "{spec.name}" ({cols}) SELECT {cols} FROM {_BATCH_VIEW}')
         finally:
             con.unregister(_BATCH_VIEW)
+
+    @staticmethod
+    def _clashing(con: duckdb.DuckDBPyConnection, spec: Table, batch: pa.Table) -> np.ndarray:
+        """bool[batch rows]: whose key is already in the table."""
+        keys = ", ".join(f'"{k}"' for k in spec.key)
+        view = batch.select(list(spec.key)).append_column("_row", pa.array(np.arange(batch.num_rows)))
+        con.register(_BATCH_VIEW, view)
+        try:
+            rows = con.execute(
+                f'SELECT {_BATCH_VIEW}._row FROM {_BATCH_VIEW} JOIN "{spec.name}" USING ({keys})'
+            ).fetchnumpy()["_row"]
+        finally:
+            con.unregister(_BATCH_VIEW)
+        mask = np.zeros(batch.num_rows, dtype=bool)
+        mask[np.asarray(rows, dtype=np.int64)] = True
+        return mask
 
     @staticmethod
     def _clash(con: duckdb.DuckDBPyConnection, spec: Table, batch: pa.Table) -> str:

@@ -47,3 +47,24 @@ def test_a_rejected_batch_is_kept_on_disk_and_reported(ray_session, tmp_path):
     events = open_store(store, read_only=True).events("r1", kind="RECORDS_REJECTED")
     assert [e["details"]["table"] for e in events] == ["decisions", "fills"]
     assert len(open_store(store, read_only=True).fills("r1")) == 1
+
+
+def test_rows_refused_only_when_the_buffer_is_written_are_kept_too(ray_session, tmp_path):
+    store = f"duckdb://{tmp_path / 'arena.duckdb'}"
+    home = str(tmp_path / "home")
+    rec = RecorderActor.options(runtime_env={"env_vars": {"ARENA_HOME": home}}).remote(store)
+    ray.get(rec.create_run.remote(_run("r2")))
+    row = {"decision_id": "d1", "run_id": "r2", "contender": "c", "ts": 1, "bar_index": 0}
+    ray.get(rec.append.remote({"decisions": [row]}))
+    ray.get(rec.flush.remote())
+    # accepted into the buffer (no buffered row has its key), refused when written: d1 is in the table
+    ray.get(rec.append.remote({"decisions": [{**row, "ts": 2, "bar_index": 1},
+                                             {**row, "decision_id": "d2", "ts": 3, "bar_index": 2}]}))
+    ray.get(rec.close.remote())
+    (entry,) = ray.get(rec.rejected.remote())
+    assert entry["table"] == "decisions" and entry["rows"] == 1 and "already exists" in entry["error"]
+    with pa.OSFile(entry["file"], "rb") as f:
+        assert pa.ipc.open_file(f).read_all().column("bar_index").to_pylist() == [1]
+    reader = open_store(store, read_only=True)
+    assert sorted(d["decision_id"] for d in reader.decisions("r2")) == ["d1", "d2"]
+    assert [e["details"]["rows"] for e in reader.events("r2", kind="RECORDS_REJECTED")] == [1]

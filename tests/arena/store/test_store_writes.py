@@ -24,7 +24,7 @@ from store_sample_rows import (
     verdict_row,
 )
 
-from arena.store import TABLES, DuckDBStore
+from arena.store import TABLES, DuckDBStore, RowsRejectedError
 
 
 def _count(path: Path, table: str) -> int:
@@ -305,10 +305,22 @@ def test_duplicate_decision_id_is_rejected_in_batch_buffer_and_store(store: Duck
     with pytest.raises(ValueError, match="already appended"):
         store.append("decisions", [decision_row("d1", day=1)])
     store.flush()
-    store.append("decisions", [decision_row("d1", day=2)])
-    with pytest.raises(ValueError, match=r"\('d1',\) already exists"):
+    store.append("decisions", [decision_row("d1", day=2), decision_row("d3", day=3)])
+    with pytest.raises(RowsRejectedError, match=r"\('d1',\) already exists") as info:
         store.flush()
-    assert len(store.decisions("run-1")) == 1
+    assert info.value.table == "decisions" and info.value.rows.column("decision_id").to_pylist() == ["d1"]
+    assert sorted(d["decision_id"] for d in store.decisions("run-1")) == ["d1", "d3"], "the rest is written"
+
+
+def test_rows_clashing_at_write_go_to_the_on_rejected_hook(store: DuckDBStore) -> None:
+    store.append("decisions", [decision_row("d1")])
+    store.flush()
+    seen = []
+    store.on_rejected = lambda table, rows, error: seen.append((table, rows.num_rows, error))
+    store.append("decisions", [decision_row("d1", day=1), decision_row("d2", day=2)])
+    store.flush()
+    assert [(t, n) for t, n, _ in seen] == [("decisions", 1)] and "already exists" in seen[0][2]
+    assert sorted(d["decision_id"] for d in store.decisions("run-1")) == ["d1", "d2"]
 
 
 def test_non_finite_floats_read_back_as_none(store: DuckDBStore) -> None:
