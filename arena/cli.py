@@ -263,9 +263,9 @@ def run(
             result = run_arena(cfg, progress=on_progress)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         _fail(str(exc))
-    except KeyboardInterrupt:  # SIGINT, or SIGTERM through _stop_on_sigterm: the run is marked failed
+    except KeyboardInterrupt:  # SIGINT, or SIGTERM through _stop_on_sigterm: the run is marked interrupted
         by = "SIGTERM" if _SIGTERM_SEEN else "SIGINT"
-        err.print(f"stopped ({by}): the run is recorded as failed, with every row written so far")
+        err.print(f"stopped ({by}): the run is recorded as interrupted, with every row written so far")
         raise typer.Exit(143 if _SIGTERM_SEEN else 130) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -408,8 +408,10 @@ def serve(
             validate_events_url(events)
         except ValueError as exc:
             _fail(f"--events: {exc}")
+    from arena.topology import connect_ray_for_serve
     from serve.deployment import run_serve
 
+    connect_ray_for_serve()
     _reapply_log_level()  # importing ray.serve set its logger to INFO
     live = f"; live events from {redact_url(events)}" if events else ""
     out.print(
@@ -585,25 +587,6 @@ def down() -> None:
     out.print("stopped the Ray head of `arena up`" if stopped else "no Ray head of `arena up` is running")
 
 
-@app.command("kill-switch")
-def kill_switch(
-    reason: Annotated[str, typer.Option(help="why (recorded with the event)")] = "operator",
-    run_id: Annotated[
-        Optional[str], typer.Option("--run-id", help="only this run (default: every running arena)")
-    ] = None,
-) -> None:
-    """Trip the arena-wide kill switch: the guardian denies every exposure-increasing order."""
-    from arena.control import NoClusterError, trip_kill_switch
-
-    try:
-        tripped = trip_kill_switch(reason, run_id)
-    except (NoClusterError, ValueError) as exc:
-        _fail(str(exc))
-    if not tripped:
-        _fail("no running arena found" + (f" with run id {run_id!r}" if run_id else ""), code=1)
-    out.print(f"kill switch tripped for: {', '.join(tripped)}")
-
-
 @data_app.command("list")
 def data_list(json_out: JsonOpt = False) -> None:
     """List the bundled data sets (real historical bars)."""
@@ -657,8 +640,11 @@ def data_validate(
         raise typer.Exit(1)
 
 
-# the commands that look at a recorded run (decisions, report, plot, exports) register on `app`
-from arena import cli_views  # noqa: E402,F401
+# the commands that look at a recorded run (decisions, report, plot, exports) and the operator
+# controls of running ones (kill-switch, release) register on `app`
+from arena import cli_ops, cli_views  # noqa: E402,F401
 
-if __name__ == "__main__":
-    app()
+if __name__ == "__main__":  # `python -m arena.cli`: the app of the module the other command modules registered on
+    from arena.cli import app as _registered
+
+    _registered()

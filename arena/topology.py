@@ -37,14 +37,14 @@ from arena.actors.market import MarketDataActor
 from arena.actors.recorder import RecorderActor
 from arena.config import ArenaConfig, auto_chunk_bars
 from arena.metrics import ContenderResult, data_holes, leaderboard_and_stats, periods_per_year
+from arena import control
+from arena.control import GUARDIAN_PREFIX, NAMESPACE  # the actor names operators reach
 from arena.provenance import code_version
 from arena.secrets import redact, redact_url
 from arena.risk import RiskLimits
 from arena.runner import RunnerSettings
 from ledger import ExecutionConfig
 
-NAMESPACE = "model-arena"
-GUARDIAN_PREFIX = "guardian:"
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
@@ -111,6 +111,33 @@ def ensure_ray(cfg: ArenaConfig) -> str:
     cpus = cfg.ray.num_cpus or max(os.cpu_count() or 1, math.ceil(need))
     # address="local": a new private Ray, never one that happens to run on the machine
     ray.init(address="local", num_cpus=cpus, include_dashboard=False, namespace=NAMESPACE, configure_logging=False)
+    return "local"
+
+
+def connect_ray_for_serve() -> str:
+    """Connect ``arena serve`` to Ray: ``RAY_ADDRESS`` when set (a cluster's head), else the
+    local head of ``arena up`` when it runs, else a private local Ray (``address="local"``):
+    never a Ray that merely happens to run on the machine. Controls reach runs on other
+    clusters through their registration (:mod:`arena.control`).
+
+    Returns:
+        ``"connected"``, ``"arena up"`` or ``"local"``.
+    """
+    if ray.is_initialized():
+        return "connected"
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    address = os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, namespace=NAMESPACE, configure_logging=False)
+        return "connected"
+    from arena import cluster
+
+    head = cluster.running()
+    if head is not None:
+        _token_auth()
+        ray.init(address=head["address"], namespace=NAMESPACE, configure_logging=False)
+        return "arena up"
+    ray.init(address="local", include_dashboard=False, namespace=NAMESPACE, configure_logging=False)
     return "local"
 
 
@@ -245,7 +272,8 @@ def run_arena(
         for key, members in hosts.items():
             mine = {spec.name: settings[spec.name] for spec in members}
             ready.append(actors[key].setup.remote(mine, limits, info["symbols"], guardian, recorder))
-        ready.append(guardian.register.remote(actors))  # controls reach every contender from now on
+        # controls reach every contender from now on
+        ready.append(guardian.register.remote(actors, [spec.name for spec in cfg.contenders]))
         try:
             ray.get(ready, timeout=cfg.ray.startup_timeout_s)
         except ray.exceptions.GetTimeoutError:
@@ -256,6 +284,7 @@ def run_arena(
                 f"{_requests_text(cfg, gpus)}; add nodes or lower contenders[].resources"
             ) from None
         t_ready = time.perf_counter()
+        control.register(run_id, cfg.name, ray.get_runtime_context().gcs_address)  # operators reach it now
 
         failed: dict[str, str] = {}
         if progress is not None:
@@ -313,16 +342,18 @@ def run_arena(
         ray.get(recorder.append.remote(batch))
         ray.get(recorder.finish_run.remote(run_id, datetime.now(timezone.utc), status, info["n_bars"]))
         ray.get(recorder.close.remote())
-    except BaseException:
-        # the run is marked failed (rows already written stay), and no actor outlives it
+    except BaseException as exc:
+        # the run is marked failed, or interrupted by a signal (rows already written stay), and no actor outlives it
         if created is not None:
+            ended = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
             try:
-                ray.get(recorder.finish_run.remote(run_id, datetime.now(timezone.utc), "failed", decided), timeout=30)
+                ray.get(recorder.finish_run.remote(run_id, datetime.now(timezone.utc), ended, decided), timeout=30)
                 ray.get(recorder.close.remote(), timeout=30)
             except Exception:  # noqa: BLE001 - best effort: the original error is what matters
                 pass
         raise
     finally:
+        control.unregister(run_id)
         for a in spawned.values():
             ray.kill(a)
     t_end = time.perf_counter()

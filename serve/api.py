@@ -20,7 +20,8 @@ served from this package, see :mod:`serve.page`):
 * ``GET /runs/{run_id}/bars/{symbol}?start=&end=&max_points=`` — OHLCV for candles
 * ``GET /runs/{run_id}/decisions?contender=&symbol=&start=&end=&limit=&offset=``
 * ``GET /decisions/{decision_id}/why?top=`` (decision ids may contain ``/``)
-* ``POST /kill-switch`` (bearer token from ``ARENA_KILL_SWITCH_TOKEN``)
+* ``POST /kill-switch``, ``POST /kill-switch/reset``, ``POST /runs/{run_id}/contenders/{name}/release``
+  (bearer token from ``ARENA_KILL_SWITCH_TOKEN``; :mod:`serve.control_views`)
 * ``GET /runs/{run_id}/events`` — live events as Server-Sent Events (see :func:`create_app`'s
   ``events_url`` and :mod:`arena.live`); needs no store access while the run's stream exists
 * ``GET /live/runs`` — runs with a live event stream (listed even while a DuckDB store is busy)
@@ -33,16 +34,12 @@ events alone and says so.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import logging
-import os
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import FastAPI, Header, HTTPException, Query
 from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
@@ -52,7 +49,9 @@ import arena.live.reader as live_reader
 from arena.live.schema import validate_events_url
 from arena.secrets import redact, redact_url
 from arena.store import Store, StoreBusyError, open_store, parse_store_url
+import serve.control_views as control_views
 import serve.run_views as run_views
+from serve.control_views import KILL_SWITCH_TOKEN_ENV, token_digest  # noqa: F401 - imported from here by serve.deployment
 from serve.downsample import MIN_POINTS, equity_indices
 from serve.deps import EndQuery, StartQuery, StoreDep, bounds, contender_or_404, run_or_404
 from serve.page import mount_page
@@ -61,8 +60,6 @@ from serve.models import (
     EquityPoint,
     ErrorBody,
     Health,
-    KillSwitchRequest,
-    KillSwitchResponse,
     LIVE_EVENTS_DOC,
     LIVE_EVENTS_RESPONSES,
     LeaderboardRow,
@@ -73,20 +70,12 @@ from serve.models import (
 
 log = logging.getLogger(__name__)
 
-KILL_SWITCH_TOKEN_ENV = "ARENA_KILL_SWITCH_TOKEN"
-"""Environment variable holding the kill switch's bearer token; unset → switch disabled."""
-
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "unknown run, contender, symbol or decision"}
 }
 _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorBody, "description": "store missing, unusable or busy"}
 }
-
-def token_digest(token: str) -> str | None:
-    """SHA-256 (hex) of a bearer token, or None for an empty one (the kill switch is then off)."""
-    return hashlib.sha256(token.encode()).hexdigest() if token else None
-
 
 def create_app(
     store_url: str,
@@ -271,60 +260,6 @@ def create_app(
         found["explanation"] = explanation[:top] if top is not None else explanation
         return found
 
-    @app.post(
-        "/kill-switch",
-        status_code=status.HTTP_202_ACCEPTED,
-        response_model=KillSwitchResponse,
-        responses={
-            401: {"model": ErrorBody, "description": "missing or wrong bearer token"},
-            409: {"model": ErrorBody, "description": "no running arena"},
-            503: {
-                "model": ErrorBody,
-                "description": "kill switch disabled (no token configured) or unavailable",
-            },
-        },
-        tags=["control"],
-    )
-    def kill_switch(
-        body: KillSwitchRequest,
-        credentials: Annotated[
-            HTTPAuthorizationCredentials | None,
-            Depends(
-                HTTPBearer(auto_error=False, description=f"token from {KILL_SWITCH_TOKEN_ENV}")
-            ),
-        ],
-    ) -> dict[str, Any]:
-        """Trip the arena-wide kill switch of one running arena (``run_id``) or of all:
-        from then on the risk guardian denies every exposure-increasing order of
-        every contender (reductions still pass). Answers the run ids tripped."""
-        want = kill_switch_sha256 or token_digest(os.environ.get(KILL_SWITCH_TOKEN_ENV, ""))
-        if not want:
-            raise HTTPException(
-                503,
-                f"kill switch disabled: no token configured (set {KILL_SWITCH_TOKEN_ENV} "
-                "in the API server's environment)",
-            )
-        given = credentials.credentials if credentials is not None else ""
-        if not hmac.compare_digest(token_digest(given) or "-", want):
-            raise HTTPException(
-                401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
-            )
-        try:
-            import arena.control as control
-        except ImportError as exc:
-            raise HTTPException(
-                503, f"kill switch unavailable: cannot import arena.control ({exc})"
-            ) from None
-        which = f" with run_id {body.run_id!r}" if body.run_id else ""
-        no_cluster: type[Exception] | tuple[()] = getattr(control, "NoClusterError", ())
-        try:
-            tripped = list(control.trip_kill_switch(body.reason, body.run_id))
-        except no_cluster as exc:
-            raise HTTPException(409, f"no running arena{which}: {exc}") from None
-        if not tripped:
-            raise HTTPException(409, f"no running arena{which}")
-        return {"tripped": tripped}
-
     @app.get(
         "/runs/{run_id}/events",
         response_class=EventSourceResponse,
@@ -385,6 +320,7 @@ def create_app(
 
         return EventSourceResponse(entries(), ping=events_ping_s, headers={"Cache-Control": "no-cache"})
 
+    app.include_router(control_views.router())
     app.include_router(run_views.router())  # the page's reads, after the core routes in the docs
     return app
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 IsoTimestamp = Annotated[
     str,
@@ -21,7 +21,7 @@ IsoTimestamp = Annotated[
 ]
 
 
-RunState = Literal["running", "finished", "finished_with_failures", "failed", "killed"]
+RunState = Literal["running", "finished", "finished_with_failures", "failed", "killed", "interrupted"]
 """A run's status (the values of ``arena.store.schema.RUN_STATUSES``; a test keeps them equal)."""
 
 
@@ -216,21 +216,51 @@ class Why(DecisionOut):
     fills: list[FillOut]
 
 
-class KillSwitchRequest(BaseModel):
-    """``POST /kill-switch`` body."""
+class _RunsTarget(BaseModel):
+    """One running arena (``run_id``) or, explicitly, all of them (``all: true``)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    run_id: str | None = Field(None, description="the running arena")
+    all: bool = Field(False, description="every running arena registered on the API's machine")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> _RunsTarget:
+        if (self.run_id is None) == (not self.all):
+            raise ValueError("name one run (run_id) or ask for all runs (all: true), not both or neither")
+        return self
+
+
+class KillSwitchRequest(_RunsTarget):
+    """``POST /kill-switch`` body."""
 
     reason: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
     ] = Field(description="why the switch is tripped")
-    run_id: str | None = Field(None, description="only this run; all running arenas when None")
+
+
+class KillSwitchReset(_RunsTarget):
+    """``POST /kill-switch/reset`` body."""
 
 
 class KillSwitchResponse(BaseModel):
     """Runs whose risk guardian was tripped."""
 
     tripped: list[str]
+
+
+class KillSwitchResetResponse(BaseModel):
+    """Runs whose kill switch was reset."""
+
+    reset: list[str]
+
+
+class ReleaseResponse(BaseModel):
+    """A contender released from its latches in a running arena."""
+
+    run_id: str
+    contender: str
+    latched: list[str] = Field(description="the reason codes that were latched (empty: none was)")
 
 
 # ------------------------------------------------------------------ live events (SSE)

@@ -29,13 +29,16 @@ class RiskGuardianActor:
         self._authority = GuardianAuthority(limits)
         self._recorder = recorder
         self._contenders: dict[str, Any] = {}
+        self._names: set[str] = set()
         self._audit_s = 0.0
         self._pending_write: Any = None
 
-    def register(self, contenders: dict[str, Any]) -> None:
-        """The contender actors to push controls to (name → handle); controls issued
-        before they registered are pushed at once."""
+    def register(self, contenders: dict[str, Any], names: list[str] | None = None) -> None:
+        """The contender actors to push controls to (process key → handle) and the names of
+        the contenders they host (default: the keys); controls issued before they registered
+        are pushed at once."""
         self._contenders.update(contenders)
+        self._names.update(names if names is not None else contenders)
         controls = self._authority.controls
         if controls:
             for handle in contenders.values():
@@ -66,7 +69,12 @@ class RiskGuardianActor:
 
     def release_contender(self, name: str) -> list[str]:
         """Lift the latches (drawdown halt, suspension) of one contender; returns what was
-        latched as far as audited."""
+        latched as far as audited.
+
+        Raises:
+            ValueError: the run has no contender of that name."""
+        if name not in self._names:
+            raise ValueError(f"run {self._run_id!r} has no contender {name!r}; it has {', '.join(sorted(self._names))}")
         codes, control = self._authority.release_contender(name)
         self._push(control)
         return codes

@@ -36,6 +36,10 @@ class RecorderActor:
 
         self._store = open_store(store_url)
         self._store.on_rejected = self._reject_at_write
+        from arena.control import mark_interrupted
+
+        for run_id in mark_interrupted(self._store):  # runs whose driver was killed before their end
+            log.warning("run %s was left running by a driver that is gone: marked interrupted", run_id)
         self._events_url = events_url
         self._events_maxlen = events_maxlen
         self._feed: Any = None

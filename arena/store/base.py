@@ -68,7 +68,8 @@ class RunRecord:
         symbols: symbols traded.
         periods_per_year: bars per year used to annualize metrics (252 for daily
             equity bars, 365 for daily crypto bars).
-        status: ``running`` (the default), ``finished``, ``finished_with_failures``, ``failed`` or ``killed``.
+        status: ``running`` (the default), ``finished``, ``finished_with_failures``, ``failed``,
+            ``killed`` or ``interrupted``.
 
     Raises:
         ValueError: naming the field, for an empty run_id or name, a naive
@@ -291,7 +292,7 @@ class Store(ABC):
         Args:
             run_id: the run.
             ended_at: end time, tz-aware.
-            status: ``finished``, ``finished_with_failures``, ``failed`` or ``killed``.
+            status: ``finished``, ``finished_with_failures``, ``failed``, ``killed`` or ``interrupted``.
             n_bars: bars processed (>= 0).
 
         Raises:

@@ -181,7 +181,7 @@ _TABLE_LIST: tuple[Table, ...] = (
             _c("seed", _INT, "random seed of the run", null=True),
             _c("started_at", _TS, "when the run started (UTC)"),
             _c("ended_at", _TS, "when the run ended (UTC); NULL while running", null=True),
-            _c("status", _STR, "running | finished | finished_with_failures | failed | killed", sym=True),
+            _c("status", _STR, "running | finished | finished_with_failures | failed | killed | interrupted", sym=True),
             _c("n_bars", _INT, "bars processed; NULL while running", null=True),
             _c("symbols", _LIST, "symbols traded"),
             _c("periods_per_year", _FLOAT, "bars per year used to annualize metrics (252 daily)"),
@@ -423,9 +423,13 @@ _TABLE_LIST: tuple[Table, ...] = (
 TABLES: Mapping[str, Table] = MappingProxyType({t.name: t for t in _TABLE_LIST})
 """Table name → :class:`Table`, in creation order."""
 
-RUN_STATUSES: frozenset[str] = frozenset({"running", "finished", "finished_with_failures", "failed", "killed"})
+RUN_STATUSES: frozenset[str] = frozenset(
+    {"running", "finished", "finished_with_failures", "failed", "killed", "interrupted"}
+)
 """Values of ``runs.status``: ``finished_with_failures`` is a run that went to its end with at
-least one contender halted (by the risk rules or its own error) or failed (its process died)."""
+least one contender halted (by the risk rules or its own error) or failed (its process died);
+``interrupted`` one stopped by a signal (SIGINT, SIGTERM) or whose driver was killed (marked by
+the next process that opens the store for writing, :func:`arena.control.mark_interrupted`)."""
 
 FINAL_RUN_STATUSES: frozenset[str] = RUN_STATUSES - {"running"}
 """Statuses ``Store.finish_run`` accepts."""

@@ -1,5 +1,5 @@
 """Stopping a run: SIGTERM (or Ctrl-C) to `arena run` stops it within seconds, and the run is
-recorded as failed with the bars it had done, never left `running`."""
+recorded as interrupted with the bars it had done, never left `running`."""
 
 from __future__ import annotations
 
@@ -43,6 +43,6 @@ def test_a_signal_stops_a_paced_run_within_seconds(tmp_path, sig, code):
     stopped_s = time.monotonic() - t0
     assert proc.returncode == code, out
     assert stopped_s < 15, f"took {stopped_s:.1f} s to stop"
-    assert "stopped (SIGTERM): the run is recorded as failed" in out
+    assert "stopped (SIGTERM): the run is recorded as interrupted" in out
     runs = open_store(f"duckdb://{store}", read_only=True).list_runs()
-    assert [r["status"] for r in runs] == ["failed"], "never left running"
+    assert [r["status"] for r in runs] == ["interrupted"], "never left running"

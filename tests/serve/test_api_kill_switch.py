@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ from arena.store import open_store
 from serve.api import KILL_SWITCH_TOKEN_ENV
 
 TOKEN = "s3cret-token"
-HAS_CONTROL = importlib.util.find_spec("arena.control") is not None
 
 
 @pytest.fixture
@@ -62,7 +60,9 @@ def test_missing_or_wrong_token_is_401(
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"reason": ""}, {"reason": "  "}, {"reason": "x", "force": True}, {"reason": 3}]
+    "body",
+    [{}, {"reason": "", "run_id": "r"}, {"reason": "  ", "run_id": "r"}, {"reason": "x", "run_id": "r", "force": True},
+     {"reason": 3, "run_id": "r"}, {"reason": "x"}, {"reason": "x", "run_id": "r", "all": True}],
 )
 def test_bad_body_is_422(client: TestClient, token: str, body: dict[str, object]) -> None:
     answer = client.post("/kill-switch", json=body, headers={"Authorization": f"Bearer {token}"})
@@ -70,10 +70,6 @@ def test_bad_body_is_422(client: TestClient, token: str, body: dict[str, object]
 
 
 @pytest.mark.ray
-@pytest.mark.skipif(
-    not HAS_CONTROL,
-    reason="arena.control (trip_kill_switch) is written by the lead and is not in the tree yet",
-)
 def test_valid_token_calls_arena_control_and_with_no_arena_answers_409(
     client: TestClient, token: str, ray_session: object
 ) -> None:
@@ -88,17 +84,14 @@ def test_valid_token_calls_arena_control_and_with_no_arena_answers_409(
 
 
 @pytest.mark.ray
-@pytest.mark.skipif(
-    not HAS_CONTROL,
-    reason="arena.control (trip_kill_switch) is written by the lead and is not in the tree yet",
-)
 def test_valid_token_trips_a_running_guardian_and_the_trip_is_recorded(
     client: TestClient, token: str, ray_session: Any, tmp_path: Path
 ) -> None:
+    from arena import control
     from arena.actors.guardian import RiskGuardianActor
     from arena.actors.recorder import RecorderActor
+    from arena.control import GUARDIAN_PREFIX, NAMESPACE
     from arena.risk import RiskLimits
-    from arena.topology import GUARDIAN_PREFIX, NAMESPACE
 
     ray = ray_session
     run_id = f"api-kill-{uuid.uuid4().hex[:8]}"
@@ -107,24 +100,29 @@ def test_valid_token_trips_a_running_guardian_and_the_trip_is_recorded(
     guardian = RiskGuardianActor.options(name=GUARDIAN_PREFIX + run_id, namespace=NAMESPACE).remote(
         run_id, RiskLimits(), recorder
     )
+    ray.get(guardian.register.remote({}, ["c"]))
+    control.register(run_id, "api-kill", ray.get_runtime_context().gcs_address)
+    auth = {"Authorization": f"Bearer {token}"}
     try:
         assert ray.get(guardian.status.remote())["kill_switch"] is False
-        answer = client.post(
-            "/kill-switch",
-            json={"reason": "api test", "run_id": run_id},
-            headers={"Authorization": f"Bearer {token}"},
-        )
+        answer = client.post("/kill-switch", json={"reason": "api test", "run_id": run_id}, headers=auth)
         assert answer.status_code == 202, answer.text
         assert answer.json() == {"tripped": [run_id]}
         assert ray.get(guardian.status.remote())["kill_switch"] is True
+        reset = client.post("/kill-switch/reset", json={"run_id": run_id}, headers=auth)
+        assert reset.status_code == 200 and reset.json() == {"reset": [run_id]}
+        assert ray.get(guardian.status.remote())["kill_switch"] is False
+        released = client.post(f"/runs/{run_id}/contenders/c/release", headers=auth)
+        assert released.status_code == 200 and released.json() == {"run_id": run_id, "contender": "c", "latched": []}
+        unknown = client.post(f"/runs/{run_id}/contenders/nope/release", headers=auth)
+        assert unknown.status_code == 404 and "has no contender 'nope'" in unknown.json()["detail"]
+        assert client.post(f"/runs/{run_id}/contenders/c/release").status_code == 401
         ray.get(recorder.close.remote())
     finally:
+        control.unregister(run_id)
         ray.kill(guardian)
         ray.kill(recorder)
     with open_store(store_url, read_only=True) as store:
-        (event,) = store.kill_switch_events(run_id)
-    assert (event["kind"], event["reason"], event["contender"]) == (
-        "KILL_SWITCH_TRIPPED",
-        "api test",
-        None,
-    )
+        trip, reset_event = store.kill_switch_events(run_id)
+    assert (trip["kind"], trip["reason"], trip["contender"]) == ("KILL_SWITCH_TRIPPED", "api test", None)
+    assert reset_event["kind"] == "KILL_SWITCH_RESET"

@@ -149,6 +149,8 @@ def test_openapi_documents_every_endpoint_with_models(client: TestClient) -> Non
         "/runs/{run_id}/decisions",
         "/decisions/{decision_id}/why",
         "/kill-switch",
+        "/kill-switch/reset",
+        "/runs/{run_id}/contenders/{name}/release",
         "/runs/{run_id}/events",
         "/runs/{run_id}/status",
         "/runs/{run_id}/fills",
