@@ -202,9 +202,6 @@ class BrokerSettings(_Strict):
     url: str | None = Field(
         None, description="trading REST base URL; None = Alpaca's paper endpoint (https://paper-api.alpaca.markets)"
     )
-    stream_url: str | None = Field(
-        None, description="trade-updates websocket URL; None = polling GET /v2/orders/{id} only"
-    )
     poll_every_s: float = Field(2.0, gt=0, description="seconds between polls of a working paper order")
     settle_s: float = Field(10.0, ge=0, description="seconds the run's end waits for working paper orders to fill")
     max_backoff_s: float = Field(60.0, gt=0, description="longest wait between two retries of a broker call")
@@ -220,7 +217,7 @@ class BrokerSettings(_Strict):
                 )
         return v
 
-    @field_validator("url", "stream_url")
+    @field_validator("url")
     @classmethod
     def _valid_url(cls, v: str | None) -> str | None:
         from urllib.parse import urlsplit
@@ -228,8 +225,8 @@ class BrokerSettings(_Strict):
         if v is None:
             return v
         parts = urlsplit(v)
-        if parts.scheme not in ("http", "https", "ws", "wss") or not parts.hostname:
-            raise ValueError(f"expected an http(s):// or ws(s):// URL with a host, got {v!r}")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"expected an http(s):// URL with a host, got {v!r}")
         if parts.username or parts.password:
             raise ValueError("must not carry credentials; keys come from the <PREFIX>_API_* environment variables")
         return v.rstrip("/")

@@ -1,5 +1,5 @@
 """One mirrored contender's Alpaca paper account: orders submitted in the background,
-fills polled (and, with a stream URL, taken from the trade-updates stream), reconciled.
+fills polled (``GET /v2/orders/{id}``), reconciled.
 
 The arena never waits for the broker: :meth:`PaperMirror.submit` and
 :meth:`PaperMirror.on_fills` only queue; one worker thread per mirror talks to the account
@@ -202,10 +202,6 @@ class PaperMirror:
         if fills:
             self._jobs.put(("fills", list(fills)))
 
-    def on_paper_order(self, order: Any) -> None:
-        """Queue a paper order's state (an alpaca-py ``Order``, e.g. from a trade update)."""
-        self._jobs.put(("paper", order))
-
     def close(self, settle_s: float = 10.0) -> dict[str, Any]:
         """Wait at most ``settle_s`` seconds for the queued orders to be sent and the working
         ones to fill, then record the rest as unfilled and stop; returns
@@ -238,8 +234,6 @@ class PaperMirror:
                 elif kind == "fills":
                     for fill in item:
                         self._emit(self.reconciler.internal_fill(fill))
-                elif kind == "paper":
-                    self._paper(item)
                 if self._clock() >= next_poll:
                     self._poll()
                     next_poll = self._clock() + self._poll_every_s

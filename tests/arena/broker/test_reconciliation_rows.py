@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 from reconciliation_rows import reconciliation_records
@@ -11,17 +14,10 @@ from arena.store import DuckDBStore
 from arena.store.schema import TABLES
 from serve.api import create_app
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
+from store_sample_rows import run_record  # noqa: E402
+
 RUN = "recon-20240102T000000-abcdef"
-
-
-def _run_record():
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
-    from store_sample_rows import run_record
-
-    return run_record(RUN)
 
 
 def test_rows_follow_the_orders_and_carry_the_running_figures():
@@ -38,7 +34,7 @@ def test_rows_follow_the_orders_and_carry_the_running_figures():
 def test_duckdb_keeps_them_and_the_endpoint_serves_them(tmp_path):
     path = tmp_path / "arena.duckdb"
     with DuckDBStore(path) as store:
-        store.create_run(_run_record())
+        store.create_run(run_record(RUN))
         store.append("reconciliation", to_batch(TABLES["reconciliation"], reconciliation_records(RUN)))
         got = store.reconciliation(RUN)
         assert [r["client_order_id"] for r in got] == ["sma-1", "sma-2", "sma-3"]
