@@ -184,6 +184,54 @@ class RaySettings(_Strict):
     )
 
 
+_ENV_PREFIX = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+
+
+class BrokerSettings(_Strict):
+    """Paper-account mirroring (``arena.broker``): each contender named in ``mirror`` has its
+    approved orders also sent to its own Alpaca paper account, whose keys are read from the
+    environment variables ``<PREFIX>_API_KEY_ID`` and ``<PREFIX>_API_SECRET_KEY`` (never from
+    the config). The internal ledger stays the truth; the paper fills are reconciled with it.
+
+    Example: ``broker: {kind: alpaca_paper, mirror: {sma: ALPACA_SMA}}`` reads
+    ``ALPACA_SMA_API_KEY_ID`` and ``ALPACA_SMA_API_SECRET_KEY``.
+    """
+
+    kind: Literal["alpaca_paper"]
+    mirror: dict[str, str] = Field(min_length=1, description="contender name → key environment variable prefix")
+    url: str | None = Field(
+        None, description="trading REST base URL; None = Alpaca's paper endpoint (https://paper-api.alpaca.markets)"
+    )
+    poll_every_s: float = Field(2.0, gt=0, description="seconds between polls of a working paper order")
+    settle_s: float = Field(10.0, ge=0, description="seconds the run's end waits for working paper orders to fill")
+    max_backoff_s: float = Field(60.0, gt=0, description="longest wait between two retries of a broker call")
+
+    @field_validator("mirror")
+    @classmethod
+    def _valid_prefixes(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, prefix in v.items():
+            if not _ENV_PREFIX.match(prefix):
+                raise ValueError(
+                    f"{name}: key prefix {prefix!r} must be an environment variable name in capitals "
+                    "(letters, digits, '_'; e.g. ALPACA_SMA reads ALPACA_SMA_API_KEY_ID / ALPACA_SMA_API_SECRET_KEY)"
+                )
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _valid_url(cls, v: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if v is None:
+            return v
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"expected an http(s):// URL with a host, got {v!r}")
+        if parts.username or parts.password:
+            raise ValueError("must not carry credentials; keys come from the <PREFIX>_API_* environment variables")
+        return v.rstrip("/")
+
+
 class ArenaConfig(_Strict):
     """A whole arena run."""
 
@@ -208,6 +256,7 @@ class ArenaConfig(_Strict):
         "relative to the working directory); None = keep checkpoints in memory only",
     )
     ray: RaySettings = RaySettings()
+    broker: BrokerSettings | None = Field(None, description="paper-account mirroring; None = none")
     base_dir: str = Field(".", exclude=True, description="folder of the config file (set by load_config)")
 
     @field_validator("name")
@@ -244,6 +293,14 @@ class ArenaConfig(_Strict):
             if c.name in seen:
                 raise ValueError(f"contender name {c.name!r} is used twice; names must be unique")
             seen.add(c.name)
+        if self.broker is not None:
+            unknown = sorted(set(self.broker.mirror) - seen)
+            if unknown:
+                hint = difflib.get_close_matches(unknown[0], sorted(seen), n=1)
+                raise ValueError(
+                    f"broker.mirror names {unknown}, which are not contenders (contenders: {sorted(seen)})"
+                    + (f"; did you mean {hint[0]!r}?" if hint else "")
+                )
         return self
 
     def to_dict(self) -> dict[str, Any]:

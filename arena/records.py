@@ -35,6 +35,7 @@ __all__ = [
     "FillRecord",
     "OrderRecord",
     "RECORD_TYPES",
+    "ReconciliationRecord",
     "VerdictRecord",
     "equity_batch",
     "record_type",
@@ -58,6 +59,7 @@ VerdictRecord = record_type(TABLES["risk_verdicts"], "VerdictRecord")
 OrderRecord = record_type(TABLES["orders"], "OrderRecord")
 FillRecord = record_type(TABLES["fills"], "FillRecord")
 EventRecord = record_type(TABLES["events"], "EventRecord")
+ReconciliationRecord = record_type(TABLES["reconciliation"], "ReconciliationRecord")
 
 RECORD_TYPES: Mapping[str, type] = {
     t.table.name: t for t in (DecisionRecord, VerdictRecord, OrderRecord, FillRecord, EventRecord)

@@ -120,6 +120,9 @@ class RunnerSettings:
     artifacts_dir: str | None = None
     emit_signals: bool = False
     decision_timeout_s: float | None = None
+    mirror: bool = False
+    """Keep each approved order (sized at its decision bar's close) and each fill for the
+    contender's paper mirror (:meth:`ContenderRunner.take_mirror`; config ``broker.mirror``)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -182,6 +185,7 @@ class ContenderRunner:
             "events": [],
         }
         self._fills: list[Fill] = []
+        self._mirror: tuple[list[Any], list[Any]] = ([], [])  # (MirrorOrder, InternalFill) for the paper mirror
         self._halt_check = False  # the bar's vetting may have set a drawdown halt (risk.on_halt)
         self._pool: _DecisionThread | None = None  # for decision_timeout_s
         self._flattened_at: int | None = None  # ts of the halt whose positions were closed
@@ -604,6 +608,8 @@ class ContenderRunner:
             if v.approved is not None:
                 oid = self.ledger.submit(v.approved, ts)
                 self._order_meta[oid] = (decision_id, v.approved)
+                if self.s.mirror:
+                    self._mirror_order(oid, v.approved, ts, close)
                 if v.approved.target_weight is not None:
                     self._targets[v.approved.symbol] = v.approved.target_weight
             if v.action is Action.DENY:
@@ -642,10 +648,43 @@ class ContenderRunner:
         )
         return {"rollback_checkpoint": label}
 
+    def _mirror_order(self, oid: str, req: OrderRequest, ts: int, close: np.ndarray) -> None:
+        """Keep an approved order for the paper mirror, sized at the decision bar's close: a
+        target-weight order trades ``target_weight × equity / close − position`` units (whole
+        units under ``whole_shares``); one the ledger will not trade (no units) is not sent."""
+        from arena.broker.types import MirrorOrder
+
+        if not self.ledger.is_working(oid):
+            return  # rejected by the ledger at submission
+        i = self.symbols.index(req.symbol)
+        if req.quantity is not None:
+            side, qty = str(req.side.value), float(req.quantity)  # type: ignore[union-attr]
+        else:
+            price = float(close[i])
+            if not price > 0:
+                return
+            delta = float(req.target_weight) * self.ledger.equity / price - float(self.ledger.quantities[i])
+            side, qty = ("BUY" if delta > 0 else "SELL"), abs(delta)
+            qty = float(np.floor(qty + 1e-9)) if self.s.execution.sizing == "whole_shares" else round(qty, 9)
+        if qty > 0:
+            self._mirror[0].append(MirrorOrder(oid, req.symbol, side, qty, req.type.value, req.time_in_force.value,
+                                               ts, req.limit_price, req.stop_price))
+
+    def take_mirror(self) -> tuple[list[Any], list[Any]]:
+        """The approved orders (:class:`~arena.broker.types.MirrorOrder`) and fills
+        (:class:`~arena.broker.types.InternalFill`) kept since the last call (``settings.mirror``)."""
+        out, self._mirror = self._mirror, ([], [])
+        return out
+
     def _on_fills(self, fills: Sequence[Fill]) -> None:
         """Keep the bar's fills for :meth:`finish` and hand each to ``contender.on_fill`` while
         the contender is running (a failure halts it)."""
         self._fills.extend(fills)
+        if self.s.mirror:
+            from arena.broker.types import InternalFill
+
+            self._mirror[1].extend(InternalFill(f.client_order_id, float(f.quantity), float(f.price), f.ts_ns)
+                                   for f in fills)
         for f in fills:
             if self.status == "ok":
                 try:

@@ -69,6 +69,8 @@ class RunResult:
     timings_s: dict[str, float] = field(default_factory=dict)
     guardian: dict[str, Any] = field(default_factory=dict)
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    broker: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Mirrored contender → its paper mirror's summary (``BrokerMirrorActor.finish``); empty without ``broker:``."""
 
 
 def ensure_ray(cfg: ArenaConfig) -> str:
@@ -195,6 +197,9 @@ def run_arena(
 
     t0 = time.perf_counter()
     check_inputs(cfg)
+    from arena.broker import read_keys
+
+    keys = read_keys(cfg.broker.mirror) if cfg.broker is not None else {}
     where = ensure_ray(cfg)
     gpus = fit_gpus(cfg, ray.cluster_resources().get("GPU", 0.0), fixed=where in ("local", "arena up"))
     run_id = run_id or new_run_id(cfg)
@@ -214,6 +219,12 @@ def run_arena(
         for key, members in hosts.items()
     }
     spawned: dict[str, Any] = {"market": market, "recorder": recorder, **actors}
+    broker = None
+    if cfg.broker is not None:
+        from arena.actors.broker import BrokerMirrorActor
+
+        broker = BrokerMirrorActor.remote(run_id, cfg.broker.model_dump(), keys, recorder)
+        spawned["broker"] = broker
     created: Any = None
     decided = 0  # bars every contender has processed (recorded as n_bars of a run that fails)
     try:
@@ -268,10 +279,11 @@ def run_arena(
                 sharpe_window_bars=cfg.risk.sharpe_window_bars,
                 artifacts_dir=None if cfg.artifacts is None else os.path.join(cfg.artifacts, run_id, spec.name),
                 emit_signals=bool(consumers) and spec.name not in consumers,
+                mirror=cfg.broker is not None and spec.name in cfg.broker.mirror,
             )
         for key, members in hosts.items():
             mine = {spec.name: settings[spec.name] for spec in members}
-            ready.append(actors[key].setup.remote(mine, limits, info["symbols"], guardian, recorder))
+            ready.append(actors[key].setup.remote(mine, limits, info["symbols"], guardian, recorder, broker))
         # controls reach every contender from now on
         ready.append(guardian.register.remote(actors, [spec.name for spec in cfg.contenders]))
         try:
@@ -311,6 +323,7 @@ def run_arena(
         failed = {spec.name: reason for key, reason in failed.items() for spec in hosts[key]}  # per contender
         ray.get(guardian.flush.remote())  # every contender's audit is in (finish waits for it)
         gstatus = ray.get(guardian.status.remote())
+        paper = {} if broker is None else ray.get(broker.finish.remote())  # waits at most broker.settle_s
         per_contender: dict[str, ContenderResult] = {}
         warmup = {spec.name: spec.warmup_bars for spec in cfg.contenders}
         for name, res in results.items():
@@ -332,6 +345,9 @@ def run_arena(
         t_board = time.perf_counter()
         leaderboard, stats = leaderboard_and_stats(per_contender, ppy) if per_contender else ([], {})
         leaderboard += failed_rows(failed, len(leaderboard))
+        for row in leaderboard:
+            if row["contender"] in paper:
+                row["paper_divergence_bps"] = paper[row["contender"]]["divergence_bps"]
         board_s = time.perf_counter() - t_board
         rejected = ray.get(recorder.rejected.remote())  # batches the store refused, kept on disk
         status = run_status(gstatus["kill_switch"], leaderboard, bool(rejected))
@@ -374,12 +390,14 @@ def run_arena(
         },
         guardian=gstatus,
         rejected=rejected,
+        broker=paper,
     )
 
 
 def check_inputs(cfg: ArenaConfig) -> None:
     """What can be checked before Ray starts, beyond the config's own validation: the data
-    source resolves (a file exists, a sample is known); a DuckDB store's folder can be
+    source resolves (a file exists, a sample is known); the mirrored contenders' paper keys
+    are set in the environment (``broker.mirror``); a DuckDB store's folder can be
     created and written; a QuestDB store's ports are numbers.
 
     Raises:
@@ -393,6 +411,10 @@ def check_inputs(cfg: ArenaConfig) -> None:
     from arena.store.url import parse_store_url
 
     source_from_spec(cfg.data.model_dump(), base_dir=cfg.base_dir)
+    if cfg.broker is not None:
+        from arena.broker import read_keys
+
+        read_keys(cfg.broker.mirror)  # names every key variable that is not set
     scheme, location = parse_store_url(cfg.store)
     if scheme == "duckdb":
         import tempfile

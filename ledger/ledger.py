@@ -187,6 +187,10 @@ class Ledger:
         """Working orders (ACCEPTED / PARTIALLY_FILLED), in submission order, as frozen copies."""
         return [o.to_order() for o in self._working.values()]
 
+    def is_working(self, client_order_id: str) -> bool:
+        """True while the order is working (ACCEPTED / PARTIALLY_FILLED)."""
+        return client_order_id in self._working
+
     def closed_trades(self) -> list[ClosedTrade]:
         """One :class:`~ledger.positions.ClosedTrade` per position reduction, in order (a copy).
 

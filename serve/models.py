@@ -107,6 +107,10 @@ class LeaderboardRow(BaseModel):
     rank_ic: float | None = Field(None, description="information coefficient with Spearman rank correlation")
     icir: float | None = Field(None, description="mean IC / std IC (not annualized)")
     hit_rate: float | None = Field(None, description="fraction of predictions with the realized return's sign")
+    paper_divergence_bps: float | None = Field(
+        None, description="mirrored contenders: divergence of the paper fills from the internal ones, bps of traded "
+        "value (GET /runs/{run_id}/reconciliation); None when not mirrored"
+    )
     n_bars: int | None = None
     metrics: dict[str, Any] | None = Field(None, description="every metric, including extras")
 
@@ -205,6 +209,31 @@ class FillOut(BaseModel):
     commission: float = Field(description="USD")
     slippage: float = Field(description="USD")
     ts: IsoTimestamp
+
+
+class ReconciliationOut(BaseModel):
+    """A mirrored order's paper fill against its internal fill (table ``reconciliation``)."""
+
+    run_id: str
+    contender: str
+    client_order_id: str = Field(description="the arena's order id")
+    broker_order_id: str | None = Field(description="the paper account's order id")
+    symbol: str
+    side: str
+    ts: IsoTimestamp = Field(description="bar time of the internal fill, else of the decision")
+    status: str = Field(examples=["FILLED", "PARTIALLY_FILLED", "REJECTED", "CANCELLED", "EXPIRED", "UNFILLED"])
+    internal_quantity: float = Field(description="units")
+    internal_price: float | None = Field(description="USD per unit")
+    paper_quantity: float = Field(description="units")
+    paper_price: float | None = Field(description="USD per unit")
+    quantity_diff: float = Field(description="paper − internal, units")
+    price_diff: float | None = Field(description="paper − internal, USD per unit")
+    divergence_bps: float | None = Field(description="|price_diff| / internal_price, bps")
+    running_divergence_bps: float = Field(description="the contender's divergence so far, bps of traded value")
+    rejected_orders: int = Field(description="the contender's orders the broker rejected so far")
+    unfilled_orders: int = Field(description="the contender's orders the broker never filled so far")
+    reason: str | None
+    broker_ts: str | None = Field(description="when the paper account last filled or ended the order (ISO-8601 UTC)")
 
 
 class Why(DecisionOut):

@@ -20,7 +20,7 @@ from arena.store import Store
 from arena.store.schema import KILL_SWITCH_EVENT_PREFIX
 from serve.deps import EndQuery, StartQuery, StoreDep, bounds, contender_or_404, run_or_404
 from serve.downsample import even_indices, ohlc_buckets
-from serve.models import Bar, ErrorBody, FillOut, LiveRun, PositionPoint, RunStatus, Verdict
+from serve.models import Bar, ErrorBody, FillOut, LiveRun, PositionPoint, ReconciliationOut, RunStatus, Verdict
 
 __all__ = ["CONTENDER_STATES", "router"]
 
@@ -175,6 +175,23 @@ def router() -> APIRouter:
         if symbol is not None:
             _symbol_or_404(run, symbol)
         return store.fills(run_id, contender, symbol, start_utc, end_utc)
+
+    @api.get(
+        "/runs/{run_id}/reconciliation", response_model=list[ReconciliationOut], responses=_NOT_FOUND, tags=["runs"]
+    )
+    def reconciliation(
+        run_id: str,
+        store: StoreDep,
+        contender: Annotated[str | None, Query(description="only this mirrored contender")] = None,
+    ) -> list[dict[str, Any]]:
+        """Paper-account cross-checks (config ``broker.mirror``): per mirrored order, its paper fill
+        against its internal fill (quantity and price differences) in time order, each row with
+        its contender's running divergence (bps of traded value) and counts of orders the
+        broker rejected or never filled. Empty for a run without mirroring."""
+        run_or_404(store, run_id)
+        if contender is not None:
+            contender_or_404(store, run_id, contender)
+        return store.reconciliation(run_id, contender)
 
     @api.get(
         "/runs/{run_id}/risk-verdicts", response_model=list[Verdict], responses=_NOT_FOUND, tags=["runs"]

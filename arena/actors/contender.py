@@ -66,14 +66,19 @@ class ContenderActor:
         data_symbols: Sequence[str],
         guardian: Any,
         recorder: Any,
+        broker: Any = None,
     ) -> None:
         """Attach each member's ledger (built from its ``settings``), risk replica (from
-        ``limits``), the guardian and the recorder.
+        ``limits``), the guardian and the recorder; with ``broker`` (a
+        :class:`~arena.actors.broker.BrokerMirrorActor`), the approved orders and fills of the
+        members built with ``settings.mirror`` are sent to it after each chunk, never waited for.
 
         Separate from the constructor so that the topology can start every actor
         process while the market-data actor is still loading the data."""
         self._guardian = guardian
         self._recorder = recorder
+        self._broker = broker
+        self._broker_sent: list[Any] = []
         replicas = {name: GuardianReplica(RiskGuardian(limits), audit=True) for name in self._contenders}
         with self._lock:
             for replica in replicas.values():
@@ -131,11 +136,24 @@ class ContenderActor:
             n = runner.on_chunk(mine, per_bar)
             if runner.s.emit_signals:
                 out[name] = runner.take_signals()
+        if self._broker is not None:
+            self._to_broker()
         now = time.monotonic()
         if now - self._last_ship >= SHIP_EVERY_S:
             self._ship(wait=False)
             self._last_ship = now
         return {"bars": n, "signals": out}
+
+    def _to_broker(self) -> None:
+        """Send the mirrored members' new approved orders and fills to the broker mirror actor
+        (its calls only queue; the refs are kept to be waited for in :meth:`finish`)."""
+        for name, runner in self._runners.items():
+            if runner.s.mirror:
+                orders, fills = runner.take_mirror()
+                if orders or fills:
+                    self._broker_sent.append(self._broker.on_activity.remote(name, orders, fills))
+        if len(self._broker_sent) > 64:  # keep the list short: drop the refs already done
+            done, self._broker_sent = ray.wait(self._broker_sent, num_returns=len(self._broker_sent), timeout=0)
 
     def _ship(self, wait: bool) -> None:
         """Send the members' audit rows to the recorder (one batch) and their risk audit
@@ -166,6 +184,9 @@ class ContenderActor:
         delays from each control's issue to its application (``control_delays_ns``) and
         the timestamps of the bars it was applied at (``control_bars_ns``)."""
         self._ship(wait=True)
+        if self._broker is not None:
+            self._to_broker()
+            ray.get(self._broker_sent)  # the mirror has every order before the run's end settles it
         out = {}
         for name, runner in self._runners.items():
             rep = self._replicas[name]

@@ -20,6 +20,11 @@ kind                      payload
                           CONTENDER_SUSPENDED, CONTENDER_RELEASED, CONTENDER_FAILED),
                           ``reason``, ``details``, ``ts``/``ts_ns``
 ``kill_switch``           an ``events`` row KILL_SWITCH_TRIPPED / KILL_SWITCH_RESET
+``reconciliation``        a ``reconciliation`` row (paper-account cross-check of a mirrored
+                          order: quantities, prices, their differences, the running
+                          ``running_divergence_bps``, ``rejected_orders``, ``unfilled_orders``)
+``broker``                an ``events`` row BROKER_UNAVAILABLE / BROKER_RECOVERED /
+                          BROKER_AUTH_FAILED (once per episode of broker trouble)
 ``leaderboard``           ``{run_id, final, wall_time, rows}``: the live standings
                           (:class:`~arena.live.snapshot.LiveLeaderboard`), at most once per
                           ``snapshot_every_s`` of wall time while equity arrives, and once
@@ -46,10 +51,12 @@ from typing import Any
 
 from arena.live.publisher import RedisEventStream
 from arena.live.schema import (
+    BROKER,
     FILL,
     HALT,
     KILL_SWITCH,
     LEADERBOARD,
+    RECONCILIATION,
     RISK_VERDICT,
     RUN_FINISHED,
     RUN_STARTED,
@@ -216,11 +223,15 @@ class RunEventFeed:
                 events.extend(self._row_events(FILL, rows))
             elif table == "risk_verdicts":
                 events.extend(self._row_events(RISK_VERDICT, rows))
+            elif table == "reconciliation":
+                events.extend(self._row_events(RECONCILIATION, rows))
             elif table == "events":
                 for r in _records(rows):
                     kind = str(r.get("kind", ""))
                     if kind.startswith("KILL_SWITCH"):
                         events.extend(self._row_events(KILL_SWITCH, [r]))
+                    elif kind.startswith("BROKER_"):
+                        events.extend(self._row_events(BROKER, [r]))
                     elif kind in _STATUS_OF_EVENT:
                         if r.get("contender"):
                             status = _STATUS_OF_EVENT[kind]

@@ -33,8 +33,12 @@ LEADERBOARD = "leaderboard"
 HALT = "halt"
 KILL_SWITCH = "kill_switch"
 RUN_FINISHED = "run_finished"
+RECONCILIATION = "reconciliation"
+BROKER = "broker"
 
-EVENT_KINDS: tuple[str, ...] = (RUN_STARTED, FILL, RISK_VERDICT, LEADERBOARD, HALT, KILL_SWITCH, RUN_FINISHED)
+EVENT_KINDS: tuple[str, ...] = (
+    RUN_STARTED, FILL, RISK_VERDICT, LEADERBOARD, HALT, KILL_SWITCH, RECONCILIATION, BROKER, RUN_FINISHED
+)
 """Every kind an entry's ``kind`` field may hold; ``run_finished`` is always a stream's last entry."""
 
 EVENTS_URL_ENV = "ARENA_EVENTS_URL"

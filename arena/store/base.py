@@ -466,6 +466,12 @@ class Store(ABC):
         """
 
     @abstractmethod
+    def reconciliation(self, run_id: str, contender: str | None = None) -> list[dict[str, Any]]:
+        """The run's ``reconciliation`` rows (of one contender when given): each mirrored
+        order's paper fill against its internal fill, in time (then append) order; the last
+        row of a contender carries its running divergence (bps) and broker counts."""
+
+    @abstractmethod
     def kill_switch_events(self, run_id: str) -> list[dict[str, Any]]:
         """The run's ``events`` rows whose kind starts with ``KILL_SWITCH``, in time order."""
 

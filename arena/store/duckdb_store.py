@@ -580,6 +580,16 @@ class DuckDBStore(Store):
         sql = f"SELECT {_select_list(t)} FROM bars WHERE {' AND '.join(where)} ORDER BY ts"
         return self._query(t, sql, params)
 
+    def reconciliation(self, run_id: str, contender: str | None = None) -> list[dict[str, Any]]:
+        """See :meth:`Store.reconciliation`."""
+        t = TABLES["reconciliation"]
+        where, params = ["run_id = ?"], [run_id]
+        if contender is not None:
+            where.append("contender = ?")
+            params.append(contender)
+        sql = f"SELECT {_select_list(t)} FROM reconciliation WHERE {' AND '.join(where)} ORDER BY ts, seq, rowid"
+        return self._query(t, sql, params)
+
     def kill_switch_events(self, run_id: str) -> list[dict[str, Any]]:
         """See :meth:`Store.kill_switch_events`."""
         t = TABLES["events"]

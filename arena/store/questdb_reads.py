@@ -351,6 +351,16 @@ class QuestDBReads:
         sql = f"SELECT {select_list(t)} FROM {self._t('bars')} WHERE {' AND '.join(where)} ORDER BY ts"
         return self._query(t, sql, params)
 
+    def reconciliation(self, run_id: str, contender: str | None = None) -> list[dict[str, Any]]:
+        """See :meth:`Store.reconciliation`."""
+        t = TABLES["reconciliation"]
+        where, params = ["run_id = %s"], [run_id]
+        if contender is not None:
+            where.append("contender = %s")
+            params.append(contender)
+        sql = f"SELECT {select_list(t)} FROM {self._t('reconciliation')} WHERE {' AND '.join(where)} ORDER BY ts, seq"
+        return self._query(t, sql, params)
+
     def kill_switch_events(self, run_id: str) -> list[dict[str, Any]]:
         """See :meth:`Store.kill_switch_events`."""
         return [e for e in self.events(run_id) if e["kind"].startswith(KILL_SWITCH_EVENT_PREFIX)]

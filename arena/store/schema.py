@@ -362,6 +362,13 @@ _TABLE_LIST: tuple[Table, ...] = (
                 "bar time the standings are as of (the run's last bar, UTC); NULL when not given",
                 null=True,
             ),
+            _c(
+                "paper_divergence_bps",
+                _FLOAT,
+                "mirrored contenders: running divergence of the paper fills from the internal ones, bps of "
+                "traded value (see table reconciliation); NULL for contenders not mirrored",
+                null=True,
+            ),
         ),
         key=("run_id", "contender"),
         doc="one row per contender, written at run end",
@@ -402,6 +409,46 @@ _TABLE_LIST: tuple[Table, ...] = (
             "one line with method 'deferred'), computed on first request from the contender's "
             "checkpoint and recorded inputs and kept here"
         ),
+    ),
+    Table(
+        "reconciliation",
+        (
+            _c("run_id", _STR, sym=True),
+            _c("contender", _STR, sym=True),
+            _c("client_order_id", _STR, "the arena's order id (orders.client_order_id)"),
+            _c("broker_order_id", _STR, "the paper account's order id; NULL when it never accepted one", null=True),
+            _c("symbol", _STR, sym=True),
+            _c("side", _STR, "BUY | SELL", sym=True),
+            _c("ts", _TS, "bar time of the order's internal fill, else of its decision (UTC)"),
+            _c(
+                "status",
+                _STR,
+                "the paper order's state: FILLED, PARTIALLY_FILLED, REJECTED, CANCELLED, EXPIRED, UNFILLED",
+                sym=True,
+            ),
+            _c("internal_quantity", _FLOAT, "units the internal ledger filled (cumulative)"),
+            _c("internal_price", _FLOAT, "internal average fill price (USD per unit); NULL when unfilled", null=True),
+            _c("paper_quantity", _FLOAT, "units the paper account filled (cumulative)"),
+            _c("paper_price", _FLOAT, "paper average fill price (USD per unit); NULL when unfilled", null=True),
+            _c("quantity_diff", _FLOAT, "paper − internal quantity (units)"),
+            _c("price_diff", _FLOAT, "paper − internal average price (USD per unit); NULL unless both filled",
+               null=True),
+            _c("divergence_bps", _FLOAT, "|price_diff| / internal_price, bps; NULL unless both filled", null=True),
+            _c(
+                "running_divergence_bps",
+                _FLOAT,
+                "the contender's divergence so far: sum of |price_diff| × matched units over sum of "
+                "internal_price × matched units, bps (0 before any match)",
+            ),
+            _c("rejected_orders", _INT, "the contender's orders the broker rejected so far"),
+            _c("unfilled_orders", _INT, "the contender's orders the broker never filled so far (cancelled, "
+               "expired, or working at the run's end)"),
+            _c("reason", _STR, "the broker's message for REJECTED / CANCELLED / EXPIRED / UNFILLED", null=True),
+            _c("broker_ts", _TS, "when the paper account last filled or ended the order (UTC)", null=True),
+            _SEQ,
+        ),
+        doc="one row per change of a mirrored order's reconciliation: its paper fill against its internal fill",
+        dedup_key=("run_id", "contender", "client_order_id", "status", "paper_quantity", "internal_quantity"),
     ),
     Table(
         "bars",

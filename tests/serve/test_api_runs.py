@@ -154,6 +154,7 @@ def test_openapi_documents_every_endpoint_with_models(client: TestClient) -> Non
         "/runs/{run_id}/events",
         "/runs/{run_id}/status",
         "/runs/{run_id}/fills",
+        "/runs/{run_id}/reconciliation",
         "/runs/{run_id}/risk-verdicts",
         "/runs/{run_id}/bars/{symbol}",
         "/runs/{run_id}/contenders/{name}/positions",
