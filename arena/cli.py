@@ -4,7 +4,7 @@
 ``arena leaderboard RUN_ID [--wide]``, ``arena decisions RUN_ID``, ``arena why DECISION_ID``,
 ``arena report RUN_ID``, ``arena plot RUN_ID``, ``arena equity|trades|fills RUN_ID --csv|--parquet FILE``
 (decisions, report, plot and the exports live in :mod:`arena.cli_views`),
-``arena data list``, ``arena data validate FILE``,
+``arena data list``, ``arena data validate FILE``, ``arena data fetch CONFIG`` (:mod:`arena.cli_data`),
 ``arena kill-switch``, ``arena up`` / ``arena down`` (a local Ray head reused by
 later runs). Errors in user input exit with status 2 and a message
 naming the file and key; nothing prints a Python traceback for them.
@@ -225,7 +225,7 @@ def run(
 
     try:
         check_inputs(cfg)  # before Ray starts: a bad input costs a second, not a cluster start
-    except (FileNotFoundError, ValueError, KeyError) as exc:
+    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:  # RuntimeError: Alpaca keys
         _fail(f"{config}: {'store' if 'store ' in str(exc)[:7] else 'data'}: {exc}")
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)  # Ray's own handler would abort the process
     try:
@@ -653,6 +653,7 @@ def data_validate(
 
 # the commands that look at a recorded run (decisions, report, plot, exports) register on `app`
 from arena import cli_views  # noqa: E402,F401
+from arena import cli_data  # noqa: E402,F401  (arena data fetch)
 
 if __name__ == "__main__":
     app()

@@ -81,7 +81,35 @@ class SyntheticData(_Windowed):
     start: str = "2020-01-01"
 
 
-DataConfig = Annotated[SampleData | FileData | SyntheticData, Field(discriminator="source")]
+class AlpacaData(_Windowed):
+    """Alpaca's historical bars (``arena.data.alpaca``), cached as Parquet under ``cache_dir``;
+    keys from ``APCA_API_KEY_ID``/``APCA_API_SECRET_KEY`` only. ``end`` None = up to the last
+    complete bar (downloaded again each run; give ``end`` for an offline rerun). ``data_url`` and
+    ``stream_url`` point the REST and websocket clients elsewhere (a local server, the demo)."""
+
+    source: Literal["alpaca"]
+    symbols: list[str] = Field(min_length=1)
+    timeframe: Literal["1Min", "5Min", "15Min", "1Hour", "1Day"] = "1Day"
+    start: str
+    end: str | None = None
+    feed: Literal["iex", "sip"] = "iex"
+    adjustment: Literal["raw", "split", "dividend", "all"] = "raw"
+    asset_class: Literal["stock", "crypto"] = "stock"
+    data_url: str | None = None
+    stream_url: str | None = None
+    cache_dir: str = "runs/alpaca_cache"
+
+    @model_validator(mode="after")
+    def _valid_request(self) -> AlpacaData:
+        from arena.data.window import parse_bound
+
+        start, end = parse_bound(self.start, "start"), parse_bound(self.end, "end")
+        if end is not None and start is not None and start > end:
+            raise ValueError(f"start ({self.start}) is after end ({self.end})")
+        return self
+
+
+DataConfig = Annotated[SampleData | FileData | SyntheticData | AlpacaData, Field(discriminator="source")]
 
 
 class ExecutionSettings(_Strict):
@@ -256,7 +284,7 @@ def _loc(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("sample", "csv", "parquet", "file", "synthetic") and out == "data":
+        elif part in ("sample", "csv", "parquet", "file", "synthetic", "alpaca") and out == "data":
             continue  # discriminated-union tag, not a key
         else:
             out += ("." if out else "") + str(part)
@@ -283,7 +311,8 @@ def _model_at(loc: tuple[Any, ...], raw: dict[str, Any]) -> list[str]:
         if isinstance(part, int):
             continue
         if model is ArenaConfig and part == "data":
-            return ["source", "name", "path", "symbol", "symbols", "n_bars", "freq", "seed", "start", "since", "until"]
+            return ["source", "name", "path", "symbol", "symbols", "n_bars", "freq", "seed", "start", "since", "until",
+                    "timeframe", "end", "feed", "adjustment", "asset_class", "data_url", "stream_url", "cache_dir"]
         field = getattr(model, "model_fields", {}).get(part) or getattr(model, "model_fields", {}).get(part + "_")
         if field is None:
             return []

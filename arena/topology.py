@@ -353,6 +353,8 @@ def check_inputs(cfg: ArenaConfig) -> None:
 
     Raises:
         FileNotFoundError: for a data file that does not exist.
+        arena.data.alpaca.AlpacaAuthError: Alpaca keys missing or rejected (an ``alpaca``
+            source with an ``end`` is downloaded here, into its cache, unless cached).
         ValueError, KeyError: for a data spec the source rejects, or a store location that
             cannot be written or has a bad port.
     """
@@ -361,7 +363,9 @@ def check_inputs(cfg: ArenaConfig) -> None:
     from arena.data.sources import source_from_spec
     from arena.store.url import parse_store_url
 
-    source_from_spec(cfg.data.model_dump(), base_dir=cfg.base_dir)
+    source = source_from_spec(cfg.data.model_dump(), base_dir=cfg.base_dir)
+    if cfg.data.source == "alpaca" and cfg.data.end is not None and cfg.replay.mode != "live":
+        source.fetch()  # type: ignore[attr-defined]  # fill the cache here, where the keys are; the run reads it
     scheme, location = parse_store_url(cfg.store)
     if scheme == "duckdb":
         import tempfile
