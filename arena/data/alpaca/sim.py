@@ -251,6 +251,11 @@ class AlpacaMarketSim:
         return len(self._conns)
 
     @property
+    def subscribed_streams(self) -> int:
+        """Open, authenticated, unmuted connections subscribed to at least one symbol's bars."""
+        return sum(c.authed and bool(c.bars) and not c.muted and not c.ws.closed for c in self._conns)
+
+    @property
     def open_streams(self) -> int:
         """Websocket connections open now."""
         return sum(not c.ws.closed for c in self._conns)
