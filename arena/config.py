@@ -187,10 +187,20 @@ class ContenderSpec(_Strict):
 
 
 class ReplaySettings(_Strict):
-    """How bars are published: ``replay`` as fast as possible, or ``paced`` one bar every ``bar_interval_s``."""
+    """How bars are published: ``replay`` as fast as possible, ``paced`` one bar every
+    ``bar_interval_s``, or ``live``: the data's bars (an ``alpaca`` source, ``1Min``) warm every
+    contender up (observed, not traded), then Alpaca's bar stream delivers each new minute
+    (``arena.data.alpaca.feed``): released when every symbol's bar is in or ``grace_s`` after
+    its first; a stream silent ``heartbeat_s`` while the market is open is reconnected and
+    backfilled; outside ``calendar``'s sessions (None = always open; crypto always is) it idles;
+    ``live_bars`` ends the run after that many live timestamps (None = until stopped)."""
 
-    mode: Literal["replay", "paced"] = "replay"
+    mode: Literal["replay", "paced", "live"] = "replay"
     bar_interval_s: float = Field(1.0, gt=0)
+    grace_s: float = Field(5.0, gt=0)
+    heartbeat_s: float = Field(90.0, gt=0)
+    calendar: str | None = "XNYS"
+    live_bars: int | None = Field(None, ge=1)
     chunk_bars: int | None = Field(None, ge=1)
     """Timestamps per chunk in replay mode; None: :func:`auto_chunk_bars` of the data."""
     max_inflight_chunks: int = Field(4, ge=1)
@@ -264,6 +274,16 @@ class ArenaConfig(_Strict):
         from arena.live.schema import validate_events_url
 
         return validate_events_url(v)
+
+    @model_validator(mode="after")
+    def _live_needs_alpaca(self) -> ArenaConfig:
+        if self.replay.mode == "live":
+            if self.data.source != "alpaca":
+                raise ValueError(f"replay.mode live needs data.source 'alpaca' (a live feed), got {self.data.source!r}")
+            if self.data.timeframe != "1Min":
+                raise ValueError(f"replay.mode live streams minute bars: data.timeframe must be '1Min', "
+                                 f"got {self.data.timeframe!r}")
+        return self
 
     @model_validator(mode="after")
     def _unique_names(self) -> ArenaConfig:
