@@ -253,8 +253,10 @@ def run(
         with progress:
             task = progress.add_task(f"{cfg.name}: starting (Ray, data, actors)", total=None)
 
+            phase = "live (warm-up, then the stream)" if cfg.replay.mode == "live" else "replay"
+
             def on_progress(done: int, total: int) -> None:  # bars decided by the slowest contender
-                progress.update(task, completed=done, total=total, description=f"{cfg.name}: replay")
+                progress.update(task, completed=done, total=total, description=f"{cfg.name}: {phase}")
 
             result = run_arena(cfg, progress=on_progress)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
