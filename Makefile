@@ -9,7 +9,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 # Tools run straight from .venv (not through `uv run`): Ray would otherwise start
 # every worker process through uv as well.
 
-.PHONY: setup run ml test bench samples services services-stop browser web clean
+.PHONY: setup run ml live-demo test bench samples services services-stop browser web clean
 
 .venv/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.5"
@@ -26,6 +26,13 @@ run: setup
 ## ml: learned contenders (LightGBM, LSTM, TFT, PPO, meta-ensemble) against the rule baselines
 ml: setup
 	.venv/bin/arena run configs/ml_daily.yaml
+
+## live-demo: a live arena without keys: a local market in Alpaca's wire formats (bundled bars, one a second)
+## and `arena run configs/live_demo.yaml` against it (watch with `arena serve`)
+live-demo: setup
+	@.venv/bin/python -m arena.data.alpaca.demo --port 8765 --interval-s 1.0 & sim=$$!; \
+	trap 'kill $$sim 2>/dev/null' EXIT; sleep 2; \
+	APCA_API_KEY_ID=demo APCA_API_SECRET_KEY=demo .venv/bin/arena run configs/live_demo.yaml
 
 ## services: start a local QuestDB (store: questdb://127.0.0.1:9000) and Redis (events: redis://127.0.0.1:6379/0)
 services:

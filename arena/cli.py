@@ -4,7 +4,7 @@
 ``arena leaderboard RUN_ID [--wide]``, ``arena decisions RUN_ID``, ``arena why DECISION_ID``,
 ``arena report RUN_ID``, ``arena plot RUN_ID``, ``arena equity|trades|fills RUN_ID --csv|--parquet FILE``
 (decisions, report, plot and the exports live in :mod:`arena.cli_views`),
-``arena data list``, ``arena data validate FILE``,
+``arena data list``, ``arena data validate FILE``, ``arena data fetch CONFIG`` (:mod:`arena.cli_data`),
 ``arena kill-switch``, ``arena up`` / ``arena down`` (a local Ray head reused by
 later runs). Errors in user input exit with status 2 and a message
 naming the file and key; nothing prints a Python traceback for them.
@@ -229,7 +229,7 @@ def run(
 
     try:
         check_inputs(cfg)  # before Ray starts: a bad input costs a second, not a cluster start
-    except (FileNotFoundError, ValueError, KeyError) as exc:
+    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:  # RuntimeError: Alpaca keys
         _fail(f"{config}: {'store' if 'store ' in str(exc)[:7] else 'data'}: {exc}")
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)  # Ray's own handler would abort the process
     try:
@@ -257,8 +257,10 @@ def run(
         with progress:
             task = progress.add_task(f"{cfg.name}: starting (Ray, data, actors)", total=None)
 
+            phase = "live (warm-up, then the stream)" if cfg.replay.mode == "live" else "replay"
+
             def on_progress(done: int, total: int) -> None:  # bars decided by the slowest contender
-                progress.update(task, completed=done, total=total, description=f"{cfg.name}: replay")
+                progress.update(task, completed=done, total=total, description=f"{cfg.name}: {phase}")
 
             result = run_arena(cfg, progress=on_progress)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
@@ -640,9 +642,9 @@ def data_validate(
         raise typer.Exit(1)
 
 
-# the commands that look at a recorded run (decisions, report, plot, exports) and the operator
-# controls of running ones (kill-switch, release) register on `app`
-from arena import cli_ops, cli_views  # noqa: E402,F401
+# the commands that look at a recorded run (decisions, report, plot, exports), the operator
+# controls of running ones (kill-switch, release) and `arena data fetch` register on `app`
+from arena import cli_data, cli_ops, cli_views  # noqa: E402,F401
 
 if __name__ == "__main__":  # `python -m arena.cli`: the app of the module the other command modules registered on
     from arena.cli import app as _registered

@@ -81,7 +81,35 @@ class SyntheticData(_Windowed):
     start: str = "2020-01-01"
 
 
-DataConfig = Annotated[SampleData | FileData | SyntheticData, Field(discriminator="source")]
+class AlpacaData(_Windowed):
+    """Alpaca's historical bars (``arena.data.alpaca``), cached as Parquet under ``cache_dir``;
+    keys from ``APCA_API_KEY_ID``/``APCA_API_SECRET_KEY`` only. ``end`` None = up to the last
+    complete bar (downloaded again each run; give ``end`` for an offline rerun). ``data_url`` and
+    ``stream_url`` point the REST and websocket clients elsewhere (a local server, the demo)."""
+
+    source: Literal["alpaca"]
+    symbols: list[str] = Field(min_length=1)
+    timeframe: Literal["1Min", "5Min", "15Min", "1Hour", "1Day"] = "1Day"
+    start: str
+    end: str | None = None
+    feed: Literal["iex", "sip"] = "iex"
+    adjustment: Literal["raw", "split", "dividend", "all"] = "raw"
+    asset_class: Literal["stock", "crypto"] = "stock"
+    data_url: str | None = None
+    stream_url: str | None = None
+    cache_dir: str = "runs/alpaca_cache"
+
+    @model_validator(mode="after")
+    def _valid_request(self) -> AlpacaData:
+        from arena.data.window import parse_bound
+
+        start, end = parse_bound(self.start, "start"), parse_bound(self.end, "end")
+        if end is not None and start is not None and start > end:
+            raise ValueError(f"start ({self.start}) is after end ({self.end})")
+        return self
+
+
+DataConfig = Annotated[SampleData | FileData | SyntheticData | AlpacaData, Field(discriminator="source")]
 
 
 class ExecutionSettings(_Strict):
@@ -159,10 +187,20 @@ class ContenderSpec(_Strict):
 
 
 class ReplaySettings(_Strict):
-    """How bars are published: ``replay`` as fast as possible, or ``paced`` one bar every ``bar_interval_s``."""
+    """How bars are published: ``replay`` as fast as possible, ``paced`` one bar every
+    ``bar_interval_s``, or ``live``: the data's bars (an ``alpaca`` source, ``1Min``) warm every
+    contender up (observed, not traded), then Alpaca's bar stream delivers each new minute
+    (``arena.data.alpaca.feed``): released when every symbol's bar is in or ``grace_s`` after
+    its first; a stream silent ``heartbeat_s`` while the market is open is reconnected and
+    backfilled; outside ``calendar``'s sessions (None = always open; crypto always is) it idles;
+    ``live_bars`` ends the run after that many live timestamps (None = until stopped)."""
 
-    mode: Literal["replay", "paced"] = "replay"
+    mode: Literal["replay", "paced", "live"] = "replay"
     bar_interval_s: float = Field(1.0, gt=0)
+    grace_s: float = Field(5.0, gt=0)
+    heartbeat_s: float = Field(90.0, gt=0)
+    calendar: str | None = "XNYS"
+    live_bars: int | None = Field(None, ge=1)
     chunk_bars: int | None = Field(None, ge=1)
     """Timestamps per chunk in replay mode; None: :func:`auto_chunk_bars` of the data."""
     max_inflight_chunks: int = Field(4, ge=1)
@@ -287,6 +325,16 @@ class ArenaConfig(_Strict):
         return validate_events_url(v)
 
     @model_validator(mode="after")
+    def _live_needs_alpaca(self) -> ArenaConfig:
+        if self.replay.mode == "live":
+            if self.data.source != "alpaca":
+                raise ValueError(f"replay.mode live needs data.source 'alpaca' (a live feed), got {self.data.source!r}")
+            if self.data.timeframe != "1Min":
+                raise ValueError(f"replay.mode live streams minute bars: data.timeframe must be '1Min', "
+                                 f"got {self.data.timeframe!r}")
+        return self
+
+    @model_validator(mode="after")
     def _unique_names(self) -> ArenaConfig:
         seen: set[str] = set()
         for c in self.contenders:
@@ -313,7 +361,7 @@ def _loc(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("sample", "csv", "parquet", "file", "synthetic") and out == "data":
+        elif part in ("sample", "csv", "parquet", "file", "synthetic", "alpaca") and out == "data":
             continue  # discriminated-union tag, not a key
         else:
             out += ("." if out else "") + str(part)
@@ -340,7 +388,8 @@ def _model_at(loc: tuple[Any, ...], raw: dict[str, Any]) -> list[str]:
         if isinstance(part, int):
             continue
         if model is ArenaConfig and part == "data":
-            return ["source", "name", "path", "symbol", "symbols", "n_bars", "freq", "seed", "start", "since", "until"]
+            return ["source", "name", "path", "symbol", "symbols", "n_bars", "freq", "seed", "start", "since", "until",
+                    "timeframe", "end", "feed", "adjustment", "asset_class", "data_url", "stream_url", "cache_dir"]
         field = getattr(model, "model_fields", {}).get(part) or getattr(model, "model_fields", {}).get(part + "_")
         if field is None:
             return []

@@ -205,7 +205,8 @@ def run_arena(
     run_id = run_id or new_run_id(cfg)
     started_at = datetime.now(timezone.utc)
     # Start every actor process at once; the contenders finish their set-up once the data is known.
-    market = MarketDataActor.remote(cfg.data.model_dump(), cfg.base_dir)
+    data_spec, alpaca_keys = _alpaca_inputs(cfg) if cfg.data.source == "alpaca" else (cfg.data.model_dump(), None)
+    market = MarketDataActor.remote(data_spec, cfg.base_dir)
     recorder = RecorderActor.remote(cfg.store, cfg.events, cfg.events_maxlen)
     hosts = contender_hosts(cfg)
     seeds = {spec.name: _seed(cfg.seed, i) for i, spec in enumerate(cfg.contenders)}
@@ -260,6 +261,7 @@ def run_arena(
         execution = _execution(cfg)
         ready = [created]
         consumers = signal_consumers(cfg)
+        live_mode = cfg.replay.mode == "live"
         settings: dict[str, RunnerSettings] = {}
         for i, spec in enumerate(cfg.contenders):
             symbols = tuple(spec.symbols or info["symbols"])
@@ -273,7 +275,8 @@ def run_arena(
                 capital_usd=cfg.capital,
                 execution=execution,
                 n_bars_hint=info["n_bars"],
-                warmup_bars=spec.warmup_bars,
+                # live: the historical bars warm every contender up (observed, fitted on, not traded)
+                warmup_bars=max(spec.warmup_bars, info["n_bars"]) if live_mode else spec.warmup_bars,
                 rebalance_drift=spec.rebalance_drift,
                 decision_timeout_s=spec.decision_timeout_s,
                 sharpe_window_bars=cfg.risk.sharpe_window_bars,
@@ -305,12 +308,16 @@ def run_arena(
             actors, cfg.replay.mode, cfg.replay.chunk_bars or auto_chunk_bars(info["n_bars"]),
             cfg.replay.max_inflight_chunks, cfg.replay.bar_interval_s,
             recorder=recorder, run_id=run_id, consumers=tuple(k for k in hosts if hosts[k][0].name in consumers),
+            live_settings=cfg.replay.model_dump() if live_mode else None,
+            alpaca_keys=alpaca_keys if live_mode else None,
         ):
             state = ray.get(update)
             failed = state["failed"]
             decided = state["decided"]
             if progress is not None:
-                progress(state["decided"], info["n_bars"])
+                progress(state["decided"], max(info["n_bars"], state["bars"]))
+        if live_mode:  # the run's length is known once the live stream ends
+            info = {**info, "n_bars": state["bars"], "last_ns": state["last_ns"]}
         t_stream = time.perf_counter()
 
         results: dict[str, dict[str, Any]] = {}
@@ -394,6 +401,21 @@ def run_arena(
     )
 
 
+def _alpaca_inputs(cfg: ArenaConfig) -> tuple[dict[str, Any], Any]:
+    """An ``alpaca`` data spec with its ``end`` fixed (an open end is the last complete bar
+    now), its bars in the cache (downloaded here, where the keys are: the market-data actor
+    reads the cache file), and the key pair for a live feed (an argument of the actor's
+    stream call, never in a config, a log line or the actor's environment)."""
+    from arena.data.alpaca.keys import keys_from_env
+    from arena.data.alpaca.source import source_from_alpaca_spec
+
+    spec = cfg.data.model_dump()
+    source = source_from_alpaca_spec(spec)
+    spec["end"] = source.request.end.isoformat()
+    source.fetch()
+    return spec, keys_from_env()
+
+
 def check_inputs(cfg: ArenaConfig) -> None:
     """What can be checked before Ray starts, beyond the config's own validation: the data
     source resolves (a file exists, a sample is known); the mirrored contenders' paper keys
@@ -402,6 +424,8 @@ def check_inputs(cfg: ArenaConfig) -> None:
 
     Raises:
         FileNotFoundError: for a data file that does not exist.
+        arena.data.alpaca.AlpacaAuthError: Alpaca keys missing or rejected (an ``alpaca``
+            source with an ``end`` is downloaded here, into its cache, unless cached).
         ValueError, KeyError: for a data spec the source rejects, or a store location that
             cannot be written or has a bad port.
     """
@@ -410,11 +434,17 @@ def check_inputs(cfg: ArenaConfig) -> None:
     from arena.data.sources import source_from_spec
     from arena.store.url import parse_store_url
 
-    source_from_spec(cfg.data.model_dump(), base_dir=cfg.base_dir)
+    source = source_from_spec(cfg.data.model_dump(), base_dir=cfg.base_dir)
     if cfg.broker is not None:
         from arena.broker import read_keys
 
         read_keys(cfg.broker.mirror)  # names every key variable that is not set
+    if cfg.data.source == "alpaca":
+        from arena.data.alpaca.keys import keys_from_env
+
+        keys_from_env()  # missing keys fail here, naming the variable
+        if cfg.data.end is not None:
+            source.fetch()  # type: ignore[attr-defined]  # fill the cache here, where the keys are
     scheme, location = parse_store_url(cfg.store)
     if scheme == "duckdb":
         import tempfile

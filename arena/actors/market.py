@@ -32,7 +32,9 @@ class MarketDataActor:
     queue grows without bound. ``replay`` mode publishes as fast as the
     slowest contender consumes; ``paced`` mode publishes one bar every
     ``bar_interval_s`` seconds of wall clock and stamps each bar's publication
-    time (for latency measurement).
+    time (for latency measurement). ``live`` mode publishes the loaded bars (the warm-up) as
+    ``replay`` does, then each new timestamp of Alpaca's bar stream as it completes
+    (:class:`arena.data.alpaca.feed.LiveBarFeed`), through the same path to the same contenders.
 
     With a recorder, the bars published go to the ``bars`` table in batches
     (at least ``BARS_SHIP_EVERY_S`` apart or ``BARS_SHIP_ROWS`` rows, one
@@ -47,6 +49,7 @@ class MarketDataActor:
 
     def _load(self) -> None:
         source = source_from_spec(self._spec, base_dir=self._base_dir)
+        self._source = source
         frame = source.load()
         self._sha = data_sha256(frame)
         self._panel = to_panel(frame)
@@ -88,6 +91,8 @@ class MarketDataActor:
         recorder: Any = None,
         run_id: str | None = None,
         consumers: tuple[str, ...] = (),
+        live_settings: Mapping[str, Any] | None = None,
+        alpaca_keys: Any = None,
     ) -> Iterator[dict[str, Any]]:
         """Publish every bar; yields progress ``{"bars": n_published, "decided": n, "failed":
         {name: reason}}`` at most every ``PROGRESS_EVERY_S`` seconds, and once at the end with
@@ -106,6 +111,12 @@ class MarketDataActor:
                 (meta-models): each of their chunks is sent with references to the
                 other actors' results for the same chunk, so it runs once they have
                 decided on those bars.
+            live_settings: ``mode="live"``: ``grace_s``, ``heartbeat_s``, ``calendar``,
+                ``live_bars`` (see ``ReplaySettings``); after the loaded bars (the warm-up),
+                the live feed's bars follow, one timestamp a chunk, and progress carries
+                ``last_ns``, the feed's ``stats`` and ``idle_until``.
+            alpaca_keys: ``mode="live"``: the :class:`arena.data.alpaca.keys.AlpacaKeys` of
+                the stream and its backfills (read by the driver from its environment).
 
         Raises:
             ValueError: if a recorder is given without a run_id.
@@ -119,20 +130,15 @@ class MarketDataActor:
         inflight: dict[str, deque] = {name: deque() for name in contenders}
         live = dict(contenders)
         self._done = {name: 0 for name in contenders}
+        self._last_ns = int(self._panel.timestamps[-1])
         next_t = last_report = time.perf_counter()
-        for lo in range(0, n, step):
-            hi = min(n, lo + step)
-            if paced:
-                next_t += bar_interval_s
-                delay = next_t - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-            chunk = self._chunk(lo, hi, paced)
+
+        def send(chunk: dict[str, Any], inline: bool) -> None:
             if bars is not None:
                 bars.add(chunk)
             # one copy in the object store shared by every contender, except for small
-            # chunks (paced bars), which travel inline with the call: one hop less
-            ref = chunk if paced else ray.put(chunk)
+            # chunks (paced and live bars), which travel inline with the call: one hop less
+            ref = chunk if inline else ray.put(chunk)
             results: list[Any] = []
             for name, handle in [(k, h) for k, h in live.items() if k not in consumers] + [
                 (k, h) for k, h in live.items() if k in consumers
@@ -147,13 +153,40 @@ class MarketDataActor:
                 else:
                     q.append(handle.on_chunk.remote(ref))
                     results.append(q[-1])
+
+        def settle_done() -> None:
+            for name, q in inflight.items():  # settle the chunks already done, without waiting
+                while q and name in live and not ray.wait([q[0]], timeout=0)[1]:
+                    self._settle(name, q.popleft(), live)
+
+        for lo in range(0, n, step):
+            hi = min(n, lo + step)
+            if paced:
+                next_t += bar_interval_s
+                delay = next_t - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+            send(self._chunk(lo, hi, paced), inline=paced)
             now = time.perf_counter()
             if now - last_report >= PROGRESS_EVERY_S:
                 last_report = now
-                for name, q in inflight.items():  # settle the chunks already done, without waiting
-                    while q and name in live and not ray.wait([q[0]], timeout=0)[1]:
-                        self._settle(name, q.popleft(), live)
+                settle_done()
                 yield {"bars": hi, "decided": self._decided(live, hi), "failed": dict(self.failed)}
+        if mode == "live":  # the warm-up is out: from here on, each new minute as it completes
+            self._feed = self._live_feed(live_settings or {}, alpaca_keys)
+            for chunk in self._feed.chunks(max_bars=(live_settings or {}).get("live_bars")):
+                if chunk is not None:
+                    chunk["published_ns"] = np.full(1, time.time_ns(), dtype=np.int64)
+                    send(chunk, inline=True)
+                    n += 1
+                    self._last_ns = int(chunk["ts_ns"][-1])
+                now = time.perf_counter()
+                if now - last_report >= PROGRESS_EVERY_S:
+                    last_report = now
+                    settle_done()
+                    yield {"bars": n, "decided": self._decided(live, n), "failed": dict(self.failed),
+                           "last_ns": self._last_ns, "feed": dict(self._feed.stats),
+                           "idle_until": None if self._feed.idle_until is None else self._feed.idle_until.isoformat()}
         while True:  # all published: wait for the contenders, still reporting progress
             for name, q in inflight.items():
                 while q and name in live and not ray.wait([q[0]], timeout=0)[1]:
@@ -168,7 +201,24 @@ class MarketDataActor:
                 yield {"bars": n, "decided": self._decided(live, n), "failed": dict(self.failed)}
         if bars is not None:
             bars.ship(wait=True)
-        yield {"bars": n, "decided": n, "failed": dict(self.failed), "done": True}
+        done: dict[str, Any] = {"bars": n, "decided": n, "failed": dict(self.failed), "done": True,
+                                "last_ns": self._last_ns}
+        if mode == "live":
+            done["feed"] = dict(self._feed.stats)
+        yield done
+
+    def _live_feed(self, settings: Mapping[str, Any], keys: Any) -> Any:
+        """The live bar feed of the loaded Alpaca source, picking up after its last bar."""
+        from arena.data.alpaca.feed import DEFAULT_STREAM_URL, FeedSettings, LiveBarFeed
+        source = getattr(self._source, "inner", self._source)  # a since/until window wraps it
+        return LiveBarFeed(
+            source.request,
+            keys,
+            self._panel.symbols,
+            self._spec.get("stream_url") or DEFAULT_STREAM_URL,
+            last_ns=self._last_ns,
+            settings=FeedSettings(**{k: settings[k] for k in ("grace_s", "heartbeat_s", "calendar") if k in settings}),
+        )
 
     def _decided(self, live: dict[str, Any], published: int) -> int:
         return min((self._done[k] for k in live), default=published)

@@ -5,6 +5,7 @@ A data spec is a mapping with a ``source`` key naming the kind::
     {"source": "sample", "name": "us_equities_daily"}
     {"source": "csv", "path": "goog.csv", "symbol": "GOOG"}        # also "parquet", "file"
     {"source": "synthetic", "symbols": ["AAA", "BBB"], "n_bars": 500, "seed": 1, "freq": "1D"}
+    {"source": "alpaca", "symbols": ["AAPL"], "timeframe": "1Day", "start": "2024-01-02", "end": "2024-06-28"}
 
 Every kind also takes ``since`` and ``until`` (inclusive bar timestamps, ISO 8601,
 naive = UTC; None = open-ended) to keep only the bars in that window (see
@@ -183,6 +184,12 @@ def _synthetic(spec: Mapping[str, Any], base_dir: Path | None) -> BarSource:
     return SyntheticSource(**params)
 
 
+def _alpaca(spec: Mapping[str, Any], base_dir: Path | None) -> BarSource:
+    from arena.data.alpaca.source import source_from_alpaca_spec  # alpaca-py is imported only when used
+
+    return source_from_alpaca_spec(spec, base_dir)
+
+
 _FILE_KEYS = {"symbol", "timestamp_format"}
 register_source_kind("sample", _sample, required={"name"}, summary="a bundled real data set (list_samples())")
 for _kind in ("csv", "parquet", "file"):
@@ -202,4 +209,11 @@ register_source_kind(
         "mean_volume",
     },
     summary="seeded GBM bars for tests",
+)
+register_source_kind(
+    "alpaca",
+    _alpaca,
+    required={"symbols", "start"},
+    optional={"timeframe", "end", "feed", "adjustment", "asset_class", "data_url", "stream_url", "cache_dir"},
+    summary="Alpaca's historical bars (keys from APCA_API_KEY_ID / APCA_API_SECRET_KEY), cached as Parquet",
 )

@@ -68,7 +68,7 @@ def test_relative_path_found_in_two_places_is_ambiguous(tmp_path, monkeypatch):
 
 def test_unknown_kind_is_rejected_with_the_list():
     with pytest.raises(ValueError, match=r"unknown data source kind 'smaple' \(did you mean 'sample'\?\); "
-                                         r"expected one of: csv, file, parquet, sample, synthetic"):
+                                         r"expected one of: alpaca, csv, file, parquet, sample, synthetic"):
         source_from_spec({"source": "smaple", "name": "x"})
 
 
