@@ -85,7 +85,10 @@ class AlpacaData(_Windowed):
     """Alpaca's historical bars (``arena.data.alpaca``), cached as Parquet under ``cache_dir``;
     keys from ``APCA_API_KEY_ID``/``APCA_API_SECRET_KEY`` only. ``end`` None = up to the last
     complete bar (downloaded again each run; give ``end`` for an offline rerun). ``data_url`` and
-    ``stream_url`` point the REST and websocket clients elsewhere (a local server, the demo)."""
+    ``stream_url`` point the REST and websocket clients elsewhere (a local server, the demo).
+    ``start`` may be relative to now, ``"-5D"`` or ``"-36h"`` (a pandas Timedelta after the
+    minus): it is fixed to an ISO timestamp when the config is loaded, so the stored config
+    says which bars the run asked for."""
 
     source: Literal["alpaca"]
     symbols: list[str] = Field(min_length=1)
@@ -98,6 +101,21 @@ class AlpacaData(_Windowed):
     data_url: str | None = None
     stream_url: str | None = None
     cache_dir: str = "runs/alpaca_cache"
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _relative_start(cls, v: Any) -> Any:
+        if isinstance(v, str) and v.strip().startswith("-"):
+            import pandas as pd
+
+            try:
+                back = pd.Timedelta(v.strip()[1:])
+            except ValueError:
+                raise ValueError(f"{v!r} is neither an ISO 8601 timestamp nor a duration back from now "
+                                 "such as '-5D' or '-36h'") from None
+            now = pd.Timestamp.now(tz="UTC").floor("min")
+            return (now - back).isoformat()
+        return v
 
     @model_validator(mode="after")
     def _valid_request(self) -> AlpacaData:

@@ -45,8 +45,10 @@ def test_bad_broker_sections_are_named(change, message):
 
 def test_the_alpaca_paper_config_mirrors_a_contender_it_has():
     raw = yaml.safe_load((CONFIGS / "alpaca_paper.yaml").read_text())
-    assert raw["replay"] == {"mode": "live"} and raw["data"]["source"] == "alpaca"
-    # the data source and live replay come with part 1 of the issue; here the broker section is checked
-    raw = {**raw, "data": {"source": "synthetic"}, "replay": {"mode": "replay"}}
     cfg = parse_config(raw, "configs/alpaca_paper.yaml")
+    assert cfg.replay.mode == "live" and cfg.data.source == "alpaca" and cfg.data.timeframe == "1Min"
+    import pandas as pd
+
+    back = pd.Timestamp.now(tz="UTC") - pd.Timestamp(cfg.data.start)
+    assert pd.Timedelta(days=4.99) < back < pd.Timedelta(days=5.01), "the relative start is fixed at load"
     assert cfg.broker.kind == "alpaca_paper" and set(cfg.broker.mirror) <= {c.name for c in cfg.contenders}
