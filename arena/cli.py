@@ -410,8 +410,15 @@ def serve(
             validate_events_url(events)
         except ValueError as exc:
             _fail(f"--events: {exc}")
+    from arena.control import recover_store
     from arena.topology import connect_ray_for_serve
     from serve.deployment import run_serve
+
+    try:  # spools of earlier writers re-sent, runs of killed drivers marked interrupted
+        for run_id in recover_store(store):
+            err.print(f"run {run_id} was left running by a driver that is gone: marked interrupted")
+    except (OSError, ValueError) as exc:  # serve anyway: the API answers 503 for a store it cannot use
+        err.print(f"[bold yellow]warning:[/] {redact_url(store)}: {exc}", highlight=False)
 
     connect_ray_for_serve()
     _reapply_log_level()  # importing ray.serve set its logger to INFO

@@ -52,6 +52,7 @@ __all__ = [
     "NoClusterError",
     "NoRunError",
     "mark_interrupted",
+    "recover_store",
     "register",
     "registered",
     "release_contender",
@@ -363,3 +364,25 @@ def _main() -> None:
 
 if __name__ == "__main__":
     _main()
+
+
+def recover_store(store_url: str) -> list[str]:
+    """Bring a store up to date before serving it: open it for writing once, so that a QuestDB
+    store re-sends the spools earlier writers left (their runs' rows and final statuses arrive),
+    and mark ``interrupted`` the runs whose driver is gone (:func:`mark_interrupted`). A DuckDB
+    file another process is writing is left alone (that writer does it). ``arena serve`` calls
+    this when it starts.
+
+    Returns:
+        The run ids marked interrupted.
+    """
+    from arena.store import StoreBusyError, open_store
+
+    try:
+        store = open_store(store_url)
+    except StoreBusyError:
+        return []
+    try:
+        return mark_interrupted(store)
+    finally:
+        store.close()

@@ -21,7 +21,9 @@ checked with an empty query before it is handed out) and give it back at close.
 WAL tables apply commits asynchronously; :meth:`QuestDBStore.flush` returns once
 the server has applied them, so reads after a flush see the rows.
 
-Faults: if the server does not answer, :meth:`QuestDBStore.append` never
+Faults: a writer opened while the server is down is the same as one whose server
+went away: it opens, and its tables are made and checked when the server first
+answers. If the server does not answer, :meth:`QuestDBStore.append` never
 raises; the batch goes to a local spool (:mod:`arena.store.spool`, under
 ``$ARENA_CACHE/questdb-spool/``) and every later write first re-sends the spool,
 in order, once the server answers again (tried at most every
@@ -104,7 +106,7 @@ class QuestDBStore(QuestDBReads, Store):
         ValueError: for a malformed prefix, or (naming table and column) when the
             server's tables do not match :data:`arena.store.schema.TABLES`.
         ConnectionError: naming host and port, when the server cannot be reached
-            at open.
+            at open by a read-only store (a writer opens and spools).
     """
 
     def __init__(
@@ -151,26 +153,47 @@ class QuestDBStore(QuestDBReads, Store):
         self._down_since: float | None = None
         self._next_try_s = 0.0
         self._sender: Sender | None = None
-        self._con: psycopg.Connection | None = self._connect()
+        self._ready = False  # tables made and checked, sender open: the server has answered once
         folder = Path(spool_dir) if spool_dir else default_spool_root() / f"{host}-{self.http_port}-{prefix}"
         self.spool_dir = folder
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         self._spool = Spool(folder / f"{stamp}-{os.getpid()}-{uuid.uuid4().hex[:6]}.jsonl")
+        self._con: psycopg.Connection | None = None
         try:
-            if not read_only:
-                for table in TABLES.values():
-                    self._execute(questdb_ddl(table, prefix))
-            self._check_schema()
-            if not read_only:
-                self._sender = Sender.from_conf(
-                    f"http::addr={host}:{self.http_port};retry_timeout=0;auto_flush=off;"
-                    "request_timeout=10000;"
-                )
-                self._sender.establish()
-                self._resend_leftovers()
+            self._open_server()
+        except _SEND_ERRORS as exc:
+            if read_only:
+                self._release()
+                raise
+            self._went_away(exc)  # a writer trades on: rows are spooled until the server answers
         except BaseException:
             self._release()
             raise
+
+    def _open_server(self) -> None:
+        """Connect, create and check the tables, open the ILP sender and re-send the spools
+        earlier writers left; done at open, or at the first write the server answers when it
+        was down at open.
+
+        Raises:
+            ConnectionError: the server does not answer.
+            ValueError: the server's tables do not match the schema.
+        """
+        self._con = self._connect()
+        if not self.read_only:
+            for table in TABLES.values():
+                self._execute(questdb_ddl(table, self.prefix))
+        self._check_schema()
+        if not self.read_only:
+            self._sender = Sender.from_conf(
+                f"http::addr={self.host}:{self.http_port};retry_timeout=0;auto_flush=off;"
+                "request_timeout=10000;"
+            )
+            self._sender.establish()
+            self._ready = True  # before the leftovers: their re-send goes through _send
+            self._resend_leftovers()
+        else:
+            self._ready = True
 
     def __repr__(self) -> str:
         mode = "read-only" if self.read_only else "read-write"
@@ -276,7 +299,8 @@ class QuestDBStore(QuestDBReads, Store):
         with self._lock:
             self._writable()
             row = run.to_row()
-            if run.run_id in self._runs or self._raw_run(run.run_id) is not None:
+            # with the server down since the open, only this writer's runs can be checked
+            if run.run_id in self._runs or (self._ready and self._raw_run(run.run_id) is not None):
                 raise ValueError(f"run {run.run_id!r} already exists in {self!r}")
             self._runs[run.run_id] = row
             self._send_or_spool("runs", to_arrow(TABLES["runs"], [row]))
@@ -287,7 +311,7 @@ class QuestDBStore(QuestDBReads, Store):
         with self._lock:
             self._writable()
             self._write_pending()
-            row = self._runs.get(run_id) or self._raw_run(run_id)
+            row = self._runs.get(run_id) or (self._raw_run(run_id) if self._ready else None)
             if row is None:
                 raise ValueError(f"finish_run: unknown run_id {run_id!r}")
             if row["status"] != "running":
@@ -387,6 +411,9 @@ class QuestDBStore(QuestDBReads, Store):
         return True
 
     def _send(self, name: str, batch: pa.Table) -> None:
+        if not self._ready:  # down since the store was opened: set the server up first
+            self._drop_connection(close=True)
+            self._open_server()
         assert self._sender is not None
         spec = TABLES[name]
         frame = ilp_frame(spec, batch)

@@ -188,3 +188,14 @@ def test_post_kill_switch_trips_the_live_run_started_by_arena_run_and_nothing_el
     kinds = [e["kind"] for e in reader.kill_switch_events(run_id)]
     assert kinds == ["KILL_SWITCH_TRIPPED", "KILL_SWITCH_RESET"]
     assert run_id not in control.running_arenas(), "the registration is gone with the run"
+
+
+def test_recover_store_marks_a_killed_drivers_run(tmp_path):
+    url = f"duckdb://{tmp_path / 'r.duckdb'}"
+    run_id = f"killed-{uuid.uuid4().hex[:6]}"
+    with open_store(url) as store:
+        store.create_run(_run_row(run_id))
+    _stale_registration(run_id)
+    assert control.recover_store(url) == [run_id]
+    assert control.recover_store(url) == [], "once"
+    assert open_store(url, read_only=True).get_run(run_id)["status"] == "interrupted"

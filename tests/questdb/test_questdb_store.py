@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import psycopg
+import pytest
 from fastapi.testclient import TestClient
 
 from arena.store import TABLES, DuckDBStore, open_store
@@ -180,3 +181,29 @@ def test_a_spool_left_at_close_is_resent_by_the_next_writer(second_questdb, pref
     with open_store(url, spool_dir=spool) as again:
         assert [p["bar_index"] for p in again.equity_curve("left", "sma")] == [0, 1, 2, 3]
     assert not left[0].exists()
+
+
+def test_a_writer_opened_while_the_server_is_down_trades_on_and_sends_when_it_answers(
+    second_questdb, prefix, tmp_path
+) -> None:
+    server = second_questdb
+    url = server.url(prefix)
+    server.stop()
+    try:
+        with pytest.raises(ConnectionError, match="does not answer"):
+            open_store(url, read_only=True)  # a reader still says so at once
+        store = open_store(url, spool_dir=tmp_path / "spool", retry_interval_s=0.2)  # a writer does not
+        store.create_run(run_record("down-at-start"))
+        store.append("equity", equity_rows("down-at-start", "sma", 5))
+        store.finish_run("down-at-start", dt.datetime(2024, 1, 2, tzinfo=dt.UTC), "finished", 5)
+        assert store._spool.pending, "everything is spooled"
+    finally:
+        server.start()
+    import time
+
+    time.sleep(0.3)
+    store.close()  # the server answers: tables made, spool sent
+    with open_store(url, read_only=True) as reader:
+        assert reader.get_run("down-at-start")["status"] == "finished"
+        assert [p["bar_index"] for p in reader.equity_curve("down-at-start", "sma")] == [0, 1, 2, 3, 4]
+    assert not list((tmp_path / "spool").glob("*.jsonl"))
