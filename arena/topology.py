@@ -116,6 +116,20 @@ def ensure_ray(cfg: ArenaConfig) -> str:
     return "local"
 
 
+HEAD_RESOURCE = "arena_head"
+"""Custom resource of a cluster's head node (``ray_cluster.yaml``): where the store's writer runs."""
+
+
+def head_pin(cluster_resources: Mapping[str, float]) -> dict[str, Any]:
+    """Ray options that place the recorder (the store's only writer), the guardian and the
+    market-data actor on the head node of a cluster that marks it with :data:`HEAD_RESOURCE`
+    (``ray_cluster.yaml`` does): ``{"resources": {"arena_head": 0.001}}``; nothing on a Ray
+    without it (a local one)."""
+    if cluster_resources.get(HEAD_RESOURCE, 0.0) > 0:
+        return {"resources": {HEAD_RESOURCE: 0.001}}
+    return {}
+
+
 def connect_ray_for_serve() -> str:
     """Connect ``arena serve`` to Ray: ``RAY_ADDRESS`` when set (a cluster's head), else the
     local head of ``arena up`` when it runs, else a private local Ray (``address="local"``):
@@ -206,8 +220,9 @@ def run_arena(
     started_at = datetime.now(timezone.utc)
     # Start every actor process at once; the contenders finish their set-up once the data is known.
     data_spec, alpaca_keys = _alpaca_inputs(cfg) if cfg.data.source == "alpaca" else (cfg.data.model_dump(), None)
-    market = MarketDataActor.remote(data_spec, cfg.base_dir)
-    recorder = RecorderActor.remote(cfg.store, cfg.events, cfg.events_maxlen)
+    pin = head_pin(ray.cluster_resources())  # the head of a cluster marked by ray_cluster.yaml
+    market = MarketDataActor.options(**pin).remote(data_spec, cfg.base_dir)
+    recorder = RecorderActor.options(**pin).remote(cfg.store, cfg.events, cfg.events_maxlen)
     hosts = contender_hosts(cfg)
     seeds = {spec.name: _seed(cfg.seed, i) for i, spec in enumerate(cfg.contenders)}
     actors: dict[str, Any] = {
@@ -254,7 +269,7 @@ def run_arena(
             }
         )
         limits = RiskLimits(**cfg.risk.model_dump(), periods_per_year=ppy)
-        guardian = RiskGuardianActor.options(name=GUARDIAN_PREFIX + run_id, namespace=NAMESPACE).remote(
+        guardian = RiskGuardianActor.options(name=GUARDIAN_PREFIX + run_id, namespace=NAMESPACE, **pin).remote(
             run_id, limits, recorder
         )
         spawned["guardian"] = guardian

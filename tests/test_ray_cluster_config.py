@@ -77,9 +77,9 @@ def test_project_dir_is_mounted_and_installed(raw_config: dict[str, Any]) -> Non
 def test_start_commands_stop_then_start_ray_with_ports(raw_config: dict[str, Any]) -> None:
     head, worker = raw_config["head_start_ray_commands"], raw_config["worker_start_ray_commands"]
     assert head[0] == "ray stop" and worker[0] == "ray stop"
-    assert "ray start --head --port=6379" in head[-1]
+    assert "ray start --head --port=6380" in head[-1]
     assert "--autoscaling-config=~/ray_bootstrap_config.yaml" in head[-1]
-    assert "ray start --address=$RAY_HEAD_IP:6379" in worker[-1]
+    assert "ray start --address=$RAY_HEAD_IP:6380" in worker[-1]
 
 
 def test_unknown_top_level_key_fails_validation(raw_config: dict[str, Any]) -> None:
@@ -101,3 +101,44 @@ def test_head_type_must_be_a_declared_node_type(raw_config: dict[str, Any]) -> N
     broken["head_node_type"] = "head.missing"
     with pytest.raises(ValueError, match="head_node_type"):
         validate_config(prepare_config(broken))
+
+
+# ---------------------------------------------------------------- properties the arena needs of it
+
+
+def test_every_node_boots_an_image_whose_glibc_and_driver_fit_the_locked_wheels(raw_config: dict[str, Any]) -> None:
+    # the locked torch wheels are manylinux_2_28 (glibc >= 2.28) CUDA 13 builds: Ubuntu 24.04 (glibc 2.39)
+    lock = (CONFIG_PATH.parent / "uv.lock").read_text()
+    torch = lock[lock.index('name = "torch"\n'):][:5000]
+    assert "manylinux_2_28_x86_64" in torch
+    assert 'name = "nvidia-cuda-runtime"\nversion = "13.' in lock, "CUDA 13 wheels: a driver >= 580"
+    for name, spec in raw_config["available_node_types"].items():
+        image = spec["node_config"].get("ImageId", "")
+        assert image.startswith("resolve:ssm:/aws/service/deeplearning/ami/x86_64/"), (name, image)
+        assert "ubuntu-24.04" in image, (name, image)
+    check = " ".join(raw_config["worker_setup_commands"])
+    assert "nvidia-smi --query-gpu=driver_version" in check and "-ge 580" in check and "exit 1" in check
+
+
+def test_gcs_stays_off_the_redis_port_of_the_live_events(raw_config: dict[str, Any]) -> None:
+    head, worker = " ".join(raw_config["head_start_ray_commands"]), " ".join(raw_config["worker_start_ray_commands"])
+    assert "--port=6379" not in head and "--port=6380" in head
+    assert "$RAY_HEAD_IP:6380" in worker
+
+
+def test_every_node_runs_with_the_same_auth_token(raw_config: dict[str, Any]) -> None:
+    assert raw_config["file_mounts"]["~/.ray/auth_token"] == "~/.ray/auth_token"
+    for key in ("head_start_ray_commands", "worker_start_ray_commands"):
+        assert "export RAY_AUTH_MODE=token" in raw_config[key][-1], key
+    assert any("RAY_AUTH_MODE=token" in c for c in raw_config["setup_commands"]), "drivers on the nodes too"
+
+
+def test_the_head_is_marked_so_the_store_writer_is_pinned_to_it(raw_config: dict[str, Any]) -> None:
+    from arena.topology import HEAD_RESOURCE, head_pin
+
+    head = raw_config["available_node_types"][raw_config["head_node_type"]]
+    assert head["resources"].get(HEAD_RESOURCE) == 1
+    workers = [s for n, s in raw_config["available_node_types"].items() if n != raw_config["head_node_type"]]
+    assert all(HEAD_RESOURCE not in s["resources"] for s in workers)
+    assert head_pin({"CPU": 8.0, HEAD_RESOURCE: 1.0}) == {"resources": {HEAD_RESOURCE: 0.001}}
+    assert head_pin({"CPU": 8.0}) == {}, "a local Ray has no head marker: nothing pinned"
