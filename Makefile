@@ -64,6 +64,7 @@ bench: setup services
 	.venv/bin/python -m benchmarks.replay
 	.venv/bin/python -m benchmarks.ml_contenders
 	.venv/bin/python -m benchmarks.questdb
+	.venv/bin/python -m benchmarks.api_load
 
 ## samples: rebuild the bundled data sets from their source packages
 samples: setup

@@ -10,10 +10,16 @@ import threading
 
 from psycopg_pool import ConnectionPool
 
-__all__ = ["POOL_MAX", "discard_pool", "read_pool"]
+__all__ = ["POOL_MAX", "POOL_MIN", "POOL_WAIT_S", "discard_pool", "read_pool"]
 
-POOL_MAX = 8
+POOL_MAX = 16
 """Connections per pool, at most (concurrent read-only stores of one server in a process)."""
+POOL_MIN = 2
+"""Connections kept open once the pool is used: the first requests of a burst do not wait for
+new connections (the pool opens more in its worker threads, up to :data:`POOL_MAX`)."""
+POOL_WAIT_S = 30.0
+"""How long a request waits for a pooled connection under load before its store open fails
+(a server that does not answer fails at once: the open checks the port first)."""
 _pools: dict[tuple[str, int, str], ConnectionPool] = {}
 _pools_lock = threading.Lock()
 
@@ -26,11 +32,11 @@ def read_pool(host: str, pg_port: int, conninfo: str, timeout_s: float) -> Conne
         if pool is None:
             pool = ConnectionPool(
                 conninfo,
-                min_size=0,
+                min_size=POOL_MIN,
                 max_size=POOL_MAX,
                 kwargs={"autocommit": True},
                 check=ConnectionPool.check_connection,
-                timeout=timeout_s,
+                timeout=max(timeout_s, POOL_WAIT_S),
                 reconnect_timeout=timeout_s,
                 name=f"questdb-read {host}:{pg_port}",
                 open=False,

@@ -59,7 +59,7 @@ from psycopg_pool import PoolTimeout
 from questdb import Sender
 
 from arena.store.base import RunRecord, Store, check_finish
-from arena.store.questdb_pool import POOL_MAX, discard_pool, read_pool
+from arena.store.questdb_pool import POOL_MAX, POOL_WAIT_S, discard_pool, read_pool
 from arena.store.questdb_reads import QuestDBReads, wait_wal_applied
 from arena.store.rows import SeqClock, to_arrow
 from arena.store.schema import (
@@ -228,7 +228,7 @@ class QuestDBStore(QuestDBReads, Store):
             raise
         raise ConnectionError(
             f"QuestDB at {self.host}:{self.pg_port} (PostgreSQL wire): all {POOL_MAX} pooled read "
-            f"connections stayed in use for {self.connect_timeout_s} s"
+            f"connections stayed in use for {max(self.connect_timeout_s, POOL_WAIT_S):g} s"
         )
 
     def _connect_direct(self) -> psycopg.Connection:
