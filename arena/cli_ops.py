@@ -1,5 +1,5 @@
 """The ``arena`` commands that act on running arenas: ``arena kill-switch`` (trip or
-``--reset``) and ``arena release RUN_ID CONTENDER``.
+``--reset``), ``arena release RUN_ID CONTENDER`` and ``arena stop RUN_ID``.
 
 They reach only runs registered on this machine (:mod:`arena.control`), named by run id or,
 with ``--all`` and a confirmation, all of them; ``--address`` narrows them to one Ray cluster.
@@ -75,3 +75,18 @@ def release(
         _fail(str(exc))
     out.print(f"released {contender} in {run_id}" + (f" (was latched: {', '.join(codes)})" if codes else
                                                      " (nothing was latched)"))
+
+
+@app.command()
+def stop(run_id: Annotated[str, typer.Argument(help="the running arena")]) -> None:
+    """Stop a running arena on this machine, as SIGTERM to its driver would: its rows are
+    flushed and the run is recorded as interrupted, within seconds."""
+    from arena import control
+
+    try:
+        pid = control.stop_run(run_id)
+    except control.NoRunError as exc:
+        _fail(str(exc), code=1)
+    except control.NoClusterError as exc:
+        _fail(str(exc))
+    out.print(f"stopping {run_id} (SIGTERM to its driver, pid {pid})")

@@ -58,6 +58,7 @@ __all__ = [
     "release_contender",
     "reset_kill_switch",
     "running_arenas",
+    "stop_run",
     "trip_kill_switch",
     "unregister",
 ]
@@ -306,6 +307,30 @@ def release_contender(run_id: str, contender: str, *, address: str | None = None
         return list(_call(entry, "release_contender", contender))
     except _Gone:
         raise NoRunError(f"run {run_id!r} ended before its contender could be released") from None
+
+
+def stop_run(run_id: str) -> int:
+    """Stop a running arena as SIGTERM to its driver would (``arena stop RUN_ID``): the driver
+    flushes its rows, marks the run ``interrupted`` and exits within seconds.
+
+    Returns:
+        The driver's pid the signal went to.
+
+    Raises:
+        NoRunError: the run is not a registered running arena.
+        NoClusterError: its driver runs on another host (stop it there).
+    """
+    import signal
+
+    (entry,) = _targets(run_id, False, None)
+    if entry.host != socket.gethostname():
+        raise NoClusterError(f"run {run_id!r}: its driver runs on host {entry.host!r} (pid {entry.pid}); "
+                             "run `arena stop` there")
+    try:
+        os.kill(entry.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        raise NoRunError(f"run {run_id!r} ended before it could be stopped") from None
+    return entry.pid
 
 
 def mark_interrupted(store: Any) -> list[str]:

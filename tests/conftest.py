@@ -20,6 +20,11 @@ if os.environ.get("CI"):
 # `arena` processes they start) must never reach one they did not start
 os.environ["ARENA_HOME"] = tempfile.mkdtemp(prefix="arena-home-tests-")
 
+# the shared test support modules (tests/support) import by name in every test module
+_SUPPORT = str(Path(__file__).parent / "support")
+if _SUPPORT not in sys.path:
+    sys.path.insert(0, _SUPPORT)
+
 
 @pytest.fixture(scope="session")
 def ray_session():

@@ -442,7 +442,11 @@ def _final(state: PortfolioState, p: Proposal, scale: float, reasons: tuple[str,
             signed = quantity if req.side is Side.BUY else -quantity
             details["approved_weight"] = p.current_weight + signed * p.price / p.equity
     else:
-        approved = _resized(req, "target_weight", p.projected_weight)
+        # the projection counts the symbol's working orders as filled (requested = target + their
+        # shift); the ledger sizes a target at its fill, when they may not have filled yet: the
+        # approved target leaves their share out, so target + working orders stays within the caps
+        shift = p.requested_weight - float(req.target_weight)  # type: ignore[arg-type]  # a target order
+        approved = _resized(req, "target_weight", p.projected_weight - shift)
     return RiskVerdict(req, Action.SCALE, approved, scale, reasons, details,
                        state.contender, state.ts_ns)
 

@@ -110,7 +110,8 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_post_kill_switch_trips_the_live_run_started_by_arena_run_and_nothing_else(ray_session, tmp_path):
     """`arena run` and `arena serve`, two processes each with a Ray of its own; a third arena
-    (a guardian on the tests' own Ray) is registered too and must not be touched."""
+    (a guardian on the tests' own Ray) is registered too and must not be touched. Then
+    `arena kill-switch --reset` and `arena stop` from the command line."""
     from arena.actors.guardian import RiskGuardianActor
     from arena.actors.recorder import RecorderActor
     from arena.control import GUARDIAN_PREFIX, NAMESPACE
@@ -168,7 +169,9 @@ def test_post_kill_switch_trips_the_live_run_started_by_arena_run_and_nothing_el
         assert cli.returncode == 0 and f"kill switch reset for: {run_id}" in cli.stdout, cli.stdout + cli.stderr
         assert runs.poll() is None, "still running"
         t0 = time.monotonic()
-        runs.send_signal(signal.SIGTERM)
+        stop = subprocess.run([sys.executable, "-m", "arena.cli", "stop", run_id], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert stop.returncode == 0 and f"stopping {run_id}" in stop.stdout, stop.stdout + stop.stderr
         out, _ = runs.communicate(timeout=60)
         assert runs.returncode == 143 and time.monotonic() - t0 < 15, out
         assert "recorded as interrupted" in out

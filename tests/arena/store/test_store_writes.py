@@ -24,7 +24,9 @@ from store_sample_rows import (
     verdict_row,
 )
 
+from arena.records import to_batch
 from arena.store import TABLES, DuckDBStore, RowsRejectedError
+from reconciliation_rows import reconciliation_records
 
 
 def _count(path: Path, table: str) -> int:
@@ -129,6 +131,7 @@ def test_append_every_table_then_reopen(store_path: Path) -> None:
         )
         assert store.explanation("d1")["explanation"] == explained
         assert store.explanation("d2") is None
+        store.append("reconciliation", to_batch(TABLES["reconciliation"], reconciliation_records("run-1")))
     counts = {t: _count(store_path, t) for t in TABLES}
     assert counts == {
         "runs": 1,
@@ -141,6 +144,7 @@ def test_append_every_table_then_reopen(store_path: Path) -> None:
         "events": 1,
         "explanations": 1,
         "bars": 4,
+        "reconciliation": len(reconciliation_records("run-1")),
     }
 
 
