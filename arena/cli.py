@@ -29,14 +29,16 @@ from rich import box
 from rich.table import Table
 
 from arena.live.schema import EVENTS_URL_ENV
+from arena.sweep import DEFAULT_MAX_CONTENDERS
 from arena.secrets import redact, redact_url
 from arena.report.columns import (
     BENCHMARK_CLASSES,
     BENCHMARK_NOTE,
-    RANKED_BY,
     benchmark_names,
     columns_for,
     fmt,
+    ranked_by,
+    significance_lines,
 )
 
 _HELP = {"help_option_names": ["-h", "--help"]}
@@ -136,7 +138,11 @@ def _leaderboard_table(
     by and which contender is the buy-and-hold benchmark, and why each contender that is not
     ``ok`` (halted, suspended, failed) is so."""
     cols = columns_for(rows, wide=wide)
-    notes = [RANKED_BY] + [f"{b} {BENCHMARK_NOTE}" for b in benchmarks if any(r.get("contender") == b for r in rows)]
+    bench = next((r.get("benchmark") for r in rows if r.get("benchmark")), None)
+    marked = [b for b in benchmarks if any(r.get("contender") == b for r in rows)]
+    notes = [ranked_by(rows)] + [f"{b} {BENCHMARK_NOTE}" for b in marked]
+    if bench and bench not in marked:
+        notes.append(f"{bench} is the benchmark")
     if not wide:
         notes.append("--wide: all columns")
     why_not_ok = [f"{r['contender']} {r.get('status')}: {r.get('halt_reason') or 'no reason recorded'}"
@@ -196,6 +202,9 @@ def run(
     ] = None,
     seed: Annotated[Optional[int], typer.Option(help="override the config's seed")] = None,
     wide: Annotated[bool, typer.Option("--wide", help="all leaderboard columns")] = False,
+    max_contenders: Annotated[
+        int, typer.Option("--max-contenders", min=1, help="most contenders the config's sweeps may expand to")
+    ] = DEFAULT_MAX_CONTENDERS,
     events: Annotated[
         Optional[str],
         typer.Option(
@@ -216,9 +225,9 @@ def run(
     if events:
         overrides["events"] = events
     try:
-        cfg = load_config(config, overrides)
+        cfg = load_config(config, overrides, max_contenders)
         if cfg.events is None and os.environ.get(EVENTS_URL_ENV):
-            cfg = load_config(config, {**overrides, "events": os.environ[EVENTS_URL_ENV]})
+            cfg = load_config(config, {**overrides, "events": os.environ[EVENTS_URL_ENV]}, max_contenders)
     except ConfigError as exc:
         _fail(str(exc))
     from arena.topology import check_inputs, ensure_ray, run_arena
@@ -287,9 +296,10 @@ def run(
             wide=wide, benchmarks=benches,
         )
     )
-    if result.stats:
-        s = result.stats
-        out.print(f"PBO (CSCV over {s.get('n_trials')} contenders): {_fmt(s.get('pbo'), '{:.2f}')}")
+    for line in significance_lines(result.leaderboard):
+        out.print(line, highlight=False)
+    if result.stats.get("benchmark_missing"):
+        err.print(f"the benchmark {result.stats['benchmark_missing']} failed: no relative columns or tests")
     out.print(f"recorded in {redact_url(cfg.store)}", highlight=False)
     for r in result.rejected:
         err.print(f"[bold red]warning:[/] the store rejected {r['rows']} {r['table']} rows: kept in {r['file']} "
@@ -478,7 +488,8 @@ def leaderboard(
     json_out: JsonOpt = False,
     wide: Annotated[bool, typer.Option("--wide", help="all columns (default: the key ones, fits 100 columns)")] = False,
 ) -> None:
-    """Show a run's leaderboard, ranked by annualized Sharpe ratio."""
+    """Show a run's leaderboard, in the ranking its config chose (rank_by; Sharpe by default), with the
+    benchmark-relative columns, the SPA p-value and who beats the benchmark."""
     st = _open_store(store)
     found = _known_run(st, run_id, store)
     rows = st.leaderboard(run_id)
@@ -486,8 +497,8 @@ def leaderboard(
         print(json.dumps(rows, default=str))
         return
     out.print(_leaderboard_table(rows, f"run {run_id}", wide=wide, benchmarks=benchmark_names(found.get("config"))))
-    pbo = next((r.get("pbo") for r in rows if r.get("pbo") is not None), None)
-    out.print(f"PBO (CSCV over {len(rows)} contenders): {_fmt(pbo, '{:.2f}')}", highlight=False)
+    for line in significance_lines(rows):
+        out.print(line, highlight=False)
 
 
 @app.command()

@@ -16,11 +16,14 @@ __all__ = [
     "IC_COLUMNS",
     "LEADERBOARD_COLUMNS",
     "RANKED_BY",
+    "RANK_NAMES",
     "STATISTIC_HELP",
     "Column",
     "benchmark_names",
     "columns_for",
     "fmt",
+    "ranked_by",
+    "significance_lines",
 ]
 
 BENCHMARK_CLASSES = frozenset({"buy_and_hold"})
@@ -48,6 +51,8 @@ class Column:
         spec: ``str.format`` spec of a value (``{:+.2%}`` for a fraction shown as percent).
         doc: what the value is, with its unit.
         key_column: shown by default in the terminal (the others with ``--wide``).
+        optional: shown only when some row has a value (runs recorded before the column
+            existed, figures a run did not record).
     """
 
     key: str
@@ -55,10 +60,11 @@ class Column:
     spec: str
     doc: str
     key_column: bool = False
+    optional: bool = False
 
 
 LEADERBOARD_COLUMNS: tuple[Column, ...] = (
-    Column("rank", "#", "{}", "rank by annualized Sharpe ratio, 1 = best", True),
+    Column("rank", "#", "{}", "rank by the run's rank_by (annualized Sharpe by default), 1 = best", True),
     Column("contender", "contender", "{}", "contender name", True),
     Column("status", "status", "{}", "ok | halted | failed", True),
     Column("final_equity", "equity $", "{:,.2f}", "final equity, USD", True),
@@ -74,6 +80,25 @@ LEADERBOARD_COLUMNS: tuple[Column, ...] = (
     Column("turnover", "turnover", "{:.2f}", "traded notional / mean equity, per year"),
     Column("psr", "PSR", "{:.2f}", "Probabilistic Sharpe Ratio: P(true Sharpe > 0)", True),
     Column("dsr", "DSR", "{:.2f}", "Deflated Sharpe Ratio: PSR against the best of N trials by luck", True),
+    Column("dsr_all", "DSR all", "{:.2f}", "DSR with N = every distinct trial recorded on this data", True, True),
+    Column("excess_return", "vs bench", "{:+.2%}", "total return minus the benchmark's, fraction", True, True),
+    Column("beats_benchmark", "beats", "yes/no", "better than the benchmark by Romano-Wolf StepM (5 %)", True, True),
+    Column("alpha", "alpha", "{:+.2%}", "Jensen's alpha against the benchmark, annualized fraction", optional=True),
+    Column("beta", "beta", "{:.2f}", "regression slope on the benchmark's excess returns", optional=True),
+    Column("tracking_error", "TE", "{:.2%}", "std of returns minus the benchmark's, annualized", optional=True),
+    Column("information_ratio", "IR", "{:.2f}", "mean active return / tracking error, annualized", optional=True),
+    Column("up_capture", "up cap", "{:.2f}", "annualized return / the benchmark's on bars it rose", optional=True),
+    Column("down_capture", "down cap", "{:.2f}", "annualized return / the benchmark's on bars it fell", optional=True),
+    Column("var_95", "VaR 95", "{:.2%}", "historical 95 % value at risk, loss per bar", optional=True),
+    Column("cvar_95", "CVaR 95", "{:.2%}", "historical 95 % expected shortfall, loss per bar", optional=True),
+    Column("avg_trade_bars", "hold", "{:.1f}", "mean bars a closed trade was held", optional=True),
+    Column("expectancy", "expect $", "{:,.2f}", "mean pnl per closed trade, USD", optional=True),
+    Column("in_mcs", "MCS", "yes/no", "in the 95 % Model Confidence Set (as good as the best)", optional=True),
+    Column("latency_p50_ms", "p50 ms", "{:.2f}", "median ms from a bar to its vetted orders", optional=True),
+    Column("latency_p99_ms", "p99 ms", "{:.2f}", "99th percentile ms from a bar to its vetted orders", optional=True),
+    Column("bars_missed", "missed", "{}", "bars not decided on (timed out, halted)", optional=True),
+    Column("halts", "halts", "{}", "halts by the risk guardian or own errors", optional=True),
+    Column("train_s", "train s", "{:.1f}", "seconds spent fitting (learned contenders)", optional=True),
 )
 """The leaderboard's columns, in display order."""
 
@@ -84,7 +109,61 @@ IC_COLUMNS: tuple[Column, ...] = (
 )
 """Prediction-quality columns, shown when some contender predicts returns."""
 
+RANK_NAMES: dict[str, str] = {
+    "sharpe": "annualized Sharpe ratio",
+    "sortino": "annualized Sortino ratio",
+    "calmar": "Calmar ratio",
+    "total_return": "total return",
+    "cagr": "compound annual growth rate",
+    "psr": "probabilistic Sharpe ratio",
+    "dsr": "deflated Sharpe ratio (N = contenders)",
+    "dsr_all": "deflated Sharpe ratio (N = every trial on this data)",
+    "information_ratio": "information ratio against the benchmark",
+    "alpha": "alpha against the benchmark",
+    "excess_return": "return in excess of the benchmark's",
+}
+"""``rank_by`` → its name in words (the keys of ``arena.metrics.RANK_KEYS``; kept here so the
+CLI need not import pandas to print a caption; a test holds the two equal)."""
+
 RANKED_BY = "ranked by annualized Sharpe ratio (highest first)"
+
+
+def ranked_by(rows: list[dict[str, Any]]) -> str:
+    """"ranked by <metric> (highest first)" for leaderboard rows: their ``rank_by`` (rows of a
+    run recorded before ``rank_by`` existed are ranked by Sharpe)."""
+    key = next((r.get("rank_by") for r in rows if r.get("rank_by")), None) or "sharpe"
+    return f"ranked by {RANK_NAMES.get(str(key), str(key))} (highest first)"
+
+
+def significance_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """Plain lines on the multiple-testing statistics of leaderboard rows: the PBO, the SPA
+    and Reality Check p-values against the benchmark, who beats it (StepM), the Model
+    Confidence Set, and the DSR's two N."""
+    scored = [r for r in rows if r.get("status") != "failed"]
+    if not scored:
+        return []
+    first = scored[0]
+    bench = next((r.get("benchmark") for r in scored if r.get("benchmark")), None)
+    n = first.get("n_trials") or len(scored)
+    lines = [f"PBO (CSCV over {n} contenders): {fmt(first.get('pbo'), '{:.2f}')}"]
+    if bench and first.get("spa_pvalue") is not None:
+        beats = [str(r["contender"]) for r in scored if r.get("beats_benchmark") == 1]
+        lines.append(
+            f"does any contender beat {bench}, all {n} counted? SPA p-value {fmt(first.get('spa_pvalue'), '{:.3f}')} "
+            f"(Hansen 2005), Reality Check p-value {fmt(first.get('reality_check_pvalue'), '{:.3f}')} (White 2000); "
+            f"beat {bench} (StepM, Romano & Wolf 2005, 5 %): {', '.join(beats) or 'none'}"
+        )
+    elif bench:
+        lines.append(f"significance against {bench}: not computed (too few bars)")
+    else:
+        lines.append("significance: no benchmark (set `benchmark:` or add a buy_and_hold contender)")
+    mcs = [str(r["contender"]) for r in scored if r.get("in_mcs") == 1]
+    if mcs:
+        lines.append(f"95 % Model Confidence Set (Hansen, Lunde & Nason 2011): {', '.join(mcs)}")
+    if first.get("n_trials_all") is not None:
+        lines.append(f"DSR: N = {n} contenders of this run; DSR all: N = {first.get('n_trials_all')} distinct "
+                     "trials recorded on this data (arena trials RUN_ID)")
+    return lines
 BENCHMARK_NOTE = "is the buy-and-hold benchmark"
 
 STATISTIC_HELP: dict[str, str] = {
@@ -109,18 +188,25 @@ STATISTIC_HELP: dict[str, str] = {
 
 
 def columns_for(rows: list[dict[str, Any]], wide: bool = True) -> list[Column]:
-    """The columns to show for ``rows``: all (``wide``) or the key ones, plus the
-    prediction-quality columns when some row has an IC (those only when ``wide``)."""
-    cols = [c for c in LEADERBOARD_COLUMNS if wide or c.key_column]
+    """The columns to show for ``rows``: all (``wide``) or the key ones (optional ones only
+    when some row has a value), plus the prediction-quality columns when some row has an IC
+    (those only when ``wide``)."""
+    cols = [
+        c for c in LEADERBOARD_COLUMNS
+        if (wide or c.key_column) and (not c.optional or any(row.get(c.key) is not None for row in rows))
+    ]
     if wide and any(row.get("ic") is not None for row in rows):
         cols += IC_COLUMNS
     return cols
 
 
 def fmt(value: Any, spec: str) -> str:
-    """``spec.format(value)``; "–" for None, NaN and ±inf; ``str(value)`` when the spec does not fit."""
+    """``spec.format(value)``; "–" for None, NaN and ±inf; ``str(value)`` when the spec does not fit;
+    the spec ``yes/no`` shows a truth value (1/0) as "yes" or "no"."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
+    if spec == "yes/no":
+        return "yes" if value else "no"
     try:
         return spec.format(value)
     except (ValueError, TypeError):
