@@ -34,6 +34,7 @@ from arena.secrets import redact, redact_url
 from arena.report.columns import (
     BENCHMARK_CLASSES,
     BENCHMARK_NOTE,
+    COLUMN_GROUPS,
     benchmark_names,
     columns_for,
     fmt,
@@ -130,14 +131,31 @@ def _main(
     _configure_logging(level.lower())
 
 
-def _leaderboard_table(
+def _leaderboard_tables(
     rows: list[dict[str, Any]], title: str, wide: bool = False, benchmarks: list[str] | tuple[str, ...] = ()
+) -> list[Table]:
+    """The leaderboard's terminal tables: the key columns, or (``wide``) one table per column
+    group with values (performance; against the benchmark; operational)."""
+    if not wide:
+        return [_leaderboard_table(rows, title, wide, benchmarks)]
+    tables = []
+    for group in COLUMN_GROUPS:
+        cols = columns_for(rows, wide=True, group=group)
+        if group == "performance" or len(cols) > 2:
+            heading = title if group == "performance" else f"{title}: {group}"
+            tables.append(_leaderboard_table(rows, heading, wide, benchmarks, group=group))
+    return tables
+
+
+def _leaderboard_table(
+    rows: list[dict[str, Any]], title: str, wide: bool = False, benchmarks: list[str] | tuple[str, ...] = (),
+    group: str | None = None,
 ) -> Table:
     """The leaderboard as a terminal table: the key columns (about 90 characters wide for
     names up to 14 characters) or, ``wide``, all of them; the caption says what it is ranked
     by and which contender is the buy-and-hold benchmark, and why each contender that is not
     ``ok`` (halted, suspended, failed) is so."""
-    cols = columns_for(rows, wide=wide)
+    cols = columns_for(rows, wide=wide, group=group)
     bench = next((r.get("benchmark") for r in rows if r.get("benchmark")), None)
     marked = [b for b in benchmarks if any(r.get("contender") == b for r in rows)]
     notes = [ranked_by(rows)] + [f"{b} {BENCHMARK_NOTE}" for b in marked]
@@ -290,12 +308,11 @@ def run(
         )
         return
     benches = [c.name for c in cfg.contenders if c.class_ in BENCHMARK_CLASSES]
-    out.print(
-        _leaderboard_table(
-            result.leaderboard, f"{cfg.name} — run {result.run_id} ({result.n_bars} bars, {result.status})",
-            wide=wide, benchmarks=benches,
-        )
-    )
+    for table in _leaderboard_tables(
+        result.leaderboard, f"{cfg.name} — run {result.run_id} ({result.n_bars} bars, {result.status})",
+        wide=wide, benchmarks=benches,
+    ):
+        out.print(table)
     for line in significance_lines(result.leaderboard):
         out.print(line, highlight=False)
     if result.stats.get("benchmark_missing"):
@@ -496,7 +513,8 @@ def leaderboard(
     if json_out:
         print(json.dumps(rows, default=str))
         return
-    out.print(_leaderboard_table(rows, f"run {run_id}", wide=wide, benchmarks=benchmark_names(found.get("config"))))
+    for table in _leaderboard_tables(rows, f"run {run_id}", wide=wide, benchmarks=benchmark_names(found.get("config"))):
+        out.print(table)
     for line in significance_lines(rows):
         out.print(line, highlight=False)
 

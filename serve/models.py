@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
 IsoTimestamp = Annotated[
     str,
@@ -109,6 +109,31 @@ class LeaderboardRow(BaseModel):
     hit_rate: float | None = Field(None, description="fraction of predictions with the realized return's sign")
     n_bars: int | None = None
     metrics: dict[str, Any] | None = Field(None, description="every metric, including extras")
+
+
+def _leaderboard_extra_fields() -> dict[str, Any]:
+    """The leaderboard columns added with the benchmark, significance, trials and operational
+    figures, as fields typed and described from the schema (``arena.store.schema``), so a column
+    added there reaches the API without restating it here."""
+    from arena.store.schema import TABLES, ColumnType
+
+    types: dict[ColumnType, Any] = {
+        ColumnType.STRING: str | None, ColumnType.INT: int | None, ColumnType.FLOAT: float | None,
+        ColumnType.JSON: dict[str, Any] | None,
+    }
+    truth = {"beats_benchmark", "in_mcs"}  # stored 1/0: answered as true/false
+    fields: dict[str, Any] = {}
+    for col in TABLES["leaderboard"].columns:
+        if col.read_name in LeaderboardRow.model_fields or col.read_name in ("run_id", "ts") or col.internal:
+            continue
+        kind = bool | None if col.name in truth else types[col.type]
+        fields[col.read_name] = (kind, Field(None, description=col.doc))
+    return fields
+
+
+LeaderboardRow = create_model(  # type: ignore[misc]
+    "LeaderboardRow", __base__=LeaderboardRow, __doc__=LeaderboardRow.__doc__, **_leaderboard_extra_fields()
+)
 
 
 class EquityPoint(BaseModel):

@@ -13,6 +13,7 @@ from typing import Any
 __all__ = [
     "BENCHMARK_CLASSES",
     "BENCHMARK_NOTE",
+    "COLUMN_GROUPS",
     "IC_COLUMNS",
     "LEADERBOARD_COLUMNS",
     "RANKED_BY",
@@ -53,6 +54,8 @@ class Column:
         key_column: shown by default in the terminal (the others with ``--wide``).
         optional: shown only when some row has a value (runs recorded before the column
             existed, figures a run did not record).
+        group: ``performance``, ``benchmark`` (relative figures, tail risk, trades, tests) or
+            ``operational``; the terminal's ``--wide`` shows one table per group.
     """
 
     key: str
@@ -61,6 +64,15 @@ class Column:
     doc: str
     key_column: bool = False
     optional: bool = False
+    group: str = "performance"
+
+
+def _bench(key: str, head: str, spec: str, doc: str) -> Column:
+    return Column(key, head, spec, doc, optional=True, group="benchmark")
+
+
+def _ops(key: str, head: str, spec: str, doc: str) -> Column:
+    return Column(key, head, spec, doc, optional=True, group="operational")
 
 
 LEADERBOARD_COLUMNS: tuple[Column, ...] = (
@@ -80,25 +92,27 @@ LEADERBOARD_COLUMNS: tuple[Column, ...] = (
     Column("turnover", "turnover", "{:.2f}", "traded notional / mean equity, per year"),
     Column("psr", "PSR", "{:.2f}", "Probabilistic Sharpe Ratio: P(true Sharpe > 0)", True),
     Column("dsr", "DSR", "{:.2f}", "Deflated Sharpe Ratio: PSR against the best of N trials by luck", True),
-    Column("dsr_all", "DSR all", "{:.2f}", "DSR with N = every distinct trial recorded on this data", True, True),
-    Column("excess_return", "vs bench", "{:+.2%}", "total return minus the benchmark's, fraction", True, True),
+    Column("dsr_all", "DSR all", "{:.2f}", "DSR with N = every distinct trial recorded on this data", optional=True),
     Column("beats_benchmark", "beats", "yes/no", "better than the benchmark by Romano-Wolf StepM (5 %)", True, True),
-    Column("alpha", "alpha", "{:+.2%}", "Jensen's alpha against the benchmark, annualized fraction", optional=True),
-    Column("beta", "beta", "{:.2f}", "regression slope on the benchmark's excess returns", optional=True),
-    Column("tracking_error", "TE", "{:.2%}", "std of returns minus the benchmark's, annualized", optional=True),
-    Column("information_ratio", "IR", "{:.2f}", "mean active return / tracking error, annualized", optional=True),
-    Column("up_capture", "up cap", "{:.2f}", "annualized return / the benchmark's on bars it rose", optional=True),
-    Column("down_capture", "down cap", "{:.2f}", "annualized return / the benchmark's on bars it fell", optional=True),
-    Column("var_95", "VaR 95", "{:.2%}", "historical 95 % value at risk, loss per bar", optional=True),
-    Column("cvar_95", "CVaR 95", "{:.2%}", "historical 95 % expected shortfall, loss per bar", optional=True),
-    Column("avg_trade_bars", "hold", "{:.1f}", "mean bars a closed trade was held", optional=True),
-    Column("expectancy", "expect $", "{:,.2f}", "mean pnl per closed trade, USD", optional=True),
-    Column("in_mcs", "MCS", "yes/no", "in the 95 % Model Confidence Set (as good as the best)", optional=True),
-    Column("latency_p50_ms", "p50 ms", "{:.2f}", "median ms from a bar to its vetted orders", optional=True),
-    Column("latency_p99_ms", "p99 ms", "{:.2f}", "99th percentile ms from a bar to its vetted orders", optional=True),
-    Column("bars_missed", "missed", "{}", "bars not decided on (timed out, halted)", optional=True),
-    Column("halts", "halts", "{}", "halts by the risk guardian or own errors", optional=True),
-    Column("train_s", "train s", "{:.1f}", "seconds spent fitting (learned contenders)", optional=True),
+    _bench("excess_return", "vs bench", "{:+.2%}", "total return minus the benchmark's, fraction"),
+    _bench("alpha", "alpha", "{:+.2%}", "Jensen's alpha against the benchmark, annualized fraction"),
+    _bench("beta", "beta", "{:.2f}", "regression slope on the benchmark's excess returns"),
+    _bench("tracking_error", "TE", "{:.2%}", "std of returns minus the benchmark's, annualized"),
+    _bench("information_ratio", "IR", "{:.2f}", "mean active return / tracking error, annualized"),
+    _bench("up_capture", "up cap", "{:.2f}", "annualized return / the benchmark's on bars it rose"),
+    _bench("down_capture", "down cap", "{:.2f}", "annualized return / the benchmark's on bars it fell"),
+    _bench("var_95", "VaR 95", "{:.2%}", "historical 95 % value at risk, loss per bar"),
+    _bench("cvar_95", "CVaR 95", "{:.2%}", "historical 95 % expected shortfall, loss per bar"),
+    _bench("avg_trade_bars", "hold", "{:.1f}", "mean bars a closed trade was held"),
+    _bench("expectancy", "expect $", "{:,.2f}", "mean pnl per closed trade, USD"),
+    _bench("in_mcs", "MCS", "yes/no", "in the 95 % Model Confidence Set (as good as the best)"),
+    _bench("mcs_pvalue", "MCS p", "{:.2f}", "Model Confidence Set p-value (in the set above 0.05)"),
+    _ops("latency_p50_ms", "p50 ms", "{:.2f}", "median ms from a bar to its vetted orders"),
+    _ops("latency_p99_ms", "p99 ms", "{:.2f}", "99th percentile ms from a bar to its vetted orders"),
+    _ops("bars_missed", "missed", "{}", "bars not decided on (timed out, halted)"),
+    _ops("halts", "halts", "{}", "halts by the risk guardian or own errors"),
+    _ops("restarts", "restarts", "{}", "restarts of the contender's process"),
+    _ops("train_s", "train s", "{:.1f}", "seconds spent fitting (learned contenders)"),
 )
 """The leaderboard's columns, in display order."""
 
@@ -183,19 +197,43 @@ STATISTIC_HELP: dict[str, str] = {
         "ranks below the median on the other half. Near 0: the best in-sample stays good; 0.5 or more: "
         "choosing the best backtest is no better than a coin flip."
     ),
+    "dsr_all": (
+        "DSR all (Bailey & López de Prado 2014, with every trial): the same DSR, with N = every distinct "
+        "contender configuration (class + params) ever run on these bars, as the trials register counts them "
+        "(arena trials RUN_ID). It falls as more variants are tried, as it should."
+    ),
+    "spa": (
+        "SPA (Superior Predictive Ability, Hansen 2005) and Reality Check (White 2000): the p-value of 'no "
+        "contender beats the benchmark', computed by a stationary bootstrap over every contender of the run at "
+        "once. Below 0.05: the best contender's edge over the benchmark is unlikely to come from trying many."
+    ),
+    "stepm": (
+        "StepM (Romano & Wolf 2005): the contenders that beat the benchmark, found step by step while holding "
+        "the chance of naming even one by luck (the family-wise error rate) to 5 %. 'beats: yes' is this test."
+    ),
+    "mcs": (
+        "MCS (Model Confidence Set, Hansen, Lunde & Nason 2011): the contenders that cannot be told apart from the "
+        "best at 95 % confidence, found by dropping the worst until the rest are statistically equal."
+    ),
 }
 """A plain sentence of what each multiple-testing statistic means."""
 
 
-def columns_for(rows: list[dict[str, Any]], wide: bool = True) -> list[Column]:
+COLUMN_GROUPS: tuple[str, ...] = ("performance", "benchmark", "operational")
+"""Groups of :data:`LEADERBOARD_COLUMNS`, in display order."""
+
+
+def columns_for(rows: list[dict[str, Any]], wide: bool = True, group: str | None = None) -> list[Column]:
     """The columns to show for ``rows``: all (``wide``) or the key ones (optional ones only
     when some row has a value), plus the prediction-quality columns when some row has an IC
-    (those only when ``wide``)."""
+    (those only when ``wide``). With ``group``, only that group's columns (rank and contender
+    always)."""
     cols = [
         c for c in LEADERBOARD_COLUMNS
         if (wide or c.key_column) and (not c.optional or any(row.get(c.key) is not None for row in rows))
+        and (group is None or c.group == group or c.key in ("rank", "contender"))
     ]
-    if wide and any(row.get("ic") is not None for row in rows):
+    if wide and group in (None, "performance") and any(row.get("ic") is not None for row in rows):
         cols += IC_COLUMNS
     return cols
 

@@ -18,7 +18,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from arena.report.columns import BENCHMARK_NOTE, RANKED_BY, STATISTIC_HELP, columns_for, fmt
+from arena.report.columns import BENCHMARK_NOTE, STATISTIC_HELP, columns_for, fmt, ranked_by, significance_lines
 from arena.report.data import RunData, bar_returns, load_run, monthly_returns, return_stats
 from arena.report.plot import equity_figure, figure_svg, returns_figure
 from arena.store import Store
@@ -151,7 +151,8 @@ def render_report(data: RunData, *, generated_at: dt.datetime | None = None) -> 
         last_bar=_ts(data.equity.index.max()) if len(data.equity) else "",
         columns=cols,
         leaderboard=leaderboard,
-        ranked_by=RANKED_BY,
+        ranked_by=ranked_by(data.leaderboard),
+        significance=significance_lines(data.leaderboard)[1:],  # the PBO has its own sentence
         benchmarks=sorted(data.benchmarks),
         benchmark_note=BENCHMARK_NOTE,
         help=STATISTIC_HELP,
