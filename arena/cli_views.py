@@ -117,12 +117,22 @@ def plot(
     width_in: Annotated[float, typer.Option("--width", min=2, help="inches")] = 10.0,
     height_in: Annotated[float, typer.Option("--height", min=2, help="inches")] = 6.0,
     dpi: Annotated[int, typer.Option(min=50, help="dots per inch (PNG)")] = 150,
+    sweep: Annotated[Optional[str], typer.Option("--sweep", help="draw a heat map of this sweep (the entry's "
+                                                 "name) instead of equity")] = None,
+    metric: Annotated[str, typer.Option(help="with --sweep: the leaderboard column to map")] = "sharpe",
+    x_param: Annotated[Optional[str], typer.Option("--x", help="with --sweep: the param across (default: the "
+                                                   "second that varies)")] = None,
+    y_param: Annotated[Optional[str], typer.Option("--y", help="with --sweep: the param up")] = None,
 ) -> None:
-    """Draw equity and drawdown of a run's contenders (matplotlib), for slides and papers."""
+    """Draw equity and drawdown of a run's contenders (matplotlib), for slides and papers; with
+    --sweep, a heat map of a metric over the sweep's two parameters."""
     from arena.report.plot import FORMATS, equity_figure, save_figure
 
     if out_path.suffix.lower().lstrip(".") not in FORMATS:
         _fail(f"--out {str(out_path)!r}: expected a file ending in {', '.join('.' + f for f in FORMATS)}")
+    if sweep is not None:
+        _plot_sweep(store, run_id, sweep, metric, x_param, y_param, out_path, dpi)
+        return
     data = _run_data(store, run_id, contenders)
     try:
         fig = equity_figure(data.equity, data.benchmarks, title=f"{data.run.get('name')} — {run_id}",
@@ -130,6 +140,27 @@ def plot(
     except ValueError as exc:
         _fail(f"run {run_id!r}: {exc}")
     save_figure(fig, out_path, dpi=dpi)
+    out.print(f"wrote {out_path}", highlight=False)
+
+
+def _plot_sweep(store: str, run_id: str, sweep: str, metric: str, x: str | None, y: str | None,
+                out_path: Path, dpi: int) -> None:
+    from arena.report.plot import save_figure
+    from arena.report.sweep import sweep_figure, sweep_grid
+
+    if (x is None) != (y is None):
+        _fail("--x and --y go together: name both params, or neither")
+    st = _open_store(store)
+    try:
+        found = _known_run(st, run_id, store)
+        rows = st.leaderboard(run_id)
+    finally:
+        st.close()
+    try:
+        grid = sweep_grid(found.get("config") or {}, rows, sweep, metric, None if x is None else (y, x))
+    except ValueError as exc:
+        _fail(f"--sweep: {exc}")
+    save_figure(sweep_figure(grid, metric, title=f"{sweep}: {metric} — {run_id}"), out_path, dpi=dpi)
     out.print(f"wrote {out_path}", highlight=False)
 
 
