@@ -18,7 +18,11 @@ from arena.config import ArenaConfig
 from arena.metrics import ContenderResult, leaderboard_and_stats
 from arena.trials import trial_id, trial_rows, trial_sharpes
 
-__all__ = ["Scored", "score_run", "store_rows"]
+__all__ = ["OPERATIONAL_KEYS", "Scored", "operational_figures", "score_run", "store_rows"]
+
+OPERATIONAL_KEYS: tuple[str, ...] = ("latency_p50_ms", "latency_p99_ms", "bars_missed", "halts", "train_s")
+"""Keys of :func:`operational_figures`. ``restarts`` stays NULL: contender actors are never
+restarted (``max_restarts=0``: a dead process is a failed contender)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,7 @@ def score_run(
     last_bar_ns: int,
     started_at: datetime,
     prior_trials: Sequence[Mapping[str, Any]] = (),
+    operational: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Scored:
     """Score a finished run.
 
@@ -61,6 +66,8 @@ def score_run(
         started_at: when it started (tz-aware).
         prior_trials: ``trials`` rows recorded before on the same data set and bar range
             (``Store.trials``); this run's own rows, if any, are ignored.
+        operational: contender → its runner's raw result (``ContenderRunner.finish``), whose
+            :func:`operational_figures` join its row.
 
     Returns:
         A :class:`Scored`. The benchmark is None when the configured one has no result
@@ -79,6 +86,10 @@ def score_run(
             per_contender, periods_per_year, cfg.risk_free_rate, benchmark=benchmark, rank_by=cfg.rank_by,
             seed=cfg.seed, prior_trial_sharpes=earlier, trial_ids={n: ids[n] for n in per_contender},
         )
+    for row in board:
+        raw = (operational or {}).get(str(row["contender"]))
+        if raw is not None:
+            row.update(operational_figures(raw, str(row["status"])))
     if cfg.benchmark is not None and benchmark is None:
         stats["benchmark_missing"] = cfg.benchmark
     per_bar = {
@@ -90,6 +101,35 @@ def score_run(
         [(spec.name, spec.class_, spec.params) for spec in cfg.contenders], per_bar,
     )
     return Scored(board, stats, rows)
+
+
+def operational_figures(raw: Mapping[str, Any], status: str) -> dict[str, float | int | None]:
+    """A contender's operational figures from its runner's result.
+
+    * ``latency_p50_ms`` / ``latency_p99_ms`` (ms): median and 99th percentile (numpy's linear
+      interpolation) of ``decision_ns``, the wall time in the contender's process from the
+      start of a bar's step to its vetted orders (``on_bars`` plus risk vetting); None with no
+      decision.
+    * ``bars_missed`` (bars): bars after the contender was halted, not decided on.
+    * ``halts``: 1 when it ended halted (by the risk guardian or its own error), else 0.
+    * ``train_s`` (s): seconds in its ``fit`` before trading; None for a contender that does
+      not fit (0 s).
+
+    Args:
+        raw: ``ContenderRunner.finish()``'s dict.
+        status: the contender's final status (``ok`` | ``halted``).
+    """
+    import numpy as np
+
+    ns = np.asarray(raw.get("decision_ns") or [], dtype="float64")
+    fit_s = float((raw.get("timings_s") or {}).get("fit", 0.0))
+    return {
+        "latency_p50_ms": float(np.percentile(ns, 50)) / 1e6 if ns.size else None,
+        "latency_p99_ms": float(np.percentile(ns, 99)) / 1e6 if ns.size else None,
+        "bars_missed": int(raw.get("bars_missed") or 0),
+        "halts": int(status == "halted"),
+        "train_s": fit_s if fit_s > 0.0 else None,
+    }
 
 
 def store_rows(run_id: str, last_bar_ns: int, leaderboard: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

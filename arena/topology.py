@@ -305,7 +305,7 @@ def run_arena(
         prior = ray.get(recorder.trials.remote(info["data_sha256"], info["first_ns"], info["last_ns"]))
         scored = score_run(cfg, per_contender, ppy, run_id=run_id, data_sha256=info["data_sha256"],
                            first_bar_ns=info["first_ns"], last_bar_ns=info["last_ns"], started_at=started_at,
-                           prior_trials=prior)
+                           prior_trials=prior, operational=results)
         leaderboard, stats = scored.leaderboard, scored.stats
         leaderboard += failed_rows(failed, len(leaderboard))
         board_s = time.perf_counter() - t_board
