@@ -134,13 +134,11 @@ def _main(
 def _leaderboard_tables(
     rows: list[dict[str, Any]], title: str, wide: bool = False, benchmarks: list[str] | tuple[str, ...] = ()
 ) -> list[Table]:
-    """The leaderboard's terminal tables: the key columns, or (``wide``) one table per column
-    group with values (performance; against the benchmark; operational)."""
-    if not wide:
-        return [_leaderboard_table(rows, title, wide, benchmarks)]
+    """The leaderboard's terminal tables, one per column group with values (performance;
+    against the benchmark; operational): its key columns, or (``wide``) all of them."""
     tables = []
     for group in COLUMN_GROUPS:
-        cols = columns_for(rows, wide=True, group=group)
+        cols = columns_for(rows, wide=wide, group=group)
         if group == "performance" or len(cols) > 2:
             heading = title if group == "performance" else f"{title}: {group}"
             tables.append(_leaderboard_table(rows, heading, wide, benchmarks, group=group))
@@ -166,6 +164,8 @@ def _leaderboard_table(
     why_not_ok = [f"{r['contender']} {r.get('status')}: {r.get('halt_reason') or 'no reason recorded'}"
                   for r in rows if r.get("status") not in (None, "ok")]
     caption = "; ".join(notes) + "".join(f"\n{line}" for line in why_not_ok)
+    if group not in (None, "performance"):
+        caption = f"against the benchmark {bench}" if group == "benchmark" and bench else ""
     table = Table(
         title=title, caption=caption, header_style="bold", box=box.SIMPLE_HEAD,
         caption_justify="left", pad_edge=False, padding=(0, 1), collapse_padding=True,

@@ -67,8 +67,8 @@ class Column:
     group: str = "performance"
 
 
-def _bench(key: str, head: str, spec: str, doc: str) -> Column:
-    return Column(key, head, spec, doc, optional=True, group="benchmark")
+def _bench(key: str, head: str, spec: str, doc: str, key_column: bool = False) -> Column:
+    return Column(key, head, spec, doc, key_column, optional=True, group="benchmark")
 
 
 def _ops(key: str, head: str, spec: str, doc: str) -> Column:
@@ -94,18 +94,18 @@ LEADERBOARD_COLUMNS: tuple[Column, ...] = (
     Column("dsr", "DSR", "{:.2f}", "Deflated Sharpe Ratio: PSR against the best of N trials by luck", True),
     Column("dsr_all", "DSR all", "{:.2f}", "DSR with N = every distinct trial recorded on this data", optional=True),
     Column("beats_benchmark", "beats", "yes/no", "better than the benchmark by Romano-Wolf StepM (5 %)", True, True),
-    _bench("excess_return", "vs bench", "{:+.2%}", "total return minus the benchmark's, fraction"),
-    _bench("alpha", "alpha", "{:+.2%}", "Jensen's alpha against the benchmark, annualized fraction"),
-    _bench("beta", "beta", "{:.2f}", "regression slope on the benchmark's excess returns"),
-    _bench("tracking_error", "TE", "{:.2%}", "std of returns minus the benchmark's, annualized"),
-    _bench("information_ratio", "IR", "{:.2f}", "mean active return / tracking error, annualized"),
+    _bench("excess_return", "vs bench", "{:+.2%}", "total return minus the benchmark's, fraction", True),
+    _bench("alpha", "alpha", "{:+.2%}", "Jensen's alpha against the benchmark, annualized fraction", True),
+    _bench("beta", "beta", "{:.2f}", "regression slope on the benchmark's excess returns", True),
+    _bench("tracking_error", "TE", "{:.2%}", "std of returns minus the benchmark's, annualized", True),
+    _bench("information_ratio", "IR", "{:.2f}", "mean active return / tracking error, annualized", True),
     _bench("up_capture", "up cap", "{:.2f}", "annualized return / the benchmark's on bars it rose"),
     _bench("down_capture", "down cap", "{:.2f}", "annualized return / the benchmark's on bars it fell"),
     _bench("var_95", "VaR 95", "{:.2%}", "historical 95 % value at risk, loss per bar"),
     _bench("cvar_95", "CVaR 95", "{:.2%}", "historical 95 % expected shortfall, loss per bar"),
     _bench("avg_trade_bars", "hold", "{:.1f}", "mean bars a closed trade was held"),
     _bench("expectancy", "expect $", "{:,.2f}", "mean pnl per closed trade, USD"),
-    _bench("in_mcs", "MCS", "yes/no", "in the 95 % Model Confidence Set (as good as the best)"),
+    _bench("in_mcs", "MCS", "yes/no", "in the 95 % Model Confidence Set (as good as the best)", True),
     _bench("mcs_pvalue", "MCS p", "{:.2f}", "Model Confidence Set p-value (in the set above 0.05)"),
     _ops("latency_p50_ms", "p50 ms", "{:.2f}", "median ms from a bar to its vetted orders"),
     _ops("latency_p99_ms", "p99 ms", "{:.2f}", "99th percentile ms from a bar to its vetted orders"),
