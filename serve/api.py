@@ -53,6 +53,7 @@ from arena.live.schema import validate_events_url
 from arena.secrets import redact, redact_url
 from arena.store import Store, StoreBusyError, open_store, parse_store_url
 import serve.run_views as run_views
+import serve.trial_views as trial_views
 from serve.downsample import MIN_POINTS, equity_indices
 from serve.deps import EndQuery, StartQuery, StoreDep, bounds, contender_or_404, run_or_404
 from serve.page import mount_page
@@ -386,6 +387,7 @@ def create_app(
         return EventSourceResponse(entries(), ping=events_ping_s, headers={"Cache-Control": "no-cache"})
 
     app.include_router(run_views.router())  # the page's reads, after the core routes in the docs
+    app.include_router(trial_views.router())
     return app
 
 

@@ -365,3 +365,32 @@ class LiveRun(BaseModel):
     capital: float | None = Field(description="starting equity per contender, USD")
     finished: bool = Field(description="the stream ends with run_finished")
     last_event_id: str = Field(description="Redis stream id of its newest event")
+
+
+class TrialOut(BaseModel):
+    """One row of the trials register: a contender configuration run on a data set."""
+
+    data_sha256: str = Field(description="SHA-256 of the bars, hex")
+    first_bar: IsoTimestamp
+    last_bar: IsoTimestamp
+    trial_id: str = Field(description="SHA-256 (16 hex) of the canonical JSON of {class, params}")
+    run_id: str
+    contender: str
+    contender_class: str
+    params: dict[str, Any]
+    sharpe_per_bar: float | None = Field(description="per-bar Sharpe of its excess returns; None when not scored")
+    ts: IsoTimestamp = Field(description="when its run started")
+
+
+class SweepGrid(BaseModel):
+    """A metric over a sweep's two parameters, for a heat map: ``values[i][j]`` is the point
+    with ``row_param = rows[i]`` and ``col_param = columns[j]`` (None: no value, e.g. failed)."""
+
+    group: str = Field(description="the sweep (its config entry's name)")
+    metric: str = Field(description="the leaderboard column mapped")
+    row_param: str | None
+    col_param: str | None
+    rows: list[Any]
+    columns: list[Any]
+    values: list[list[float | None]]
+    note: str = Field("", description="why there is no grid (the sweep does not vary exactly two params)")

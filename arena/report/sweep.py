@@ -8,11 +8,13 @@ two named). ``arena plot RUN_ID --sweep GROUP --metric sharpe`` draws it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["sweep_figure", "sweep_grid", "sweep_groups"]
 
@@ -89,6 +91,8 @@ def sweep_figure(grid: pd.DataFrame, metric: str, title: str | None = None,
         title: the figure's title; None for none.
         width_in / height_in: size (inches).
     """
+    from matplotlib.figure import Figure  # here: the API imports this module for its grids only
+
     fig = Figure(figsize=(width_in, height_in), layout="constrained")
     ax = fig.subplots()
     values = grid.to_numpy(dtype="float64")

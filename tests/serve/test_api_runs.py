@@ -165,6 +165,8 @@ def test_openapi_documents_every_endpoint_with_models(client: TestClient) -> Non
         "/runs/{run_id}/bars/{symbol}",
         "/runs/{run_id}/contenders/{name}/positions",
         "/live/runs",
+        "/runs/{run_id}/trials",
+        "/runs/{run_id}/sweeps",
     }
     for path, methods in paths.items():
         for method, operation in methods.items():

@@ -47,3 +47,13 @@ def test_unknown_sweeps_params_and_metrics_are_named() -> None:
         sweep_grid(config, _rows(config), "sma", "luck")
     with pytest.raises(ValueError, match="does not vary 'period'"):
         sweep_grid(config, _rows(config), "sma", "sharpe", ("fast", "period"))
+
+
+def test_the_report_maps_each_sweep_by_the_runs_ranking() -> None:
+    from arena.report.html import _sweep_maps
+
+    config = _config()
+    rows = [{**r, "rank_by": "sharpe"} for r in _rows(config)]
+    (sma,) = _sweep_maps(config, rows)
+    assert (sma["group"], sma["metric"], sma["note"]) == ("sma", "sharpe", "")
+    assert "<svg" in sma["svg"]
