@@ -163,10 +163,10 @@ def significance_lines(rows: list[dict[str, Any]]) -> list[str]:
     if bench and first.get("spa_pvalue") is not None:
         beats = [str(r["contender"]) for r in scored if r.get("beats_benchmark") == 1]
         lines.append(
-            f"does any contender beat {bench}, all {n} counted? SPA p-value {fmt(first.get('spa_pvalue'), '{:.3f}')} "
-            f"(Hansen 2005), Reality Check p-value {fmt(first.get('reality_check_pvalue'), '{:.3f}')} (White 2000); "
-            f"beat {bench} (StepM, Romano & Wolf 2005, 5 %): {', '.join(beats) or 'none'}"
+            f"does any beat {bench}? SPA p-value {fmt(first.get('spa_pvalue'), '{:.3f}')} (Hansen 2005), "
+            f"Reality Check {fmt(first.get('reality_check_pvalue'), '{:.3f}')} (White 2000); {n} counted"
         )
+        lines.append(f"beat {bench} (StepM, Romano & Wolf 2005, 5 %): {', '.join(beats) or 'none'}")
     elif bench:
         lines.append(f"significance against {bench}: not computed (too few bars)")
     else:
@@ -176,7 +176,7 @@ def significance_lines(rows: list[dict[str, Any]]) -> list[str]:
         lines.append(f"95 % Model Confidence Set (Hansen, Lunde & Nason 2011): {', '.join(mcs)}")
     if first.get("n_trials_all") is not None:
         lines.append(f"DSR: N = {n} contenders of this run; DSR all: N = {first.get('n_trials_all')} distinct "
-                     "trials recorded on this data (arena trials RUN_ID)")
+                     "trials on these bars (arena trials)")
     return lines
 BENCHMARK_NOTE = "is the buy-and-hold benchmark"
 
