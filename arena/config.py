@@ -377,7 +377,8 @@ def parse_config(
         except UnknownContenderError as exc:
             raise ConfigError(f"{where}: contenders[{i}].class: {exc}") from None
         except ParamError as exc:
-            raise ConfigError(f"{where}: contenders[{i}].params ({spec.name}): {exc}") from None
+            point = f" ({spec.name}, a point of sweep {spec.sweep_group!r})" if spec.sweep_group else ""
+            raise ConfigError(f"{where}: contenders[{i}].params{point}: {exc}") from None
         if spec.process is not None and getattr(cls, "consumes_signals", False) and shared.count(spec.process) > 1:
             raise ConfigError(
                 f"{where}: contenders[{i}].process: {spec.name!r} consumes the others' signals and cannot share "

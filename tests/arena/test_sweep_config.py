@@ -58,7 +58,7 @@ def test_too_many_contenders_are_refused_before_expanding() -> None:
         ({"fast": {"low": 2, "high": 5}}, r"sweep.fast.n: a grid range needs n"),
         ({"fast": 3}, "expected a list of values"),
         ({"fast": [2], "seed": 1}, "a seed needs samples"),
-        ({"fast": [2, 3], "slow": [2]}, r"\(s_fast2_slow2\)"),  # a point the class rejects is named
+        ({"fast": [2, 3], "slow": [2]}, r"\(s_fast2_slow2, a point of sweep 's'\)"),  # a rejected point is named
     ],
 )
 def test_bad_sweeps_name_the_key(sweep: dict, message: str) -> None:
