@@ -279,16 +279,22 @@ class ArenaConfig(_Strict):
             if c.name in seen:
                 raise ValueError(f"contender name {c.name!r} is used twice; names must be unique")
             seen.add(c.name)
-        if self.benchmark is None:
-            default = next((c.name for c in self.contenders if c.class_ == "buy_and_hold"), None)
-            object.__setattr__(self, "benchmark", default)  # frozen: set once, while validating
-        elif self.benchmark not in seen:
+        if self.benchmark is not None and self.benchmark not in seen:
             hint = difflib.get_close_matches(self.benchmark, seen, n=1)
             raise ValueError(
                 f"benchmark {self.benchmark!r} is not a contender of this config"
                 + (f"; did you mean {hint[0]!r}?" if hint else f"; contenders: {', '.join(sorted(seen))}")
             )
         return self
+
+    @property
+    def resolved_benchmark(self) -> str | None:
+        """The benchmark contender: ``benchmark`` when given, else the first contender of class
+        ``buy_and_hold``; None when there is neither. (``benchmark`` itself stays as written, so
+        a config re-parsed with other contenders picks its default again.)"""
+        if self.benchmark is not None:
+            return self.benchmark
+        return next((c.name for c in self.contenders if c.class_ == "buy_and_hold"), None)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict of the config as it will run (aliases used: ``class``)."""

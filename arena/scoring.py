@@ -70,7 +70,7 @@ def score_run(
             :func:`operational_figures` join its row.
 
     Returns:
-        A :class:`Scored`. The benchmark is None when the configured one has no result
+        A :class:`Scored`. The benchmark (``cfg.resolved_benchmark``) is None when it has no result
         (it failed); ``stats["benchmark_missing"]`` then names it.
 
     Raises:
@@ -78,7 +78,8 @@ def score_run(
     """
     ids = {spec.name: trial_id(spec.class_, spec.params) for spec in cfg.contenders}
     earlier = trial_sharpes([r for r in prior_trials if r.get("run_id") != run_id])
-    benchmark = cfg.benchmark if cfg.benchmark in per_contender else None
+    configured = cfg.resolved_benchmark
+    benchmark = configured if configured in per_contender else None
     board: list[dict[str, Any]] = []
     stats: dict[str, Any] = {}
     if per_contender:
@@ -90,8 +91,8 @@ def score_run(
         raw = (operational or {}).get(str(row["contender"]))
         if raw is not None:
             row.update(operational_figures(raw, str(row["status"])))
-    if cfg.benchmark is not None and benchmark is None:
-        stats["benchmark_missing"] = cfg.benchmark
+    if configured is not None and benchmark is None:
+        stats["benchmark_missing"] = configured
     per_bar = {
         str(r["contender"]): (None if r.get("sharpe") is None else float(r["sharpe"]) / math.sqrt(periods_per_year))
         for r in board
