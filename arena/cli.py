@@ -29,14 +29,17 @@ from rich import box
 from rich.table import Table
 
 from arena.live.schema import EVENTS_URL_ENV
+from arena.sweep import DEFAULT_MAX_CONTENDERS
 from arena.secrets import redact, redact_url
 from arena.report.columns import (
     BENCHMARK_CLASSES,
     BENCHMARK_NOTE,
-    RANKED_BY,
+    COLUMN_GROUPS,
     benchmark_names,
     columns_for,
     fmt,
+    ranked_by,
+    significance_lines,
 )
 
 _HELP = {"help_option_names": ["-h", "--help"]}
@@ -128,20 +131,41 @@ def _main(
     _configure_logging(level.lower())
 
 
-def _leaderboard_table(
+def _leaderboard_tables(
     rows: list[dict[str, Any]], title: str, wide: bool = False, benchmarks: list[str] | tuple[str, ...] = ()
+) -> list[Table]:
+    """The leaderboard's terminal tables, one per column group with values (performance;
+    against the benchmark; operational): its key columns, or (``wide``) all of them."""
+    tables = []
+    for group in COLUMN_GROUPS:
+        cols = columns_for(rows, wide=wide, group=group)
+        if group == "performance" or len(cols) > 2:
+            heading = title if group == "performance" else f"{title}: {group}"
+            tables.append(_leaderboard_table(rows, heading, wide, benchmarks, group=group))
+    return tables
+
+
+def _leaderboard_table(
+    rows: list[dict[str, Any]], title: str, wide: bool = False, benchmarks: list[str] | tuple[str, ...] = (),
+    group: str | None = None,
 ) -> Table:
     """The leaderboard as a terminal table: the key columns (about 90 characters wide for
     names up to 14 characters) or, ``wide``, all of them; the caption says what it is ranked
     by and which contender is the buy-and-hold benchmark, and why each contender that is not
     ``ok`` (halted, suspended, failed) is so."""
-    cols = columns_for(rows, wide=wide)
-    notes = [RANKED_BY] + [f"{b} {BENCHMARK_NOTE}" for b in benchmarks if any(r.get("contender") == b for r in rows)]
+    cols = columns_for(rows, wide=wide, group=group)
+    bench = next((r.get("benchmark") for r in rows if r.get("benchmark")), None)
+    marked = [b for b in benchmarks if any(r.get("contender") == b for r in rows)]
+    notes = [ranked_by(rows)] + [f"{b} {BENCHMARK_NOTE}" for b in marked]
+    if bench and bench not in marked:
+        notes.append(f"{bench} is the benchmark")
     if not wide:
         notes.append("--wide: all columns")
     why_not_ok = [f"{r['contender']} {r.get('status')}: {r.get('halt_reason') or 'no reason recorded'}"
                   for r in rows if r.get("status") not in (None, "ok")]
     caption = "; ".join(notes) + "".join(f"\n{line}" for line in why_not_ok)
+    if group not in (None, "performance"):
+        caption = f"against the benchmark {bench}" if group == "benchmark" and bench else ""
     table = Table(
         title=title, caption=caption, header_style="bold", box=box.SIMPLE_HEAD,
         caption_justify="left", pad_edge=False, padding=(0, 1), collapse_padding=True,
@@ -196,6 +220,9 @@ def run(
     ] = None,
     seed: Annotated[Optional[int], typer.Option(help="override the config's seed")] = None,
     wide: Annotated[bool, typer.Option("--wide", help="all leaderboard columns")] = False,
+    max_contenders: Annotated[
+        int, typer.Option("--max-contenders", min=1, help="most contenders the config's sweeps may expand to")
+    ] = DEFAULT_MAX_CONTENDERS,
     events: Annotated[
         Optional[str],
         typer.Option(
@@ -216,9 +243,9 @@ def run(
     if events:
         overrides["events"] = events
     try:
-        cfg = load_config(config, overrides)
+        cfg = load_config(config, overrides, max_contenders)
         if cfg.events is None and os.environ.get(EVENTS_URL_ENV):
-            cfg = load_config(config, {**overrides, "events": os.environ[EVENTS_URL_ENV]})
+            cfg = load_config(config, {**overrides, "events": os.environ[EVENTS_URL_ENV]}, max_contenders)
     except ConfigError as exc:
         _fail(str(exc))
     from arena.config import config_warnings
@@ -287,15 +314,15 @@ def run(
         )
         return
     benches = [c.name for c in cfg.contenders if c.class_ in BENCHMARK_CLASSES]
-    out.print(
-        _leaderboard_table(
-            result.leaderboard, f"{cfg.name} — run {result.run_id} ({result.n_bars} bars, {result.status})",
-            wide=wide, benchmarks=benches,
-        )
-    )
-    if result.stats:
-        s = result.stats
-        out.print(f"PBO (CSCV over {s.get('n_trials')} contenders): {_fmt(s.get('pbo'), '{:.2f}')}")
+    for table in _leaderboard_tables(
+        result.leaderboard, f"{cfg.name} — run {result.run_id} ({result.n_bars} bars, {result.status})",
+        wide=wide, benchmarks=benches,
+    ):
+        out.print(table)
+    for line in significance_lines(result.leaderboard):
+        out.print(line, highlight=False)
+    if result.stats.get("benchmark_missing"):
+        err.print(f"the benchmark {result.stats['benchmark_missing']} failed: no relative columns or tests")
     out.print(f"recorded in {redact_url(cfg.store)}", highlight=False)
     for r in result.rejected:
         err.print(f"[bold red]warning:[/] the store rejected {r['rows']} {r['table']} rows: kept in {r['file']} "
@@ -493,16 +520,18 @@ def leaderboard(
     json_out: JsonOpt = False,
     wide: Annotated[bool, typer.Option("--wide", help="all columns (default: the key ones, fits 100 columns)")] = False,
 ) -> None:
-    """Show a run's leaderboard, ranked by annualized Sharpe ratio."""
+    """Show a run's leaderboard, in the ranking its config chose (rank_by; Sharpe by default), with the
+    benchmark-relative columns, the SPA p-value and who beats the benchmark."""
     st = _open_store(store)
     found = _known_run(st, run_id, store)
     rows = st.leaderboard(run_id)
     if json_out:
         print(json.dumps(rows, default=str))
         return
-    out.print(_leaderboard_table(rows, f"run {run_id}", wide=wide, benchmarks=benchmark_names(found.get("config"))))
-    pbo = next((r.get("pbo") for r in rows if r.get("pbo") is not None), None)
-    out.print(f"PBO (CSCV over {len(rows)} contenders): {_fmt(pbo, '{:.2f}')}", highlight=False)
+    for table in _leaderboard_tables(rows, f"run {run_id}", wide=wide, benchmarks=benchmark_names(found.get("config"))):
+        out.print(table)
+    for line in significance_lines(rows):
+        out.print(line, highlight=False)
 
 
 @app.command()

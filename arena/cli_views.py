@@ -1,5 +1,6 @@
 """The ``arena`` commands that look at a recorded run: ``arena decisions``, ``arena report``,
-``arena plot`` and the exports ``arena equity|trades|fills RUN_ID --csv|--parquet FILE``.
+``arena plot`` (``--sweep``: a heat map), ``arena trials`` and the exports
+``arena equity|trades|fills RUN_ID --csv|--parquet FILE``.
 
 They register on :data:`arena.cli.app` (imported by :mod:`arena.cli`) and read the store
 through its read methods and :mod:`arena.report`.
@@ -116,12 +117,22 @@ def plot(
     width_in: Annotated[float, typer.Option("--width", min=2, help="inches")] = 10.0,
     height_in: Annotated[float, typer.Option("--height", min=2, help="inches")] = 6.0,
     dpi: Annotated[int, typer.Option(min=50, help="dots per inch (PNG)")] = 150,
+    sweep: Annotated[Optional[str], typer.Option("--sweep", help="draw a heat map of this sweep (the entry's "
+                                                 "name) instead of equity")] = None,
+    metric: Annotated[str, typer.Option(help="with --sweep: the leaderboard column to map")] = "sharpe",
+    x_param: Annotated[Optional[str], typer.Option("--x", help="with --sweep: the param across (default: the "
+                                                   "second that varies)")] = None,
+    y_param: Annotated[Optional[str], typer.Option("--y", help="with --sweep: the param up")] = None,
 ) -> None:
-    """Draw equity and drawdown of a run's contenders (matplotlib), for slides and papers."""
+    """Draw equity and drawdown of a run's contenders (matplotlib), for slides and papers; with
+    --sweep, a heat map of a metric over the sweep's two parameters."""
     from arena.report.plot import FORMATS, equity_figure, save_figure
 
     if out_path.suffix.lower().lstrip(".") not in FORMATS:
         _fail(f"--out {str(out_path)!r}: expected a file ending in {', '.join('.' + f for f in FORMATS)}")
+    if sweep is not None:
+        _plot_sweep(store, run_id, sweep, metric, x_param, y_param, out_path, dpi)
+        return
     data = _run_data(store, run_id, contenders)
     try:
         fig = equity_figure(data.equity, data.benchmarks, title=f"{data.run.get('name')} — {run_id}",
@@ -129,6 +140,27 @@ def plot(
     except ValueError as exc:
         _fail(f"run {run_id!r}: {exc}")
     save_figure(fig, out_path, dpi=dpi)
+    out.print(f"wrote {out_path}", highlight=False)
+
+
+def _plot_sweep(store: str, run_id: str, sweep: str, metric: str, x: str | None, y: str | None,
+                out_path: Path, dpi: int) -> None:
+    from arena.report.plot import save_figure
+    from arena.report.sweep import sweep_figure, sweep_grid
+
+    if (x is None) != (y is None):
+        _fail("--x and --y go together: name both params, or neither")
+    st = _open_store(store)
+    try:
+        found = _known_run(st, run_id, store)
+        rows = st.leaderboard(run_id)
+    finally:
+        st.close()
+    try:
+        grid = sweep_grid(found.get("config") or {}, rows, sweep, metric, None if x is None else (y, x))
+    except ValueError as exc:
+        _fail(f"--sweep: {exc}")
+    save_figure(sweep_figure(grid, metric, title=f"{sweep}: {metric} — {run_id}"), out_path, dpi=dpi)
     out.print(f"wrote {out_path}", highlight=False)
 
 
@@ -196,3 +228,61 @@ def fills(run_id: str, store: StoreOpt = DEFAULT_STORE, contender: ContenderOpt 
           parquet: ParquetOpt = None) -> None:
     """Export the fills (quantity units; price, commission, slippage USD)."""
     _export("fills", run_id, store, contender, csv, parquet)
+
+
+@app.command("trials")
+def trials_command(
+    data_or_run: Annotated[str, typer.Argument(metavar="DATA_SHA|RUN_ID", help="a data set's SHA-256 (or a prefix "
+                                               "of at least 8 hex digits, from `arena runs`) or a run id")],
+    store: StoreOpt = DEFAULT_STORE,
+    json_out: JsonOpt = False,
+) -> None:
+    """List the trials register of a data set: every contender configuration (class + params) run on
+    it, the runs that ran it, and the count of distinct trials the leaderboard's `DSR all` deflates by."""
+    st = _open_store(store)
+    try:
+        rows = _trials_of(st, data_or_run, store)
+    finally:
+        st.close()
+    if json_out:
+        print(json.dumps(rows, default=str))
+        return
+    distinct: dict[str, dict[str, Any]] = {}
+    runs: dict[str, set[str]] = {}
+    for r in rows:
+        distinct.setdefault(r["trial_id"], r)
+        runs.setdefault(r["trial_id"], set()).add(r["run_id"])
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col, justify in (("trial", "left"), ("class", "left"), ("params", "left"), ("runs", "right"),
+                         ("Sharpe/bar", "right"), ("first seen as", "left")):
+        table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for tid, r in distinct.items():
+        latest = next((x for x in reversed(rows) if x["trial_id"] == tid), r)
+        params = ", ".join(f"{k}={v}" for k, v in (r.get("params") or {}).items()) or "–"
+        table.add_row(tid, str(r["contender_class"]), params, str(len(runs[tid])),
+                      _fmt(latest.get("sharpe_per_bar"), "{:+.4f}"), f"{r['contender']} ({r['run_id']})")
+    out.print(table)
+    if rows:
+        first = rows[0]
+        out.print(f"{len(distinct)} distinct trials in {len({r['run_id'] for r in rows})} runs on data "
+                  f"{first['data_sha256'][:12]}, bars {str(first['first_bar'])[:10]} to {str(first['last_bar'])[:10]}",
+                  highlight=False)
+
+
+def _trials_of(st: Any, key: str, store: str) -> list[dict[str, Any]]:
+    """The trials rows of a run's data set, or of a data SHA-256 (whole or a prefix of >= 8 hex digits)."""
+    if st.get_run(key) is not None:
+        rows = st.run_trials(key)
+        if not rows:
+            _fail(f"run {key!r} recorded no trials (a run made before the trials register, or one that failed)")
+        return rows
+    import re
+
+    if not re.fullmatch(r"[0-9a-f]{8,64}", key):
+        _fail(f"{key!r} is neither a run in {store} (see `arena runs`) nor a data SHA-256 (hex)")
+    shas = sorted({r["data_sha256"] for r in st.list_runs() if str(r.get("data_sha256", "")).startswith(key)})
+    if not shas:
+        _fail(f"no run in {store} used data with SHA-256 {key}… (see `arena runs`)")
+    if len(shas) > 1:
+        _fail(f"the prefix {key} matches {len(shas)} data sets: {', '.join(s[:16] for s in shas)}; give more digits")
+    return st.trials(shas[0])

@@ -14,6 +14,12 @@ Example (``configs/local.yaml``)::
     contenders:
       - {name: sma, class: sma_crossover, params: {fast: 10, slow: 30}}
       - {name: bench, class: buy_and_hold}
+    benchmark: bench          # default: the first buy_and_hold contender
+    risk_free_rate: 0.0       # annual fraction
+    rank_by: sharpe           # sortino, calmar, total_return, dsr, ... (arena.metrics.RANK_KEYS)
+
+A contender entry may carry ``sweep: {param: [values], ...}`` to become one contender per
+point (:mod:`arena.sweep`).
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from arena.sweep import DEFAULT_MAX_CONTENDERS, SweepError, expand_sweeps
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 
@@ -182,6 +190,9 @@ class ContenderSpec(_Strict):
     decision_timeout_s: float | None = Field(
         None, gt=0, description="seconds on_bars may take on one bar; a contender that does not answer is halted"
     )
+    sweep_group: str | None = None
+    """Set by a sweep's expansion (:mod:`arena.sweep`): the name of the entry this contender is a
+    point of; None for a contender written out by hand."""
     process: str | None = None
     """Contenders naming the same ``process`` share one actor process (each keeps its own
     ledger, risk replica and records): for sweeps of many light rule contenders. A
@@ -313,6 +324,17 @@ class ArenaConfig(_Strict):
     )
     ray: RaySettings = RaySettings()
     broker: BrokerSettings | None = Field(None, description="paper-account mirroring; None = none")
+    benchmark: str | None = Field(
+        None,
+        description="the contender the leaderboard's relative columns and significance tests compare with; "
+        "default: the first contender of class buy_and_hold, if any",
+    )
+    risk_free_rate: float = Field(
+        0.0, gt=-1, lt=1, description="annual risk-free rate (fraction, 0.04 = 4 %/yr) for Sharpe, Sortino, PSR, DSR"
+    )
+    rank_by: str = Field(
+        "sharpe", description="the leaderboard's ranking, highest first: sharpe, sortino, calmar, total_return, ..."
+    )
     base_dir: str = Field(".", exclude=True, description="folder of the config file (set by load_config)")
 
     @field_validator("name")
@@ -342,6 +364,19 @@ class ArenaConfig(_Strict):
 
         return validate_events_url(v)
 
+    @field_validator("rank_by")
+    @classmethod
+    def _valid_rank_by(cls, v: str) -> str:
+        from arena.metrics.leaderboard import RANK_KEYS
+
+        if v not in RANK_KEYS:
+            hint = difflib.get_close_matches(v, RANK_KEYS, n=1)
+            raise ValueError(
+                f"{v!r} is not a ranking; one of {', '.join(RANK_KEYS)}"
+                + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            )
+        return v
+
     @model_validator(mode="after")
     def _live_needs_alpaca(self) -> ArenaConfig:
         if self.replay.mode == "live":
@@ -367,7 +402,22 @@ class ArenaConfig(_Strict):
                     f"broker.mirror names {unknown}, which are not contenders (contenders: {sorted(seen)})"
                     + (f"; did you mean {hint[0]!r}?" if hint else "")
                 )
+        if self.benchmark is not None and self.benchmark not in seen:
+            hint = difflib.get_close_matches(self.benchmark, seen, n=1)
+            raise ValueError(
+                f"benchmark {self.benchmark!r} is not a contender of this config"
+                + (f"; did you mean {hint[0]!r}?" if hint else f"; contenders: {', '.join(sorted(seen))}")
+            )
         return self
+
+    @property
+    def resolved_benchmark(self) -> str | None:
+        """The benchmark contender: ``benchmark`` when given, else the first contender of class
+        ``buy_and_hold``; None when there is neither. (``benchmark`` itself stays as written, so
+        a config re-parsed with other contenders picks its default again.)"""
+        if self.benchmark is not None:
+            return self.benchmark
+        return next((c.name for c in self.contenders if c.class_ == "buy_and_hold"), None)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict of the config as it will run (aliases used: ``class``)."""
@@ -420,14 +470,28 @@ def _model_at(loc: tuple[Any, ...], raw: dict[str, Any]) -> list[str]:
     return [f.alias or k for k, f in fields.items() if k != "base_dir"]
 
 
-def parse_config(raw: Any, where: str = "<config>", base_dir: str | Path = ".") -> ArenaConfig:
-    """Validate a config mapping, including every contender's class and params.
+def parse_config(
+    raw: Any, where: str = "<config>", base_dir: str | Path = ".", max_contenders: int = DEFAULT_MAX_CONTENDERS
+) -> ArenaConfig:
+    """Validate a config mapping, including every contender's class and params, after
+    expanding the contenders' sweeps (:func:`arena.sweep.expand_sweeps`).
+
+    Args:
+        raw: the parsed YAML.
+        where: the file, for messages.
+        base_dir: the config's folder.
+        max_contenders: most contenders the sweeps may expand to.
 
     Raises:
         ConfigError: naming ``where`` and each bad key.
     """
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping at the top level, got {type(raw).__name__}")
+    try:
+        if "contenders" in raw:
+            raw = {**raw, "contenders": expand_sweeps(raw["contenders"], max_contenders)}
+    except SweepError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
     try:
         cfg = ArenaConfig.model_validate({**raw, "base_dir": str(base_dir)})
     except ValidationError as exc:
@@ -443,7 +507,8 @@ def parse_config(raw: Any, where: str = "<config>", base_dir: str | Path = ".") 
         except UnknownContenderError as exc:
             raise ConfigError(f"{where}: contenders[{i}].class: {exc}") from None
         except ParamError as exc:
-            raise ConfigError(f"{where}: contenders[{i}].params: {exc}") from None
+            point = f" ({spec.name}, a point of sweep {spec.sweep_group!r})" if spec.sweep_group else ""
+            raise ConfigError(f"{where}: contenders[{i}].params{point}: {exc}") from None
         if spec.process is not None and getattr(cls, "consumes_signals", False) and shared.count(spec.process) > 1:
             raise ConfigError(
                 f"{where}: contenders[{i}].process: {spec.name!r} consumes the others' signals and cannot share "
@@ -452,12 +517,15 @@ def parse_config(raw: Any, where: str = "<config>", base_dir: str | Path = ".") 
     return cfg
 
 
-def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> ArenaConfig:
+def load_config(
+    path: str | Path, overrides: dict[str, Any] | None = None, max_contenders: int = DEFAULT_MAX_CONTENDERS
+) -> ArenaConfig:
     """Read and validate a YAML config file.
 
     Args:
         path: the YAML file.
         overrides: top-level keys to replace (e.g. ``{"store": ...}`` from the CLI).
+        max_contenders: most contenders its sweeps may expand to.
 
     Raises:
         ConfigError: unreadable file, bad YAML (with line), or invalid content.
@@ -475,7 +543,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ar
         raise ConfigError(f"{p}:{at} bad YAML: {getattr(exc, 'problem', exc)}") from None
     if isinstance(raw, dict) and overrides:
         raw = {**raw, **overrides}
-    return parse_config(raw, str(p), p.parent.resolve())
+    return parse_config(raw, str(p), p.parent.resolve(), max_contenders)
 
 
 def config_warnings(cfg: ArenaConfig) -> list[str]:

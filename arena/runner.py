@@ -190,8 +190,12 @@ class ContenderRunner:
         self._pool: _DecisionThread | None = None  # for decision_timeout_s
         self._flattened_at: int | None = None  # ts of the halt whose positions were closed
         self.latencies_ns: list[int] = []
+        self.decision_ns: list[int] = []  # per decision: from the start of its bar's step to its vetted orders
+        self._bar_t0_ns: int | None = None
+        self._halted_at: int | None = None  # bars processed when it was halted
         self.n_decisions = 0
-        self.timings_s = {"bars": 0.0, "vet": 0.0}  # wall seconds in on_chunk, and in vetting within it
+        # wall seconds in on_chunk, in vetting within it, and in the contender's fit()
+        self.timings_s = {"bars": 0.0, "vet": 0.0, "fit": 0.0}
 
     # ----------------------------------------------------------------- buffers
     def _grow(self) -> None:
@@ -420,8 +424,11 @@ class ContenderRunner:
             return
         history = History(ro, n + 1, self.symbols)
         if n + 1 == self.s.warmup_bars:
+            t_fit = time.perf_counter()
             self._guard(lambda: self.contender.fit(history), ts)
+            self.timings_s["fit"] += time.perf_counter() - t_fit
             return
+        self._bar_t0_ns = time.perf_counter_ns()
         bars = Bars.of_history(ts, n, self.symbols, history)
         try:
             if self.s.decision_timeout_s is None:
@@ -500,6 +507,8 @@ class ContenderRunner:
             self._halt(ts, exc)
 
     def _halt(self, ts: int, exc: BaseException) -> None:
+        if self._halted_at is None:
+            self._halted_at = self._n
         self.status = "halted"
         self.halt_reason = f"{type(exc).__name__}: {exc}"
         self._rows["events"].append(failure_event_record(self.s.run_id, self.s.name, ts, self.halt_reason, exc))
@@ -597,6 +606,9 @@ class ContenderRunner:
         verdicts = self.vetting.vet(self._state(ts, n, close), requests) if requests else []
         self._halt_check = bool(requests)
         self.timings_s["vet"] += time.perf_counter() - t_vet
+        if self._bar_t0_ns is not None:
+            self.decision_ns.append(time.perf_counter_ns() - self._bar_t0_ns)
+            self._bar_t0_ns = None
         if published_ns is not None:
             self.latencies_ns.append(time.time_ns() - published_ns)
         self._rows["decisions"].append(record)
@@ -729,7 +741,10 @@ class ContenderRunner:
     def finish(self) -> dict[str, Any]:
         """The contender's full result: equity/cash/gross arrays [n] (USD), bar
         timestamps, fills and closed trades as row dicts, status and halt reason,
-        count of vetted decisions and measured latencies (ns); ``symbols`` (array
+        count of vetted decisions and measured latencies (ns: ``latencies_ns`` from publication in
+        paced mode; ``decision_ns`` per decision, from the start of its bar's step in this
+        process to its vetted orders), ``bars_missed`` (bars after a halt: not decided on),
+        ``timings_s`` (``fit``: seconds in the contender's ``fit``); ``symbols`` (array
         column order), ``close`` float [n, S] (USD per unit, NaN where no bar),
         ``predictions`` float [n, S] (expected log return stated at each bar, NaN
         where none) and ``prediction_horizon_bars`` (the contender's
@@ -751,6 +766,8 @@ class ContenderRunner:
             "halt_reason": self.halt_reason,
             "n_decisions": self.n_decisions,
             "latencies_ns": list(self.latencies_ns),
+            "decision_ns": list(self.decision_ns),
+            "bars_missed": 0 if self._halted_at is None else max(n - self._halted_at, 0),
             "timings_s": dict(self.timings_s),
         }
 
@@ -759,6 +776,7 @@ class ContenderRunner:
         if self.status == "ok":
             self.status = "halted"
             self.halt_reason = reason
+            self._halted_at = self._n
 
 
 def chunk_of(panel: Any) -> dict[str, Any]:

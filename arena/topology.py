@@ -36,12 +36,13 @@ from arena.actors.guardian import RiskGuardianActor
 from arena.actors.market import MarketDataActor
 from arena.actors.recorder import RecorderActor
 from arena.config import ArenaConfig, auto_chunk_bars
-from arena.metrics import ContenderResult, data_holes, leaderboard_and_stats, periods_per_year
+from arena.metrics import ContenderResult, data_holes, periods_per_year
 from arena import control
 from arena.control import GUARDIAN_PREFIX, NAMESPACE  # the actor names operators reach
 from arena.provenance import code_version
 from arena.secrets import redact, redact_url
 from arena.risk import RiskLimits
+from arena.scoring import score_run, store_rows
 from arena.runner import RunnerSettings
 from ledger import ExecutionConfig
 
@@ -365,7 +366,11 @@ def run_arena(
             for name, reason in failed.items()
         ]
         t_board = time.perf_counter()
-        leaderboard, stats = leaderboard_and_stats(per_contender, ppy) if per_contender else ([], {})
+        prior = ray.get(recorder.trials.remote(info["data_sha256"], info["first_ns"], info["last_ns"]))
+        scored = score_run(cfg, per_contender, ppy, run_id=run_id, data_sha256=info["data_sha256"],
+                           first_bar_ns=info["first_ns"], last_bar_ns=info["last_ns"], started_at=started_at,
+                           prior_trials=prior, operational=results)
+        leaderboard, stats = scored.leaderboard, scored.stats
         leaderboard += failed_rows(failed, len(leaderboard))
         for row in leaderboard:
             if row["contender"] in paper:
@@ -373,8 +378,8 @@ def run_arena(
         board_s = time.perf_counter() - t_board
         rejected = ray.get(recorder.rejected.remote())  # batches the store refused, kept on disk
         status = run_status(gstatus["kill_switch"], leaderboard, bool(rejected))
-        rows = [{"run_id": run_id, "ts": int(info["last_ns"]), **row} for row in leaderboard]
-        batch: dict[str, Any] = {"leaderboard": rows}
+        batch: dict[str, Any] = {"leaderboard": store_rows(run_id, info["last_ns"], leaderboard),
+                                 "trials": scored.trials}
         if events:
             batch["events"] = events
         ray.get(recorder.append.remote(batch))

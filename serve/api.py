@@ -52,6 +52,7 @@ from arena.store import Store, StoreBusyError, open_store, parse_store_url
 import serve.control_views as control_views
 import serve.run_views as run_views
 from serve.control_views import KILL_SWITCH_TOKEN_ENV, token_digest  # noqa: F401 - imported from here by serve.deployment
+import serve.trial_views as trial_views
 from serve.downsample import MIN_POINTS, equity_indices
 from serve.deps import EndQuery, StartQuery, StoreDep, bounds, contender_or_404, run_or_404
 from serve.page import mount_page
@@ -322,6 +323,7 @@ def create_app(
 
     app.include_router(control_views.router())
     app.include_router(run_views.router())  # the page's reads, after the core routes in the docs
+    app.include_router(trial_views.router())
     return app
 
 

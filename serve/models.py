@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, model_validator
 
 IsoTimestamp = Annotated[
     str,
@@ -113,6 +113,31 @@ class LeaderboardRow(BaseModel):
     )
     n_bars: int | None = None
     metrics: dict[str, Any] | None = Field(None, description="every metric, including extras")
+
+
+def _leaderboard_extra_fields() -> dict[str, Any]:
+    """The leaderboard columns added with the benchmark, significance, trials and operational
+    figures, as fields typed and described from the schema (``arena.store.schema``), so a column
+    added there reaches the API without restating it here."""
+    from arena.store.schema import TABLES, ColumnType
+
+    types: dict[ColumnType, Any] = {
+        ColumnType.STRING: str | None, ColumnType.INT: int | None, ColumnType.FLOAT: float | None,
+        ColumnType.JSON: dict[str, Any] | None,
+    }
+    truth = {"beats_benchmark", "in_mcs"}  # stored 1/0: answered as true/false
+    fields: dict[str, Any] = {}
+    for col in TABLES["leaderboard"].columns:
+        if col.read_name in LeaderboardRow.model_fields or col.read_name in ("run_id", "ts") or col.internal:
+            continue
+        kind = bool | None if col.name in truth else types[col.type]
+        fields[col.read_name] = (kind, Field(None, description=col.doc))
+    return fields
+
+
+LeaderboardRow = create_model(  # type: ignore[misc]
+    "LeaderboardRow", __base__=LeaderboardRow, __doc__=LeaderboardRow.__doc__, **_leaderboard_extra_fields()
+)
 
 
 class EquityPoint(BaseModel):
@@ -399,3 +424,32 @@ class LiveRun(BaseModel):
     capital: float | None = Field(description="starting equity per contender, USD")
     finished: bool = Field(description="the stream ends with run_finished")
     last_event_id: str = Field(description="Redis stream id of its newest event")
+
+
+class TrialOut(BaseModel):
+    """One row of the trials register: a contender configuration run on a data set."""
+
+    data_sha256: str = Field(description="SHA-256 of the bars, hex")
+    first_bar: IsoTimestamp
+    last_bar: IsoTimestamp
+    trial_id: str = Field(description="SHA-256 (16 hex) of the canonical JSON of {class, params}")
+    run_id: str
+    contender: str
+    contender_class: str
+    params: dict[str, Any]
+    sharpe_per_bar: float | None = Field(description="per-bar Sharpe of its excess returns; None when not scored")
+    ts: IsoTimestamp = Field(description="when its run started")
+
+
+class SweepGrid(BaseModel):
+    """A metric over a sweep's two parameters, for a heat map: ``values[i][j]`` is the point
+    with ``row_param = rows[i]`` and ``col_param = columns[j]`` (None: no value, e.g. failed)."""
+
+    group: str = Field(description="the sweep (its config entry's name)")
+    metric: str = Field(description="the leaderboard column mapped")
+    row_param: str | None
+    col_param: str | None
+    rows: list[Any]
+    columns: list[Any]
+    values: list[list[float | None]]
+    note: str = Field("", description="why there is no grid (the sweep does not vary exactly two params)")

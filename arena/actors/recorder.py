@@ -134,6 +134,13 @@ class RecorderActor:
         except (ValueError, TypeError):  # the report stays in rejected()
             log.exception("could not record the RECORDS_REJECTED event")
 
+    def trials(self, data_sha256: str, first_bar_ns: int, last_bar_ns: int) -> list[dict[str, Any]]:
+        """The trials register of a data set and bar range (``Store.trials``), oldest first."""
+        from datetime import datetime, timezone
+
+        first, last = (datetime.fromtimestamp(ns / 1e9, tz=timezone.utc) for ns in (first_bar_ns, last_bar_ns))
+        return self._store.trials(data_sha256, first, last)
+
     def finish_run(self, run_id: str, ended_at: Any, status: str, n_bars: int) -> None:
         """Mark the run ended (``finished`` | ``killed`` | ``failed``), flush, publish ``run_finished``."""
         self._store.finish_run(run_id, ended_at, status, n_bars)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,9 +25,41 @@ from arena.metrics.overfitting import (
 )
 from arena.metrics.performance import bar_returns, contender_metrics, per_bar_risk_free
 from arena.metrics.prediction import QUALITY_KEYS, prediction_quality
+from arena.metrics.relative import (
+    RELATIVE_KEYS,
+    TAIL_KEYS,
+    TRADE_KEYS,
+    benchmark_relative,
+    calendar_returns,
+    tail_risk,
+    trade_stats,
+)
+from arena.metrics.significance import DEFAULT_REPS, Significance, significance_tests
 
 STATUSES: frozenset[str] = frozenset({"ok", "halted"})
 """Allowed :attr:`ContenderResult.status` values."""
+
+RANK_KEYS: Mapping[str, str] = {
+    "sharpe": "annualized Sharpe ratio",
+    "sortino": "annualized Sortino ratio",
+    "calmar": "Calmar ratio",
+    "total_return": "total return",
+    "cagr": "compound annual growth rate",
+    "psr": "probabilistic Sharpe ratio",
+    "dsr": "deflated Sharpe ratio (N = contenders)",
+    "dsr_all": "deflated Sharpe ratio (N = every trial on this data)",
+    "information_ratio": "information ratio against the benchmark",
+    "alpha": "alpha against the benchmark",
+    "excess_return": "return in excess of the benchmark's",
+}
+"""Metrics a leaderboard can rank by (``rank_by``), each highest first, with its name in words."""
+
+EXTRA_KEYS: tuple[str, ...] = (
+    "dsr_all", "n_trials", "n_trials_all", "rank_by", "benchmark",
+    *RELATIVE_KEYS, *TAIL_KEYS, *TRADE_KEYS,
+    "spa_pvalue", "reality_check_pvalue", "beats_benchmark", "in_mcs", "mcs_pvalue", "calendar",
+)
+"""Keys a row of :func:`leaderboard_and_stats` has after ``dsr`` and ``pbo``, in order."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -228,23 +261,72 @@ def leaderboard_and_stats(
     periods_per_year: float,
     risk_free_rate: float = 0.0,
     n_partitions: int = 16,
-) -> tuple[list[dict[str, float | int | str | None]], dict[str, float | int | str | None]]:
+    *,
+    benchmark: str | None = None,
+    rank_by: str = "sharpe",
+    seed: int = 0,
+    prior_trial_sharpes: Mapping[str, float] | None = None,
+    trial_ids: Mapping[str, str] | None = None,
+    bootstrap_reps: int = DEFAULT_REPS,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """:func:`build_leaderboard` and :func:`run_stats` in one pass: the returns matrix and
     the PBO (the costly part, CSCV over every combination of blocks) are computed once.
 
+    Besides those of :func:`build_leaderboard`, each row carries:
+
+    * ``rank_by`` and ``benchmark`` (the run's choices, repeated on every row);
+    * against the benchmark's returns on the contender's bars,
+      :func:`~arena.metrics.relative.benchmark_relative` (``excess_return``, ``alpha``,
+      ``beta``, ``tracking_error``, ``information_ratio``, ``up_capture``,
+      ``down_capture``; None without a benchmark), and
+      :func:`~arena.metrics.relative.tail_risk` (``var_95``, ``cvar_95``),
+      :func:`~arena.metrics.relative.trade_stats` (``avg_trade_bars``, ``expectancy``),
+      ``calendar`` (:func:`~arena.metrics.relative.calendar_returns`);
+    * :func:`~arena.metrics.significance.significance_tests` over the excess-return
+      matrix: the run's ``spa_pvalue`` and ``reality_check_pvalue`` (repeated),
+      ``beats_benchmark`` (StepM: 1/0, None for the benchmark itself), ``in_mcs`` (1/0)
+      and ``mcs_pvalue``;
+    * ``n_trials`` (contenders of the run), ``dsr_all`` and ``n_trials_all``: the DSR with
+      the per-bar Sharpe ratios of every distinct trial recorded on the data
+      (``prior_trial_sharpes``) and of this run's (``trial_ids``), this run's values
+      replacing earlier ones of the same trial.
+
+    Rows are sorted by ``rank_by`` descending (None last), ties by contender name.
+
+    Args:
+        per_contender, periods_per_year, risk_free_rate, n_partitions: as for
+            :func:`build_leaderboard`.
+        benchmark: the benchmark contender's name; None = no benchmark.
+        rank_by: a key of :data:`RANK_KEYS`.
+        seed: seed of the bootstrap tests.
+        prior_trial_sharpes: trial id → per-bar Sharpe of trials recorded earlier on the
+            same data set (:func:`arena.trials.trial_sharpes`); None = none.
+        trial_ids: contender → its trial id (:func:`arena.trials.trial_id`); None = each
+            contender is a trial of its own.
+        bootstrap_reps: replications of each bootstrap test.
+
     Returns:
-        ``(rows, stats)`` as the two functions return them.
+        ``(rows, stats)``: ``stats`` as :func:`run_stats` gives it, plus ``rank_by``,
+        ``benchmark``, ``spa_pvalue``, ``reality_check_pvalue``, ``significance_reason``,
+        ``significance_size``, ``significance_reps`` and ``n_trials_all``.
 
     Raises:
-        ValueError: naming the contender, for any invalid input.
+        ValueError: naming the contender, for any invalid input; for an unknown
+            ``rank_by`` or a ``benchmark`` that is not a contender.
     """
+    if rank_by not in RANK_KEYS:
+        raise ValueError(f"rank_by must be one of {', '.join(RANK_KEYS)}, got {rank_by!r}")
+    if benchmark is not None and benchmark not in per_contender:
+        raise ValueError(
+            f"benchmark {benchmark!r} is not a scored contender; contenders: {', '.join(map(str, per_contender))}"
+        )
     for name in per_contender:
         if not isinstance(name, str) or not name:
             raise ValueError(f"contender names must be non-empty strings, got {name!r}")
     matrix = returns_matrix(per_contender, risk_free_rate, periods_per_year)
     stats = _pbo_stats(matrix, len(per_contender), n_partitions)
 
-    rows: list[dict[str, float | int | str | None]] = []
+    rows: list[dict[str, Any]] = []
     excess: dict[str, np.ndarray] = {}
     for name, result in per_contender.items():
         try:
@@ -271,14 +353,56 @@ def leaderboard_and_stats(
         )
 
     trial_sharpes = [_trial_sharpe(r) for r in excess.values()]
+    ids = trial_ids or {name: f"contender:{name}" for name in per_contender}
+    all_sharpes = {**(prior_trial_sharpes or {}), **{ids[name]: _trial_sharpe(r) for name, r in excess.items()}}
+    rf_bar = per_bar_risk_free(risk_free_rate, periods_per_year)
+    tests = significance_tests(matrix, benchmark, seed=seed, reps=bootstrap_reps)
     for row in rows:
-        row["dsr"] = json_float(deflated_sharpe_ratio(excess[str(row["contender"])], trial_sharpes))
+        name = str(row["contender"])
+        result = per_contender[name]
+        row["dsr"] = json_float(deflated_sharpe_ratio(excess[name], trial_sharpes))
         row["pbo"] = stats["pbo"]
+        row["dsr_all"] = json_float(deflated_sharpe_ratio(excess[name], list(all_sharpes.values())))
+        row["n_trials"] = len(per_contender)
+        row["n_trials_all"] = len(all_sharpes)
+        row["rank_by"], row["benchmark"] = rank_by, benchmark
+        raw = excess[name] + rf_bar
+        bench = None if benchmark is None else matrix[benchmark].loc[result.equity.index[1:]].to_numpy() + rf_bar
+        row.update(_relative(raw, bench, periods_per_year, rf_bar))
+        row.update(tail_risk(raw))
+        row.update(trade_stats(result.closed_trades, pd.DatetimeIndex(result.equity.index)))
+        row.update(_tested(name, tests))
+        row["calendar"] = calendar_returns(result.equity)
+    stats.update(
+        rank_by=rank_by, benchmark=benchmark, spa_pvalue=tests.spa_pvalue,
+        reality_check_pvalue=tests.reality_check_pvalue, significance_reason=tests.reason,
+        significance_size=tests.size, significance_reps=tests.reps, n_trials_all=len(all_sharpes),
+    )
 
-    rows.sort(key=_sort_key)
+    rows.sort(key=lambda row: _sort_key(row, rank_by))
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
     return rows, stats
+
+
+def _relative(
+    returns: np.ndarray, bench: np.ndarray | None, ppy: float, rf_bar: float
+) -> dict[str, float | None]:
+    if bench is None:
+        return benchmark_relative(np.empty(0), np.empty(0), ppy, rf_bar)
+    return benchmark_relative(returns, bench, ppy, rf_bar)
+
+
+def _tested(name: str, tests: Significance) -> dict[str, Any]:
+    beats = tests.beats_benchmark.get(name)
+    in_mcs = tests.in_mcs.get(name)
+    return {
+        "spa_pvalue": tests.spa_pvalue,
+        "reality_check_pvalue": tests.reality_check_pvalue,
+        "beats_benchmark": None if beats is None else int(beats),
+        "in_mcs": None if in_mcs is None else int(in_mcs),
+        "mcs_pvalue": json_float(tests.mcs_pvalue.get(name)),
+    }
 
 
 def _quality(name: str, result: ContenderResult) -> dict[str, float | None]:
@@ -293,7 +417,7 @@ def _trial_sharpe(returns: np.ndarray) -> float:
     return 0.0 if math.isnan(sharpe) else sharpe
 
 
-def _sort_key(row: Mapping[str, object]) -> tuple[bool, float, str]:
-    sharpe = row["sharpe"]
-    descending = -float(sharpe) if isinstance(sharpe, int | float) else 0.0
-    return (sharpe is None, descending, str(row["contender"]))
+def _sort_key(row: Mapping[str, object], rank_by: str = "sharpe") -> tuple[bool, float, str]:
+    value = row.get(rank_by)
+    descending = -float(value) if isinstance(value, int | float) else 0.0
+    return (value is None, descending, str(row["contender"]))

@@ -18,7 +18,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from arena.report.columns import BENCHMARK_NOTE, RANKED_BY, STATISTIC_HELP, columns_for, fmt
+from arena.report.columns import BENCHMARK_NOTE, STATISTIC_HELP, columns_for, fmt, ranked_by, significance_lines
 from arena.report.data import RunData, bar_returns, load_run, monthly_returns, return_stats
 from arena.report.plot import equity_figure, figure_svg, returns_figure
 from arena.store import Store
@@ -151,7 +151,8 @@ def render_report(data: RunData, *, generated_at: dt.datetime | None = None) -> 
         last_bar=_ts(data.equity.index.max()) if len(data.equity) else "",
         columns=cols,
         leaderboard=leaderboard,
-        ranked_by=RANKED_BY,
+        ranked_by=ranked_by(data.leaderboard),
+        significance=significance_lines(data.leaderboard)[1:],  # the PBO has its own sentence
         benchmarks=sorted(data.benchmarks),
         benchmark_note=BENCHMARK_NOTE,
         help=STATISTIC_HELP,
@@ -161,10 +162,29 @@ def render_report(data: RunData, *, generated_at: dt.datetime | None = None) -> 
         equity_svg=Markup(equity_svg),
         log_svg=Markup(log_svg),
         sections=[_contender_section(data, name, board) for name in data.contenders],
+        sweeps=_sweep_maps(config, data.leaderboard),
         arena_events=[{**e, "when": _ts(e["ts"])} for e in data.events.to_dict("records") if not e["contender"]],
         config_text=json.dumps(config, indent=2, sort_keys=True, default=str),
         data_source_text=json.dumps(run.get("data_source") or {}, indent=2, sort_keys=True, default=str),
     )
+
+
+def _sweep_maps(config: dict[str, Any], leaderboard: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per sweep of the run: a heat map (inline SVG) of the leaderboard's ranking metric over its
+    two swept params, or a note when it sweeps another number of params."""
+    from arena.report.sweep import sweep_figure, sweep_grid, sweep_groups
+
+    metric = next((str(r["rank_by"]) for r in leaderboard if r.get("rank_by")), "sharpe")
+    maps = []
+    for group in sweep_groups(config):
+        try:
+            grid = sweep_grid(config, leaderboard, group, metric)
+        except ValueError as exc:
+            maps.append({"group": group, "metric": metric, "svg": "", "note": str(exc)})
+            continue
+        svg = figure_svg(sweep_figure(grid, metric, title=f"{group}: {metric}"))
+        maps.append({"group": group, "metric": metric, "svg": Markup(svg), "note": ""})
+    return maps
 
 
 def write_report(store: Store, run_id: str, out: str | Path, contenders: list[str] | None = None) -> Path:

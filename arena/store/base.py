@@ -480,6 +480,43 @@ class Store(ABC):
         """The run's ``events`` rows (contender failures and halts, kill switch), in time
         order; only those of ``kind`` (e.g. ``CONTENDER_FAILED``) when given."""
 
+    @abstractmethod
+    def _trial_rows(self, data_sha256: str) -> list[dict[str, Any]]:
+        """Every ``trials`` row with this ``data_sha256``, ordered by (ts, run_id, contender)."""
+
+    def trials(
+        self, data_sha256: str, first_bar: dt.datetime | None = None, last_bar: dt.datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """The trials register of a data set (:mod:`arena.trials`): the ``trials`` rows of the
+        runs on the bars with this SHA-256, oldest first; with ``first_bar``/``last_bar``
+        (tz-aware), only the runs over exactly that bar range.
+
+        Raises:
+            ValueError: if ``first_bar`` or ``last_bar`` is naive.
+        """
+        for name, bound in (("first_bar", first_bar), ("last_bar", last_bar)):
+            if bound is not None and bound.tzinfo is None:
+                raise ValueError(f"Store.trials: {name} must be timezone-aware, got {bound!r}")
+        first = None if first_bar is None else pd.Timestamp(first_bar)
+        last = None if last_bar is None else pd.Timestamp(last_bar)
+        return [
+            r for r in self._trial_rows(data_sha256)
+            if (first is None or pd.Timestamp(r["first_bar"]) == first)
+            and (last is None or pd.Timestamp(r["last_bar"]) == last)
+        ]
+
+    def run_trials(self, run_id: str) -> list[dict[str, Any]]:
+        """The trials register of the data set a run used (its data SHA-256 and bar range),
+        every run on it included, oldest first; [] for a run that recorded no trials."""
+        run = self.get_run(run_id)
+        if run is None:
+            return []
+        rows = self._trial_rows(run["data_sha256"])
+        mine = next((r for r in rows if r["run_id"] == run_id), None)
+        if mine is None:
+            return []
+        return [r for r in rows if r["first_bar"] == mine["first_bar"] and r["last_bar"] == mine["last_bar"]]
+
     # ------------------------------------------------------------------ whole-run reads (reports)
 
     def run_fills(self, run_id: str, contender: str | None = None) -> list[dict[str, Any]]:

@@ -608,3 +608,9 @@ class DuckDBStore(Store):
             params.append(kind)
         sql = f"SELECT {_select_list(t)} FROM events WHERE {' AND '.join(where)} ORDER BY ts, seq, rowid"
         return self._query(t, sql, params)
+
+    def _trial_rows(self, data_sha256: str) -> list[dict[str, Any]]:
+        """See :meth:`Store._trial_rows`."""
+        t = TABLES["trials"]
+        sql = f"SELECT {_select_list(t)} FROM trials WHERE data_sha256 = ? ORDER BY ts, run_id, contender"
+        return self._query(t, sql, [data_sha256])

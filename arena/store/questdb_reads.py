@@ -376,3 +376,11 @@ class QuestDBReads:
             f"SELECT {select_list(t)} FROM {self._t('events')} WHERE {' AND '.join(where)} ORDER BY ts, seq"
         )
         return self._query(t, sql, params)
+
+    def _trial_rows(self, data_sha256: str) -> list[dict[str, Any]]:
+        """See :meth:`Store._trial_rows`."""
+        t = TABLES["trials"]
+        sql = (
+            f"SELECT {select_list(t)} FROM {self._t('trials')} WHERE data_sha256 = %s ORDER BY ts, run_id, contender"
+        )
+        return self._query(t, sql, [data_sha256])

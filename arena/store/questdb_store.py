@@ -64,6 +64,7 @@ from arena.store.questdb_reads import QuestDBReads, wait_wal_applied
 from arena.store.rows import SeqClock, to_arrow
 from arena.store.schema import (
     TABLES,
+    Table,
     get_table,
 )
 from arena.store.questdb_wire import DEFAULT_PREFIX, ilp_frame, questdb_ddl
@@ -183,6 +184,7 @@ class QuestDBStore(QuestDBReads, Store):
         if not self.read_only:
             for table in TABLES.values():
                 self._execute(questdb_ddl(table, self.prefix))
+                self._add_missing_columns(table)
         self._check_schema()
         if not self.read_only:
             self._sender = Sender.from_conf(
@@ -194,6 +196,20 @@ class QuestDBStore(QuestDBReads, Store):
             self._resend_leftovers()
         else:
             self._ready = True
+
+    def _add_missing_columns(self, table: Table) -> None:
+        """Bring a table made by an earlier version up to date, as the DuckDB store does:
+        the nullable columns this version has after the server's last one are added
+        (NULL in the existing rows); a table that is not a prefix of this version's is
+        left for the schema check to name."""
+        found = self._execute(f"SELECT \"column\" FROM table_columns('{self.prefix}{table.name}')")
+        have = [r[0] for r in found]
+        if list(table.column_names[: len(have)]) != have:
+            return
+        for col in table.columns[len(have) :]:
+            if not col.nullable:
+                return
+            self._execute(f'ALTER TABLE "{self.prefix}{table.name}" ADD COLUMN "{col.name}" {questdb_type(col)}')
 
     def __repr__(self) -> str:
         mode = "read-only" if self.read_only else "read-write"

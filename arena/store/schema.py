@@ -163,6 +163,43 @@ _SEQ = Column(
 )
 
 
+_LEADERBOARD_EXTRA: tuple[Column, ...] = tuple(
+    _c(name, type_, doc, null=True, kind="object" if type_ is _JSON else "", sym=name == "rank_by")
+    for name, type_, doc in (
+        ("rank_by", _STR, "the metric the rank orders by, highest first (sharpe, sortino, dsr, ...)"),
+        ("benchmark", _STR, "the benchmark contender the relative columns and tests compare with"),
+        ("excess_return", _FLOAT, "total return minus the benchmark's, fraction"),
+        ("alpha", _FLOAT, "Jensen's alpha against the benchmark, annualized fraction"),
+        ("beta", _FLOAT, "regression slope of excess returns on the benchmark's"),
+        ("tracking_error", _FLOAT, "std of returns minus the benchmark's, annualized fraction"),
+        ("information_ratio", _FLOAT, "mean active return / tracking error, annualized"),
+        ("up_capture", _FLOAT, "annualized return / the benchmark's, on bars the benchmark rose"),
+        ("down_capture", _FLOAT, "annualized return / the benchmark's, on bars the benchmark fell"),
+        ("var_95", _FLOAT, "historical 95 % value at risk, loss per bar, fraction"),
+        ("cvar_95", _FLOAT, "historical 95 % conditional VaR (expected shortfall), loss per bar, fraction"),
+        ("avg_trade_bars", _FLOAT, "mean bars from entry to exit of a closed trade"),
+        ("expectancy", _FLOAT, "mean pnl per closed trade, USD"),
+        ("spa_pvalue", _FLOAT, "Hansen's SPA p-value of the run: is the best contender better than the benchmark"),
+        ("reality_check_pvalue", _FLOAT, "White's Reality Check p-value of the run"),
+        ("beats_benchmark", _INT, "1 when Romano-Wolf StepM finds it better than the benchmark, 0 not, NULL untested"),
+        ("in_mcs", _INT, "1 when in the 95 % Model Confidence Set (indistinguishable from the best), 0 not"),
+        ("mcs_pvalue", _FLOAT, "Model Confidence Set p-value"),
+        ("n_trials", _INT, "contenders of the run (the N of dsr)"),
+        ("dsr_all", _FLOAT, "deflated Sharpe ratio with N = every distinct trial recorded on this data"),
+        ("n_trials_all", _INT, "distinct trials (class + params) recorded on this data (the N of dsr_all)"),
+        ("latency_p50_ms", _FLOAT, "median ms from a bar's arrival to its vetted orders"),
+        ("latency_p99_ms", _FLOAT, "99th percentile ms from a bar's arrival to its vetted orders"),
+        ("bars_missed", _INT, "bars the contender did not decide on (timed out, halted, warm-up excluded)"),
+        ("halts", _INT, "times the risk guardian or the contender's own error halted it"),
+        ("restarts", _INT, "times its actor process was restarted"),
+        ("train_s", _FLOAT, "seconds spent fitting a learned contender"),
+        ("calendar_json", _JSON, "{monthly: {YYYY-MM: return}, yearly: {YYYY: return}}, fractions"),
+    )
+)
+"""Leaderboard columns added after the first release: nullable, at the table's end, so a
+store written by an earlier version gains them (NULL in its old rows) when opened for writing."""
+
+
 _TABLE_LIST: tuple[Table, ...] = (
     Table(
         "runs",
@@ -369,6 +406,7 @@ _TABLE_LIST: tuple[Table, ...] = (
                 "traded value (see table reconciliation); NULL for contenders not mirrored",
                 null=True,
             ),
+            *_LEADERBOARD_EXTRA,
         ),
         key=("run_id", "contender"),
         doc="one row per contender, written at run end",
@@ -449,6 +487,27 @@ _TABLE_LIST: tuple[Table, ...] = (
         ),
         doc="one row per change of a mirrored order's reconciliation: its paper fill against its internal fill",
         dedup_key=("run_id", "contender", "client_order_id", "status", "paper_quantity", "internal_quantity"),
+    ),
+    Table(
+        "trials",
+        (
+            _c("data_sha256", _STR, "SHA-256 of the bar data the trial ran on, hex", sym=True),
+            _c("first_bar", _TS, "first bar of the run (UTC)"),
+            _c("last_bar", _TS, "last bar of the run (UTC)"),
+            _c("trial_id", _STR, "SHA-256 (16 hex) of the canonical JSON of {class, params}: one configuration"),
+            _c("run_id", _STR, sym=True),
+            _c("contender", _STR, "the contender's name in that run", sym=True),
+            _c("contender_class", _STR, "contender class (registry name or module:Class)"),
+            _c("params_json", _JSON, "the contender's params", kind="object"),
+            _c("sharpe_per_bar", _FLOAT, "per-bar (not annualized) Sharpe of its excess returns", null=True),
+            _c("ts", _TS, "when the run started (UTC)"),
+        ),
+        doc=(
+            "the trials register: one row per contender configuration per run, so the deflated Sharpe "
+            "ratio can count every configuration ever tried on the same data"
+        ),
+        dedup_key=("run_id", "contender"),
+        partition="YEAR",
     ),
     Table(
         "bars",

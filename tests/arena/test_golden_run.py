@@ -37,6 +37,8 @@ def test_leaderboard_is_the_recorded_one(now_and_then):
     for contender, row in then["leaderboard"].items():
         for col, want in row.items():
             got = now["leaderboard"][contender][col]
+            if col == "metrics_json":  # the full row: columns added since (issue 10) are new keys, the rest unchanged
+                got = {k: v for k, v in got.items() if k in want}
             if isinstance(want, float) and isinstance(got, float):
                 # summation order may change in the last digits; the figures may not
                 assert math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-15) or (

@@ -280,3 +280,29 @@ def test_without_a_decision_timeout_no_thread_is_used(msft):
     before = threading.active_count()
     runner, _ = replay_local(SleepsAtBar(sleep_s=0.0), msft)
     assert runner._pool is None and threading.active_count() == before
+
+
+def test_operational_figures_time_each_decision_and_count_bars_after_a_halt(msft):
+    import time
+
+    from arena.scoring import operational_figures
+
+    class SlowFit(OnceAllIn):
+        def fit(self, history):
+            time.sleep(0.02)
+            super().fit(history)
+
+        def on_bars(self, bars, portfolio):
+            if bars.index == 80:
+                raise ValueError("stop")
+            return Decision(weights={bars.symbols[0]: 0.5})
+
+    _, res = replay_local(SlowFit(), msft.slice(0, 100), warmup_bars=10)
+    assert len(res["decision_ns"]) == res["n_decisions"] == 80 - 10 and min(res["decision_ns"]) > 0
+    assert res["bars_missed"] == 100 - 81  # bars 81..99 after the halt at bar 80
+    assert res["timings_s"]["fit"] >= 0.02
+    ops = operational_figures(res, res["status"])
+    assert ops["halts"] == 1 and ops["bars_missed"] == 19 and ops["train_s"] >= 0.02
+    assert 0 < ops["latency_p50_ms"] <= ops["latency_p99_ms"]
+    _, plain = replay_local(SmaCrossover(), msft.slice(0, 100))
+    assert operational_figures(plain, plain["status"])["train_s"] is None

@@ -104,8 +104,36 @@ def test_same_config_data_and_seed_give_identical_decisions_and_fills(finished_r
         db = b.decisions(second.run_id, contender=name, limit=1000)
         assert strip(da) == strip(db)
         assert first.contenders[name]["fills"] == second.contenders[name]["fills"]
-    lb = lambda res: [{k: v for k, v in r.items() if k != "run_id"} for r in res.leaderboard]  # noqa: E731
-    assert lb(first) == lb(second)
+    wall_clock = {"run_id", "latency_p50_ms", "latency_p99_ms", "train_s"}  # measured times differ run to run
+    lb = lambda res: [{k: v for k, v in r.items() if k not in wall_clock} for r in res.leaderboard]  # noqa: E731
+    assert lb(first) == lb(second)  # the same p-values, StepM and MCS too (seeded bootstrap)
+    assert first.leaderboard[0]["spa_pvalue"] is not None
+
+
+def test_every_trial_on_the_same_bars_is_counted_across_runs(ray_session, tmp_path):
+    store = f"duckdb://{tmp_path / 'trials.duckdb'}"
+    data = {"source": "sample", "name": "us_equities_daily", "until": "2011-06-30"}
+
+    def sweep(fast):
+        return [{"name": "bench", "class": "buy_and_hold"},
+                {"name": "sma", "class": "sma_crossover", "process": "grid", "sweep": {"fast": fast, "slow": [50]}}]
+
+    first = run_arena(_config(tmp_path, data=data, store=store, contenders=sweep([5, 10])))
+    second = run_arena(_config(tmp_path, data=data, store=store, contenders=sweep([10, 20]), rank_by="dsr_all"))
+    assert {r["n_trials"] for r in first.leaderboard} == {3} and {r["n_trials_all"] for r in first.leaderboard} == {3}
+    assert {r["n_trials"] for r in second.leaderboard} == {3}
+    assert {r["n_trials_all"] for r in second.leaderboard} == {4}  # bench and fast=10 were tried before
+    row = next(r for r in second.leaderboard if r["contender"] == "sma_fast10_slow50")
+    assert row["dsr_all"] < row["dsr"]
+    assert [r["rank_by"] for r in second.leaderboard] == ["dsr_all"] * 3
+    assert row["latency_p50_ms"] > 0 and row["latency_p99_ms"] >= row["latency_p50_ms"]
+    assert row["bars_missed"] == 0 and row["halts"] == 0
+    with open_store(store, read_only=True) as st:
+        register = st.run_trials(second.run_id)
+        stored = {r["contender"]: r for r in st.leaderboard(second.run_id)}
+    assert len(register) == 6 and len({r["trial_id"] for r in register}) == 4
+    assert stored["sma_fast10_slow50"]["dsr_all"] == row["dsr_all"]
+    assert stored["bench"]["benchmark"] == "bench" and stored["bench"]["calendar"]["yearly"]
 
 
 def test_failing_contender_is_halted_and_the_run_goes_on(ray_session, tmp_path):

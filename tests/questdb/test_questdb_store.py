@@ -62,6 +62,8 @@ def _all_reads(store, sample) -> dict:
         "no_verdicts": store.risk_verdicts(rid, actions=()),
         "bars": [store.bars(rid, s) for s in ("AAPL", "MSFT")],
         "bars_bounded": store.bars(rid, "AAPL", end=dt.datetime(2024, 1, 2, tzinfo=dt.UTC)),
+        "trials": store.trials(store.get_run(rid)["data_sha256"]),
+        "run_trials": store.run_trials(rid),
     }
 
 
@@ -93,6 +95,24 @@ def test_every_read_matches_the_duckdb_store(qdb_url, tmp_path) -> None:
     with open_store(qdb_url, read_only=True) as q, open_store(tmp_path / "a.duckdb", read_only=True) as d:
         assert _all_reads(q, sample) == _all_reads(d, sample)
         assert q.get_run(RUN_ID)["status"] == "killed"
+
+
+def test_a_leaderboard_table_of_an_earlier_version_gains_the_new_columns(questdb, qdb_url, prefix) -> None:
+    from arena.store.questdb_wire import questdb_ddl
+    from arena.store.schema import _LEADERBOARD_EXTRA, Table
+
+    full = TABLES["leaderboard"]
+    old = Table(full.name, full.columns[: -len(_LEADERBOARD_EXTRA)], key=full.key, partition=full.partition)
+    with _pg(questdb) as con:
+        con.execute(questdb_ddl(old, prefix))
+    with open_store(qdb_url) as store:
+        store.append("leaderboard", [{"run_id": "r", "contender": "c", "rank": 1, "status": "ok",
+                                      "beats_benchmark": 1, "ts": 0}])
+        store.flush()
+        assert store.leaderboard("r")[0]["beats_benchmark"] == 1
+    with _pg(questdb) as con:
+        cols = con.execute(f"SELECT \"column\" FROM table_columns('{prefix}leaderboard')").fetchall()
+    assert [c for (c,) in cols] == list(full.column_names)
 
 
 def test_resending_the_same_rows_adds_nothing(questdb, qdb_url, prefix) -> None:

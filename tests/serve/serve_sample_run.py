@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from arena.store import RunRecord, Store
+from arena.trials import trial_rows
 from ledger.types import Contribution, OrderRequest, OrderStatus, Side, TimeInForce
 
 RUN_ID = "2024-01-02-sample"
 SYMBOLS = ("AAPL", "MSFT")
 CONTENDERS = ("momentum", "sma_cross")
 N_BARS = 5
+SAMPLE_SHA = "5e" * 32
 T0 = dt.datetime(2024, 1, 2, 21, 0, tzinfo=dt.UTC)
 BAR_NS = 86_400 * 10**9
 PRICES = {"AAPL": [185.0, 186.5, 184.0, 188.0, 190.5], "MSFT": [370.0, 372.0, 369.5, 375.0, 374.0]}
@@ -82,7 +84,7 @@ def write_sample_run(store: Store) -> SampleRun:
                 "dataset": "us_equities_daily",
                 "symbols": list(SYMBOLS),
             },
-            data_sha256="5e" * 32,
+            data_sha256=SAMPLE_SHA,
             code_version="0.1.0+dirty",
             seed=42,
             started_at=T0 - dt.timedelta(minutes=5),
@@ -232,6 +234,11 @@ def write_sample_run(store: Store) -> SampleRun:
                 "fills": 5,
                 "n_bars": N_BARS,
                 "metrics_json": {"sharpe": 1.9, "omega": 1.4},
+                "rank_by": "sharpe",
+                "benchmark": "sma_cross",
+                "beats_benchmark": 1,
+                "spa_pvalue": 0.03,
+                "calendar_json": {"monthly": {"2024-01": 0.006}, "yearly": {"2024": 0.006}},
             },
             {
                 "run_id": RUN_ID,
@@ -249,5 +256,10 @@ def write_sample_run(store: Store) -> SampleRun:
             },
         ],
     )
+    store.append("trials", trial_rows(
+        RUN_ID, SAMPLE_SHA, bar_ts_ns(0), bar_ts_ns(N_BARS - 1), bar_ts_ns(0),
+        [("momentum", "momentum", {"lookback": 3}), ("sma_cross", "sma_crossover", {"fast": 2, "slow": 4})],
+        {"momentum": 0.12, "sma_cross": None},
+    ))
     store.finish_run(RUN_ID, T0 + dt.timedelta(days=N_BARS), "killed", N_BARS)
     return SampleRun(run_id=RUN_ID, decision_ids=tuple(decision_ids), scaled_decision_id=scaled)

@@ -93,6 +93,15 @@ def test_leaderboard_by_rank_with_json_safe_metrics(client: TestClient) -> None:
     assert second["metrics"]["final_equity"] == 100_360.0
 
 
+def test_leaderboard_names_its_ranking_benchmark_and_significance(client: TestClient) -> None:
+    first, second = client.get(f"/runs/{RUN_ID}/leaderboard").json()
+    assert (first["rank_by"], first["benchmark"], first["spa_pvalue"]) == ("sharpe", "sma_cross", 0.03)
+    assert first["beats_benchmark"] is True and second["beats_benchmark"] is None
+    assert first["calendar"] == {"monthly": {"2024-01": 0.006}, "yearly": {"2024": 0.006}}
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["LeaderboardRow"]["properties"]
+    assert "Romano-Wolf StepM" in schema["beats_benchmark"]["description"]
+
+
 def test_equity_curve_whole_and_bounded(client: TestClient) -> None:
     answer = client.get(f"/runs/{RUN_ID}/contenders/momentum/equity")
     assert answer.status_code == 200
@@ -159,6 +168,8 @@ def test_openapi_documents_every_endpoint_with_models(client: TestClient) -> Non
         "/runs/{run_id}/bars/{symbol}",
         "/runs/{run_id}/contenders/{name}/positions",
         "/live/runs",
+        "/runs/{run_id}/trials",
+        "/runs/{run_id}/sweeps",
     }
     for path, methods in paths.items():
         for method, operation in methods.items():

@@ -2,6 +2,7 @@
 // leaderboard, the run's status, and — while the run goes on — live updates from its events.
 import { EquityChart } from "./charts.js";
 import { renderLeaderboard } from "./leaderboard.js";
+import { renderSweeps } from "./sweep.js";
 import { LiveFeed } from "./live.js";
 import { ApiError, clear, el, enc, getJSON, notice, num, setStatus, short, when } from "./util.js";
 import { openWhy } from "./why.js";
@@ -66,7 +67,8 @@ export async function renderRun(view, runId, page) {
   const boardBox = el("section", { class: "card", id: "leaderboard-card" });
   const liveBox = el("section", { class: "card", id: "live-card", hidden: true });
   const eventsBox = el("section", { class: "card", id: "events-card", hidden: true });
-  clear(view).append(head, killBox, el("h2", {}, "Equity of every contender"), chartBox, el("h2", {}, "Leaderboard"), boardBox, liveBox, eventsBox);
+  const sweepBox = el("section", { class: "card", id: "sweep-card", hidden: true });
+  clear(view).append(head, killBox, el("h2", {}, "Equity of every contender"), chartBox, el("h2", {}, "Leaderboard"), boardBox, sweepBox, liveBox, eventsBox);
 
   const drawHead = (started) => {
     clear(head);
@@ -122,6 +124,7 @@ export async function renderRun(view, runId, page) {
     state.contenders.forEach((name, i) => state.chart.setCurve(name, curves[i], state.capital));
     drawBoard();
     drawEvents();
+    if ((run?.config?.contenders || []).some((c) => c.sweep_group)) renderSweeps(sweepBox, await getJSON(`/runs/${enc(runId)}/sweeps`));
   };
 
   const drawKillSwitch = (running) => {

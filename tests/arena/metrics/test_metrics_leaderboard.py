@@ -11,6 +11,7 @@ import pytest
 from metrics_helpers import empty_fills, empty_trades, invested_equity, trades_with_pnl
 
 from arena.metrics import (
+    EXTRA_KEYS,
     METRIC_KEYS,
     QUALITY_KEYS,
     ContenderResult,
@@ -71,7 +72,7 @@ def test_rows_carry_every_metric_status_quality_dsr_and_pbo(
     arena_run: dict[str, ContenderResult], ppy: float
 ) -> None:
     rows = build_leaderboard(arena_run, ppy)
-    expected = ["contender", "rank", "status", "halt_reason", *METRIC_KEYS, *QUALITY_KEYS, "dsr", "pbo"]
+    expected = ["contender", "rank", "status", "halt_reason", *METRIC_KEYS, *QUALITY_KEYS, "dsr", "pbo", *EXTRA_KEYS]
     for row in rows:
         assert list(row) == expected
         assert [row[k] for k in QUALITY_KEYS] == [None] * 4, "none of these contenders predicts"

@@ -27,6 +27,7 @@ from store_sample_rows import (
 from arena.records import to_batch
 from arena.store import TABLES, DuckDBStore, RowsRejectedError
 from reconciliation_rows import reconciliation_records
+from arena.trials import trial_rows
 
 
 def _count(path: Path, table: str) -> int:
@@ -132,6 +133,8 @@ def test_append_every_table_then_reopen(store_path: Path) -> None:
         assert store.explanation("d1")["explanation"] == explained
         assert store.explanation("d2") is None
         store.append("reconciliation", to_batch(TABLES["reconciliation"], reconciliation_records("run-1")))
+        store.append("trials", trial_rows("run-1", "ab" * 32, ts_ns(0), ts_ns(2), ts_ns(3),
+                                          [("sma", "sma_crossover", {"fast": 5, "slow": 20})], {"sma": 0.05}))
     counts = {t: _count(store_path, t) for t in TABLES}
     assert counts == {
         "runs": 1,
@@ -145,6 +148,7 @@ def test_append_every_table_then_reopen(store_path: Path) -> None:
         "explanations": 1,
         "bars": 4,
         "reconciliation": len(reconciliation_records("run-1")),
+        "trials": 1,
     }
 
 
