@@ -270,6 +270,13 @@ class BrokerSettings(_Strict):
         None, description="trading REST base URL; None = Alpaca's paper endpoint (https://paper-api.alpaca.markets)"
     )
     poll_every_s: float = Field(2.0, gt=0, description="seconds between polls of a working paper order")
+    trade_updates: bool = Field(
+        True, description="take paper fills from the account's trade-updates websocket (TradingStream) as they "
+        "happen; polling stays as the fallback"
+    )
+    stream_url: str | None = Field(
+        None, description="trade-updates websocket URL; None = <url>/stream with ws(s), as Alpaca lays them out"
+    )
     settle_s: float = Field(10.0, ge=0, description="seconds the run's end waits for working paper orders to fill")
     max_backoff_s: float = Field(60.0, gt=0, description="longest wait between two retries of a broker call")
 
@@ -297,6 +304,20 @@ class BrokerSettings(_Strict):
         if parts.username or parts.password:
             raise ValueError("must not carry credentials; keys come from the <PREFIX>_API_* environment variables")
         return v.rstrip("/")
+
+    @field_validator("stream_url")
+    @classmethod
+    def _valid_stream_url(cls, v: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if v is None:
+            return v
+        parts = urlsplit(v)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            raise ValueError(f"expected a ws(s):// URL with a host, got {v!r}")
+        if parts.username or parts.password:
+            raise ValueError("must not carry credentials; keys come from the <PREFIX>_API_* environment variables")
+        return v
 
 
 class ArenaConfig(_Strict):

@@ -31,6 +31,14 @@ class BrokerMirrorActor:
 
     def __init__(self, run_id: str, broker: Mapping[str, Any], keys: Mapping[str, PaperKeys], recorder: Any) -> None:
         from arena.broker.alpaca_paper import PaperMirror, paper_client
+        from arena.broker.trade_updates import TradeUpdatesListener, stream_url_of
+
+        stream_url = broker.get("stream_url") or stream_url_of(broker.get("url"))
+
+        def listener(name: str) -> Any:
+            if not broker.get("trade_updates", True):
+                return None
+            return lambda on_order: TradeUpdatesListener(keys[name], on_order, stream_url)
 
         self._recorder = recorder
         self._settle_s = float(broker["settle_s"])
@@ -40,6 +48,7 @@ class BrokerMirrorActor:
             name: PaperMirror(
                 run_id, name, paper_client(keys[name], broker.get("url")), self._sink,
                 poll_every_s=float(broker["poll_every_s"]), max_backoff_s=float(broker["max_backoff_s"]),
+                updates=listener(name),
             )
             for name in broker["mirror"]
         }

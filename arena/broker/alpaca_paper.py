@@ -1,5 +1,6 @@
 """One mirrored contender's Alpaca paper account: orders submitted in the background,
-fills polled (``GET /v2/orders/{id}``), reconciled.
+fills taken from the account's trade-updates stream (:mod:`arena.broker.trade_updates`) and
+polled (``GET /v2/orders/{id}``) as the fallback, reconciled.
 
 The arena never waits for the broker: :meth:`PaperMirror.submit` and
 :meth:`PaperMirror.on_fills` only queue; one worker thread per mirror talks to the account
@@ -150,6 +151,9 @@ class PaperMirror:
         client: its account's ``TradingClient`` (:func:`paper_client`).
         sink: receives the records made (:data:`Sink`), from the worker thread.
         poll_every_s: seconds between polls of the working paper orders.
+        updates: subscribe a trade-updates listener: ``updates(on_order)`` starts one (e.g.
+            :class:`~arena.broker.trade_updates.TradeUpdatesListener`) whose orders are
+            reconciled as they come; polling stays as the fallback. None: polling only.
         min_backoff_s, max_backoff_s: first and longest wait between retries (seconds).
         clock: monotonic clock (seconds).
 
@@ -165,6 +169,7 @@ class PaperMirror:
         sink: Sink,
         *,
         poll_every_s: float = 2.0,
+        updates: Callable[[Callable[[Any], None]], Any] | None = None,
         min_backoff_s: float = 0.5,
         max_backoff_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
@@ -191,6 +196,7 @@ class PaperMirror:
         """Orders the paper account holds (accepted, or found there after a retried submission)."""
         self._thread = threading.Thread(target=self._run, name=f"paper-mirror-{contender}", daemon=True)
         self._thread.start()
+        self._listener = updates(lambda order: self._jobs.put(("update", order))) if updates is not None else None
 
     # ------------------------------------------------------------------ the arena's side (never blocks)
     def submit(self, order: MirrorOrder) -> None:
@@ -211,6 +217,8 @@ class PaperMirror:
         if self._thread.is_alive():  # stuck retrying an outage: stop the retries
             self._stop.set()
             self._thread.join(30.0)
+        if self._listener is not None:
+            self._listener.stop()
         return {**self.reconciler.summary(), "episodes": self.episodes, "submitted": self.submitted}
 
     # ------------------------------------------------------------------ the worker thread
@@ -234,6 +242,8 @@ class PaperMirror:
                 elif kind == "fills":
                     for fill in item:
                         self._emit(self.reconciler.internal_fill(fill))
+                elif kind == "update" and self._arena_id(item.client_order_id) in self._working:
+                    self._paper(item)  # a trade update: reconciled now, not at the next poll
                 if self._clock() >= next_poll:
                     self._poll()
                     next_poll = self._clock() + self._poll_every_s

@@ -8,10 +8,16 @@ reference, and Alpaca's error bodies):
 * ``POST /v2/orders``: creates an ``accepted`` order; a repeated ``client_order_id`` answers
   ``422 {"code": 40010001, "message": "client_order_id must be unique"}``;
 * ``GET /v2/orders/{id}``, ``GET /v2/orders:by_client_order_id?client_order_id=``, ``GET /v2/account``;
-* wrong keys answer ``403 {"message": "forbidden."}``.
+* wrong keys answer ``403 {"message": "forbidden."}``;
+* the trade-updates websocket at ``stream_url`` (``ws://127.0.0.1:<port>/stream``), as
+  alpaca-py's ``TradingStream`` speaks it: ``{"action": "authenticate", "data": {key_id,
+  secret_key}}`` → ``{"stream": "authorization", "data": {"status": "authorized", ...}}``,
+  ``{"action": "listen", ...}`` → ``{"stream": "listening", ...}``, then one
+  ``{"stream": "trade_updates", "data": {"event": "fill", "order": {...}, ...}}`` per fill.
 
-An order fills in full at the first read of it (``fill="immediate"``, the default) at
-``fill_prices[symbol]`` (so a test sets a paper price that differs from the internal one),
+An order fills in full at the first read of it (``fill="immediate"``, the default), or at
+once when it is created, announced on the trade-updates stream (``fill="stream"``; reads
+then find it filled), at ``fill_prices[symbol]`` (so a test sets a paper price that differs from the internal one),
 or stays working (``fill="never"``), or is rejected (``fill="reject"``). Faults are queued
 per route with :meth:`AlpacaTradingServer.fail_next`: ``rate_limited`` (429) answers, or
 an ``internal_error`` (500) returned *after* the order was created (a submission whose
@@ -20,6 +26,7 @@ answer was lost, so a retry meets the duplicate).
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import threading
@@ -47,7 +54,7 @@ class AlpacaTradingServer:
     Args:
         key_id, secret_key: the only keys it accepts.
         fill_prices: symbol → paper fill price (USD); a symbol without one fills at 100.0.
-        fill: ``immediate`` | ``never`` | ``reject``.
+        fill: ``immediate`` | ``never`` | ``reject`` | ``stream``.
     """
 
     def __init__(
@@ -64,16 +71,77 @@ class AlpacaTradingServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="alpaca-trading-server", daemon=True)
+        self._loop = asyncio.new_event_loop()
+        self._listeners: set[Any] = set()
+        self.stream_messages: list[dict[str, Any]] = []  # what the stream sent, in order
+        self._ws_ready = threading.Event()
+        self._ws_thread = threading.Thread(target=self._serve_stream, name="alpaca-trade-updates", daemon=True)
+        self.stream_url = ""
 
     def start(self) -> AlpacaTradingServer:
-        """Serve in a daemon thread; returns itself."""
+        """Serve REST and the trade-updates stream in daemon threads; returns itself."""
         self._thread.start()
+        self._ws_thread.start()
+        self._ws_ready.wait(10)
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
+        """Stop serving and close the sockets."""
         self._httpd.shutdown()
         self._httpd.server_close()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+    # ------------------------------------------------------------------ trade-updates stream
+    def _serve_stream(self) -> None:
+        from websockets.asyncio.server import serve
+
+        async def session(ws: Any) -> None:
+            auth = json.loads(await ws.recv())
+            data = auth.get("data") or {}
+            ok = data.get("key_id") == self.key_id and data.get("secret_key") == self.secret_key
+            await ws.send(json.dumps({"stream": "authorization", "data": {
+                "action": "authenticate", "status": "authorized" if ok else "unauthorized"}}))
+            if not ok:
+                return
+            listen = json.loads(await ws.recv())
+            streams = (listen.get("data") or {}).get("streams", [])
+            await ws.send(json.dumps({"stream": "listening", "data": {"streams": streams}}))
+            self._listeners.add(ws)
+            try:
+                await ws.wait_closed()
+            finally:
+                self._listeners.discard(ws)
+
+        async def main() -> None:
+            server = await serve(session, "127.0.0.1", 0)
+            port = next(iter(server.sockets)).getsockname()[1]
+            self.stream_url = f"ws://127.0.0.1:{port}/stream"
+            self._ws_ready.set()
+            await asyncio.Future()  # until the loop is stopped
+
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(main())
+        except RuntimeError:  # the loop was stopped
+            pass
+
+    def listening(self) -> int:
+        """Trade-updates clients authenticated and listening."""
+        return len(self._listeners)
+
+    def _announce(self, event: str, order: dict[str, Any]) -> None:
+        message = {"stream": "trade_updates", "data": {
+            "event": event, "execution_id": str(uuid.uuid4()), "order": copy.deepcopy(order), "timestamp": _now(),
+            "price": order.get("filled_avg_price"), "qty": order.get("filled_qty"),
+            "position_qty": order.get("filled_qty")}}
+        self.stream_messages.append(message)
+        text = json.dumps(message)
+
+        async def send_all() -> None:
+            for ws in list(self._listeners):
+                await ws.send(text)
+
+        asyncio.run_coroutine_threadsafe(send_all(), self._loop)
 
     def fail_next(self, route: str, error: str, times: int = 1) -> None:
         """Answer the next ``times`` requests of ``route`` (``POST /v2/orders``, ``GET /v2/orders/{id}``)
@@ -113,7 +181,13 @@ class AlpacaTradingServer:
                 position_intent="buy_to_open" if body["side"] == "buy" else "sell_to_close",
             )
             self.orders[order["id"]] = order
-            return 200, order
+            answer = copy.deepcopy(order)
+            if self.fill == "stream":  # fills at once, told on the stream (the answer still says accepted)
+                price = self.fill_prices.get(order["symbol"], 100.0)
+                order.update(status="filled", filled_qty=order["qty"], filled_avg_price=f"{price:.4f}",
+                             filled_at=now, updated_at=now)
+                self._announce("fill", order)
+            return 200, answer
 
     def _read(self, order: dict[str, Any]) -> dict[str, Any]:
         """The order as a read finds it: filled (or rejected) at the first read, per ``fill``."""

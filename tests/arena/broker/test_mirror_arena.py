@@ -25,7 +25,7 @@ def test_a_mirrored_contender_is_reconciled_in_a_replay(ray_session, trading_ser
             {"name": "bench", "class": "buy_and_hold"},
         ],
         "broker": {"kind": "alpaca_paper", "mirror": {"sma": "ALPACA_SMA"}, "url": trading_server.url,
-                   "poll_every_s": 0.05, "settle_s": 5.0},
+                   "stream_url": trading_server.stream_url, "poll_every_s": 0.05, "settle_s": 5.0},
         "store": store,
     })
     result = run_arena(cfg)

@@ -145,3 +145,39 @@ def test_an_outage_never_blocks_and_is_reported_once(trading_server):
     assert sink.kinds() == ["BROKER_UNAVAILABLE"]
     assert summary["episodes"] == 1 and summary["submitted"] == 0
     assert summary["unfilled_orders"] == 5
+
+
+def test_paper_fills_come_from_the_trade_updates_stream():
+    """Polling once an hour: only alpaca-py's TradingStream can bring the fill before the end."""
+    from alpaca_trading_server import AlpacaTradingServer
+
+    from arena.broker.trade_updates import TradeUpdatesListener
+
+    server = AlpacaTradingServer(fill="stream", fill_prices={"AAPL": 100.50}).start()
+    try:
+        sink = _Sink()
+        client = paper_client(KEYS, server.url, timeout_s=2.0)
+        listeners = []
+
+        def updates(on_order):
+            listeners.append(TradeUpdatesListener(KEYS, on_order, server.stream_url))
+            return listeners[-1]
+
+        mirror = PaperMirror(RUN, "sma", client, sink, poll_every_s=3600.0, updates=updates)
+        deadline = time.monotonic() + 20
+        while server.listening() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.listening() == 1, "the stream authenticated and listens"
+        mirror.submit(_order("sma-1"))
+        mirror.on_fills([InternalFill("sma-1", 10.0, 100.0, T0 + 60_000_000_000)])
+        t0 = time.monotonic()
+        summary = mirror.close(settle_s=15.0)
+        assert time.monotonic() - t0 < 10, "settled by the stream, not by waiting out settle_s"
+        assert server.answered("GET", "/v2/orders/") == 0, "no poll was needed"
+        assert listeners[0].updates == 1 and server.stream_messages[0]["data"]["event"] == "fill"
+        filled = [r for r in sink.rows("reconciliation") if r.status == "FILLED"]
+        assert len(filled) == 1 and filled[0].paper_price == 100.50
+        assert filled[0].divergence_bps == pytest.approx(50.0)
+        assert summary["unfilled_orders"] == 0
+    finally:
+        server.stop()
