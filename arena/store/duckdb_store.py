@@ -17,6 +17,7 @@ the same store, and on close.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -58,6 +59,9 @@ DUCKDB_TYPES: Mapping[ColumnType, str] = {
     ColumnType.STRING_LIST: "VARCHAR[]",
 }
 """DuckDB SQL type of each column type (as ``information_schema`` spells it)."""
+
+_VERIFIED: set[tuple[str, int, int, int]] = set()
+"""Store files (path, device, inode, mtime ns) whose schema this process has checked."""
 
 _BATCH_VIEW = "_arena_append_batch"
 _LOCK_MARKERS = ("could not set lock", "conflicting lock", "different configuration")
@@ -183,13 +187,26 @@ class DuckDBStore(Store):
             con.execute(f'ALTER TABLE "{table.name}" ADD COLUMN "{col.name}" {DUCKDB_TYPES[col.type]}')
 
     def _check_schema(self) -> None:
+        """Every table of the schema, with this version's columns in order: one query over
+        ``information_schema``; a file verified once in this process (same inode, unchanged
+        since) is not queried again when opened read-only (the API opens one per request)."""
+        try:
+            st = os.stat(self.path)
+            identity: tuple[str, int, int, int] | None = (str(self.path), st.st_dev, st.st_ino, st.st_mtime_ns)
+        except OSError:
+            identity = None
+        if self.read_only and identity is not None and identity in _VERIFIED:
+            return
         con = self._live()
+        rows = con.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"
+        ).fetchall()
+        by_table: dict[str, list[tuple[str, str]]] = {}
+        for table_name, column, dtype in rows:
+            by_table.setdefault(table_name, []).append((column, dtype))
         for table in TABLES.values():
-            found = con.execute(
-                "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_name = ? AND table_schema = 'main' ORDER BY ordinal_position",
-                [table.name],
-            ).fetchall()
+            found = by_table.get(table.name)
             if not found:
                 raise ValueError(
                     f"{str(self.path)!r} is not an arena store: table {table.name!r} is missing"
@@ -204,6 +221,8 @@ class DuckDBStore(Store):
                         f"version's schema at column {i}: expected (name, type) {want!r}, "
                         f"found {have!r}"
                     )
+        if identity is not None:
+            _VERIFIED.add(identity)
 
     def _live(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
