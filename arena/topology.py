@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -71,6 +72,8 @@ class RunResult:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     broker: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Mirrored contender → its paper mirror's summary (``BrokerMirrorActor.finish``); empty without ``broker:``."""
+    restarts: dict[str, int] = field(default_factory=dict)
+    """Contender → times its actor process was restarted after a crash (config ``recovery``); 0 for none."""
 
 
 def ensure_ray(cfg: ArenaConfig) -> str:
@@ -210,13 +213,19 @@ def run_arena(
     recorder = RecorderActor.remote(cfg.store, cfg.events, cfg.events_maxlen)
     hosts = contender_hosts(cfg)
     seeds = {spec.name: _seed(cfg.seed, i) for i, spec in enumerate(cfg.contenders)}
+    rec = cfg.recovery
     actors: dict[str, Any] = {
         key: ContenderActor.options(
             num_cpus=max(spec.resources.num_cpus for spec in members),
             num_gpus=max(gpus[spec.name] for spec in members),
             name=f"contender:{run_id}:{key}",
             namespace=NAMESPACE,
-        ).remote([(spec.name, spec.class_, spec.params, seeds[spec.name]) for spec in members])
+            max_restarts=rec.max_restarts,
+            max_task_retries=0,  # a call in flight at a crash fails; the market-data actor publishes again
+        ).remote(
+            [(spec.name, spec.class_, spec.params, seeds[spec.name]) for spec in members],
+            _recovery_spec(cfg, run_id, key),
+        )
         for key, members in hosts.items()
     }
     spawned: dict[str, Any] = {"market": market, "recorder": recorder, **actors}
@@ -302,6 +311,7 @@ def run_arena(
         control.register(run_id, cfg.name, ray.get_runtime_context().gcs_address)  # operators reach it now
 
         failed: dict[str, str] = {}
+        restarts: dict[str, int] = {}
         if progress is not None:
             progress(0, info["n_bars"])
         for update in market.stream.options(num_returns="streaming").remote(
@@ -310,10 +320,12 @@ def run_arena(
             recorder=recorder, run_id=run_id, consumers=tuple(k for k in hosts if hosts[k][0].name in consumers),
             live_settings=cfg.replay.model_dump() if live_mode else None,
             alpaca_keys=alpaca_keys if live_mode else None,
+            restart_timeout_s=rec.restart_timeout_s if rec.max_restarts else None,
         ):
             state = ray.get(update)
             failed = state["failed"]
             decided = state["decided"]
+            restarts = state.get("restarts", {})
             if progress is not None:
                 progress(state["decided"], max(info["n_bars"], state["bars"]))
         if live_mode:  # the run's length is known once the live stream ends
@@ -328,6 +340,7 @@ def run_arena(
                 except ray.exceptions.RayError as exc:
                     failed[key] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:500]}"
         failed = {spec.name: reason for key, reason in failed.items() for spec in hosts[key]}  # per contender
+        restarts = {spec.name: restarts.get(key, 0) for key in hosts for spec in hosts[key]}
         ray.get(guardian.flush.remote())  # every contender's audit is in (finish waits for it)
         gstatus = ray.get(guardian.status.remote())
         paper = {} if broker is None else ray.get(broker.finish.remote())  # waits at most broker.settle_s
@@ -378,7 +391,11 @@ def run_arena(
     finally:
         control.unregister(run_id)
         for a in spawned.values():
-            ray.kill(a)
+            ray.kill(a, no_restart=True)
+        if rec.max_restarts and not rec.keep_snapshots:
+            from arena.recovery import snapshots_root
+
+            shutil.rmtree(snapshots_root(run_id), ignore_errors=True)
     t_end = time.perf_counter()
     return RunResult(
         run_id=run_id,
@@ -398,7 +415,20 @@ def run_arena(
         guardian=gstatus,
         rejected=rejected,
         broker=paper,
+        restarts=restarts,
     )
+
+
+def _recovery_spec(cfg: ArenaConfig, run_id: str, key: str) -> dict[str, Any] | None:
+    """What contender actor ``key`` needs to snapshot itself and to restore after a restart
+    (:class:`~arena.actors.contender.ContenderActor`'s ``recovery``); None without restarts."""
+    rec = cfg.recovery
+    if not rec.max_restarts:
+        return None
+    from arena.recovery import SnapshotFolder
+
+    return {"key": key, "dir": str(SnapshotFolder.of(run_id, key).path), "every_bars": rec.snapshot_every_bars,
+            "every_s": rec.snapshot_every_s}
 
 
 def _alpaca_inputs(cfg: ArenaConfig) -> tuple[dict[str, Any], Any]:
