@@ -158,7 +158,8 @@ class ContenderActor:
         run_id = next(iter(settings.values())).run_id
         events = [{"run_id": run_id, "ts": ts, "contender": name, "kind": "CONTENDER_RESTARTED",
                    "reason": f"process restarted (restart {self._epoch}); resumed from its snapshot after bar {bars}",
-                   "details_json": {"bars_restored": bars, "restart": self._epoch, "actor": key}}
+                   "details_json": {"bars_restored": bars, "restart": self._epoch, "actor": key,
+                                    "records_through_bar": self._drop_until[name]}}
                    for name in self._runners]
         ray.get(recorder.append.remote({"events": events}))
 

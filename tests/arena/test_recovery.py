@@ -3,6 +3,7 @@ goes on from its last snapshot, and the run ends as an uninterrupted one would h
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -156,6 +157,10 @@ def test_the_restart_is_an_event_naming_the_bar(clean_and_crashed):
         con.close()
     assert len(rows) == 1
     assert rows[0][0] == "flip" and f"after bar {restored}" in rows[0][1]
+    details = json.loads(rows[0][2]) if isinstance(rows[0][2], str) else rows[0][2]
+    assert details["bars_restored"] == restored and details["restart"] == 1
+    # records of bars after the snapshot were written before the kill: their replay was not sent again
+    assert details["records_through_bar"] > restored
 
 
 def test_snapshots_are_removed_after_the_run(clean_and_crashed):
