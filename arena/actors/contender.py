@@ -3,6 +3,8 @@ process — each with its own ledger, risk replica and records."""
 
 from __future__ import annotations
 
+import logging
+import pickle
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -15,6 +17,8 @@ from arena.risk import RiskGuardian, RiskLimits
 from arena.risk.authority import Control, GuardianReplica
 from arena.runner import ContenderRunner, RunnerSettings
 from contenders.registry import resolve
+
+log = logging.getLogger(__name__)
 
 _FIELDS = ("open", "high", "low", "close", "volume")
 SHIP_EVERY_S = 0.25  # seconds between shipments of audit rows to the recorder
@@ -252,8 +256,16 @@ class ContenderActor:
         self._last_ship = time.monotonic()
         members = {name: {"runner": r.snapshot(), "replica": self._replicas[name].snapshot()}
                    for name, r in self._runners.items()}
-        SnapshotFolder(self._recovery["dir"]).save(n, members)  # type: ignore[index]
         self._snap_bar, self._snap_t = n, time.monotonic()
+        try:
+            SnapshotFolder(self._recovery["dir"]).save(n, members)  # type: ignore[index]
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            # a contender that does not pickle: no more snapshots; a restart replays from the
+            # last one written, or from bar 0 (slower, the same result)
+            log.warning("contender actor %s: snapshot after bar %d failed (%s: %s); no more snapshots, a restart "
+                        "goes on from an earlier one or from the first bar", self._recovery["key"],  # type: ignore[index]
+                        n, type(exc).__name__, exc)
+            self._recovery["every_bars"], self._recovery["every_s"] = 1 << 62, None  # type: ignore[index]
 
     def _to_broker(self) -> None:
         """Send the mirrored members' new approved orders and fills to the broker mirror actor
