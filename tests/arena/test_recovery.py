@@ -60,9 +60,9 @@ def _rows(path, run_id: str) -> dict[str, list[tuple]]:
         con.close()
 
 
-def _kill_when_snapshotted(run_id: str, key: str, after_s: float, killed: list[tuple[int, int]]) -> None:
-    """Wait for actor ``key``'s first snapshot, let it run ``after_s`` more, then SIGKILL its
-    process; ``killed`` gets (pid, bars of the newest snapshot just before the kill)."""
+def _kill_when(run_id: str, key: str, ready, after_s: float, killed: list[tuple[int, int]]) -> None:
+    """Once ``ready(actor, folder)`` holds, let actor ``key`` run ``after_s`` more, then SIGKILL its
+    process; ``killed`` gets (pid, bars of the newest snapshot just before the kill, 0 for none)."""
     folder = SnapshotFolder.of(run_id, key)
     deadline = time.monotonic() + 120
     while True:
@@ -73,13 +73,26 @@ def _kill_when_snapshotted(run_id: str, key: str, after_s: float, killed: list[t
             assert time.monotonic() < deadline, "the contender actor was never created"
             time.sleep(0.02)
     pid = ray.get(actor.__ray_call__.remote(lambda self: os.getpid()))
-    while folder.latest() is None:
-        assert time.monotonic() < deadline, "no snapshot was written"
+    while not ready(actor, folder):
+        assert time.monotonic() < deadline, "never ready to be killed"
         time.sleep(0.02)
     time.sleep(after_s)
     snap = folder.latest()
     os.kill(pid, signal.SIGKILL)
-    killed.append((pid, snap["bars"]))
+    killed.append((pid, 0 if snap is None else snap["bars"]))
+
+
+def _snapshotted(actor, folder) -> bool:
+    return folder.latest() is not None
+
+
+def _crashed_run(cfg, run_id: str, ready, after_s: float):
+    killed: list[tuple[int, int]] = []
+    killer = threading.Thread(target=_kill_when, args=(run_id, "flip", ready, after_s, killed))
+    killer.start()
+    result = run_arena(cfg, run_id=run_id)
+    killer.join()
+    return result, killed
 
 
 @pytest.fixture(scope="module")
@@ -90,11 +103,7 @@ def clean_and_crashed(ray_session, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("recovery")
     cfg = _config(tmp)
     clean = run_arena(cfg, run_id="t-recovery-clean")
-    killed: list[tuple[int, int]] = []
-    killer = threading.Thread(target=_kill_when_snapshotted, args=("t-recovery-crash", "flip", 0.6, killed))
-    killer.start()
-    crashed = run_arena(cfg, run_id="t-recovery-crash")
-    killer.join()
+    crashed, killed = _crashed_run(cfg, "t-recovery-crash", _snapshotted, 0.6)
     return cfg, tmp / "arena.duckdb", clean, crashed, killed
 
 
@@ -166,3 +175,53 @@ def test_the_restart_is_an_event_naming_the_bar(clean_and_crashed):
 def test_snapshots_are_removed_after_the_run(clean_and_crashed):
     _, _, _, crashed, _ = clean_and_crashed
     assert not snapshots_root(crashed.run_id).exists()
+
+
+def test_a_contender_that_cannot_be_pickled_is_replayed_from_the_first_bar(clean_and_crashed):
+    """No snapshot of it can be taken (a warning, not a failure): killed after about 150 bars, it is
+    restarted from bar 0, and still ends as the uninterrupted run did (the same contender with
+    nothing unpicklable in it), every row once."""
+    cfg, path, clean, _, _ = clean_and_crashed
+    spec = cfg.contenders[0].model_copy(update={"class_": "arena_test_contenders:FlipHoldingALock"})
+    cfg = cfg.model_copy(update={"contenders": [spec, *cfg.contenders[1:]]})
+    result, killed = _crashed_run(
+        cfg, "t-recovery-nopickle", lambda actor, folder: ray.get(actor.resume_bar.remote())["bars"] >= 150, 0.0)
+    assert killed and killed[0][1] == 0, "no snapshot was written"
+    assert result.status == "finished" and result.restarts["flip"] == 1
+    assert result.contenders["flip"]["restored_from_bar"] == 0
+    a, b = clean.contenders["flip"], result.contenders["flip"]
+    np.testing.assert_array_equal(a["equity"], b["equity"])
+    assert a["fills"] == b["fills"]
+    assert _rows(path, result.run_id) == _rows(path, clean.run_id)
+    assert result.guardian["audited_verdicts"] == clean.guardian["audited_verdicts"]
+
+
+def test_the_recorder_drops_what_a_crashed_incarnation_still_had_in_flight(ray_session, tmp_path):
+    """A batch sent by an incarnation older than the one that resumed is dropped (its bars are
+    replayed); the marks of the batches written say which bars a restarted actor may skip."""
+    import datetime as dt
+
+    from arena.actors.recorder import RecorderActor
+
+    rec = RecorderActor.remote(f"duckdb://{tmp_path / 'arena.duckdb'}")
+    ray.get(rec.create_run.remote({
+        "run_id": "r1", "name": "r", "config": {}, "data_source": {}, "data_sha256": "0" * 64,
+        "code_version": "test", "seed": 0, "started_at": dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+        "symbols": ["A"], "periods_per_year": 252.0, "status": "running"}))
+
+    def events(*reasons):
+        return {"events": [{"run_id": "r1", "ts": 1, "contender": "c", "kind": "K", "reason": r,
+                            "details_json": {}} for r in reasons]}
+
+    assert ray.get(rec.append.remote(events("a", "b"), ("k", 0, {"c": 10}))) == 2
+    assert ray.get(rec.resume.remote("k")) == (1, {"c": 10})
+    assert ray.get(rec.append.remote(events("late"), ("k", 0, {"c": 20}))) == 0, "from the crashed incarnation"
+    assert ray.get(rec.append.remote(events("other"), ("j", 0, {"d": 5}))) == 1, "another actor is not fenced"
+    assert ray.get(rec.append.remote(events("new"), ("k", 1, {"c": 20}))) == 1
+    assert ray.get(rec.resume.remote("k")) == (2, {"c": 20, "d": 5})
+    ray.get(rec.close.remote())
+    con = duckdb.connect(str(tmp_path / "arena.duckdb"), read_only=True)
+    try:
+        assert sorted(r[0] for r in con.execute("SELECT reason FROM events").fetchall()) == ["a", "b", "new", "other"]
+    finally:
+        con.close()
