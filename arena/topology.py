@@ -209,22 +209,27 @@ def run_arena(
     started_at = datetime.now(timezone.utc)
     # Start every actor process at once; the contenders finish their set-up once the data is known.
     data_spec, alpaca_keys = _alpaca_inputs(cfg) if cfg.data.source == "alpaca" else (cfg.data.model_dump(), None)
-    market = MarketDataActor.remote(data_spec, cfg.base_dir)
-    recorder = RecorderActor.remote(cfg.store, cfg.events, cfg.events_maxlen)
+    # the run's single actors live on the driver's node, which a run cannot outlive anyway, and where the
+    # config's paths (data files, a DuckDB store) are; a contender actor may be lost with its node and
+    # restarted elsewhere
+    here = _on_driver_node()
+    market = MarketDataActor.options(scheduling_strategy=here).remote(data_spec, cfg.base_dir)
+    recorder = RecorderActor.options(scheduling_strategy=here).remote(cfg.store, cfg.events, cfg.events_maxlen)
     hosts = contender_hosts(cfg)
     seeds = {spec.name: _seed(cfg.seed, i) for i, spec in enumerate(cfg.contenders)}
     rec = cfg.recovery
+    recoverable = bool(rec.max_restarts) and _recoverable(cfg)
     actors: dict[str, Any] = {
         key: ContenderActor.options(
             num_cpus=max(spec.resources.num_cpus for spec in members),
             num_gpus=max(gpus[spec.name] for spec in members),
             name=f"contender:{run_id}:{key}",
             namespace=NAMESPACE,
-            max_restarts=rec.max_restarts,
+            max_restarts=rec.max_restarts if recoverable else 0,
             max_task_retries=0,  # a call in flight at a crash fails; the market-data actor publishes again
         ).remote(
             [(spec.name, spec.class_, spec.params, seeds[spec.name]) for spec in members],
-            _recovery_spec(cfg, run_id, key),
+            _recovery_spec(cfg, run_id, key) if recoverable else None,
         )
         for key, members in hosts.items()
     }
@@ -233,7 +238,9 @@ def run_arena(
     if cfg.broker is not None:
         from arena.actors.broker import BrokerMirrorActor
 
-        broker = BrokerMirrorActor.remote(run_id, cfg.broker.model_dump(), keys, recorder)
+        broker = BrokerMirrorActor.options(scheduling_strategy=here).remote(
+            run_id, cfg.broker.model_dump(), keys, recorder
+        )
         spawned["broker"] = broker
     created: Any = None
     decided = 0  # bars every contender has processed (recorded as n_bars of a run that fails)
@@ -263,7 +270,8 @@ def run_arena(
             }
         )
         limits = RiskLimits(**cfg.risk.model_dump(), periods_per_year=ppy)
-        guardian = RiskGuardianActor.options(name=GUARDIAN_PREFIX + run_id, namespace=NAMESPACE).remote(
+        guardian = RiskGuardianActor.options(name=GUARDIAN_PREFIX + run_id, namespace=NAMESPACE,
+                                             scheduling_strategy=here).remote(
             run_id, limits, recorder
         )
         spawned["guardian"] = guardian
@@ -320,7 +328,7 @@ def run_arena(
             recorder=recorder, run_id=run_id, consumers=tuple(k for k in hosts if hosts[k][0].name in consumers),
             live_settings=cfg.replay.model_dump() if live_mode else None,
             alpaca_keys=alpaca_keys if live_mode else None,
-            restart_timeout_s=rec.restart_timeout_s if rec.max_restarts else None,
+            restart_timeout_s=rec.restart_timeout_s if recoverable else None,
         ):
             state = ray.get(update)
             failed = state["failed"]
@@ -392,7 +400,7 @@ def run_arena(
         control.unregister(run_id)
         for a in spawned.values():
             ray.kill(a, no_restart=True)
-        if rec.max_restarts and not rec.keep_snapshots:
+        if recoverable and not rec.keep_snapshots:
             from arena.recovery import snapshots_root
 
             shutil.rmtree(snapshots_root(run_id), ignore_errors=True)
@@ -417,6 +425,30 @@ def run_arena(
         broker=paper,
         restarts=restarts,
     )
+
+
+def _on_driver_node() -> Any:
+    """Ray's scheduling strategy for an actor on the driver's node (they ask for no CPU, so the node
+    can always host them; Ray 2.60 places such actors anywhere under a *soft* affinity)."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    return NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=False)
+
+
+def _recoverable(cfg: ArenaConfig) -> bool:
+    """Whether a crashed contender can be replayed to exactly the uninterrupted result: not with
+    paper-account mirroring (the replayed orders would reach the broker again), nor with signal
+    consumers (the signals of the replayed bars do not reach them again); such runs keep
+    ``max_restarts = 0``, with a warning."""
+    why = []
+    if cfg.broker is not None:
+        why.append("broker mirroring (replayed orders would reach the paper account twice)")
+    if signal_consumers(cfg):
+        why.append("signal consumers (replayed signals are not routed to them again)")
+    if why:
+        log.warning("recovery.max_restarts = %d is not applied: this run has %s; a crashed contender is failed",
+                    cfg.recovery.max_restarts, " and ".join(why))
+    return not why
 
 
 def _recovery_spec(cfg: ArenaConfig, run_id: str, key: str) -> dict[str, Any] | None:

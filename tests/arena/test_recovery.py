@@ -225,3 +225,30 @@ def test_the_recorder_drops_what_a_crashed_incarnation_still_had_in_flight(ray_s
         assert sorted(r[0] for r in con.execute("SELECT reason FROM events").fetchall()) == ["a", "b", "new", "other"]
     finally:
         con.close()
+
+
+@pytest.mark.slow
+def test_a_contender_whose_node_is_removed_is_restarted_on_another(tmp_path):
+    """A cluster of three nodes on this machine (``ray.cluster_utils.Cluster``, in a process of
+    its own: see ``recovery_cluster_run.py``): the worker node hosting ``flip`` is removed
+    mid-run; Ray restarts the actor on the other worker node, it goes on from its snapshot
+    (the nodes share ``$ARENA_HOME``, as a cluster's nodes must share the snapshot folder), and
+    the run ends exactly as the same run did without the loss."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here.parent / "support"), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, str(here / "recovery_cluster_run.py"), str(tmp_path / "arena.duckdb")],
+                          capture_output=True, text=True, timeout=280, env=env)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
+    out = json.loads(lines[-1])
+    assert out["status"] == "finished" and out["restarts"] == {"flip": 1, "sma": 0}
+    assert out["restored_from_bar"] >= 100
+    assert out["node_after"] not in (None, out["removed_node"]), "restarted on another node"
+    assert out["removed_node"] != out["head"]
+    assert out["same"] == {"flip": True, "sma": True}, "equity and fills as without the loss"
+    assert out["rows_same"] and out["rejected"] == 0
+    assert out["audited"][0] == out["audited"][1] and out["mismatches"] == 0
