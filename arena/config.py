@@ -253,7 +253,9 @@ class RecoverySettings(_Strict):
 
     max_restarts: int = Field(3, ge=0, description="restarts per contender actor; 0 = none (no snapshots)")
     snapshot_every_bars: int = Field(1000, ge=1, description="bars between snapshots of a contender actor")
-    snapshot_every_s: float | None = Field(None, gt=0, description="seconds between snapshots at most; None = bars only")
+    snapshot_every_s: float | None = Field(
+        None, gt=0, description="seconds between snapshots at most; None = bars only"
+    )
     restart_timeout_s: float = Field(120.0, gt=0, description="seconds to wait for a crashed actor to be back")
     keep_snapshots: bool = Field(False, description="keep $ARENA_HOME/snapshots/<run_id>/ after the run")
 

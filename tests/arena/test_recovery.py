@@ -239,7 +239,8 @@ def test_a_contender_whose_node_is_removed_is_restarted_on_another(tmp_path):
     from pathlib import Path
 
     here = Path(__file__).parent
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here.parent / "support"), os.environ.get("PYTHONPATH", "")])}
+    support = str(here.parent / "support")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([support, os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run([sys.executable, str(here / "recovery_cluster_run.py"), str(tmp_path / "arena.duckdb")],
                           capture_output=True, text=True, timeout=280, env=env)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
