@@ -253,3 +253,18 @@ def test_a_contender_whose_node_is_removed_is_restarted_on_another(tmp_path):
     assert out["same"] == {"flip": True, "sma": True}, "equity and fills as without the loss"
     assert out["rows_same"] and out["rejected"] == 0
     assert out["audited"][0] == out["audited"][1] and out["mismatches"] == 0
+
+
+def test_snapshots_every_few_seconds_are_kept_when_asked(ray_session, tmp_path):
+    """``snapshot_every_s`` takes snapshots by wall clock (the bar count alone would take none
+    here); ``keep_snapshots`` leaves the two newest in place after the run."""
+    cfg = _config(tmp_path, recovery={"snapshot_every_bars": 10_000, "snapshot_every_s": 0.5, "keep_snapshots": True})
+    result = run_arena(cfg, run_id="t-recovery-seconds")
+    assert result.status == "finished" and result.restarts == {"flip": 0, "sma": 0}
+    for key in ("flip", "sma"):
+        folder = SnapshotFolder.of(result.run_id, key)
+        names = sorted(p.name for p in folder.path.glob("bars-*.pkl"))
+        assert len(names) == 2, names
+        latest = folder.latest()
+        assert 0 < latest["bars"] <= N_BARS and list(latest["members"]) == [key]
+        assert folder.read_setup() is not None
