@@ -308,6 +308,7 @@ def run(
                     "data_sha256": result.data_sha256,
                     "stats": result.stats,
                     "leaderboard": result.leaderboard,
+                    "restarts": result.restarts,
                 },
                 default=str,
             )
@@ -324,6 +325,10 @@ def run(
     if result.stats.get("benchmark_missing"):
         err.print(f"the benchmark {result.stats['benchmark_missing']} failed: no relative columns or tests")
     out.print(f"recorded in {redact_url(cfg.store)}", highlight=False)
+    for name, n in sorted(result.restarts.items()):
+        if n:
+            out.print(f"{name}: its process crashed and was restarted {n} time(s); it went on from its snapshot "
+                      "(events CONTENDER_RESTARTED)", highlight=False)
     for r in result.rejected:
         err.print(f"[bold red]warning:[/] the store rejected {r['rows']} {r['table']} rows: kept in {r['file']} "
                   f"({r['error']})", highlight=False)

@@ -251,6 +251,26 @@ class RaySettings(_Strict):
     )
 
 
+class RecoverySettings(_Strict):
+    """How a contender actor survives a crash of its process (``arena.recovery``): Ray restarts
+    it up to ``max_restarts`` times; it goes on from its last snapshot, taken every
+    ``snapshot_every_bars`` bars (and at least every ``snapshot_every_s`` seconds of wall clock
+    when set), and the bars after it are published to it again. A snapshot waits until the
+    actor's records are written (one short pause of its bar loop). ``max_restarts: 0``: a
+    crashed contender is ``failed`` for the rest of the run, and no snapshot is taken.
+
+    Example: ``recovery: {snapshot_every_bars: 500, max_restarts: 3}``.
+    """
+
+    max_restarts: int = Field(3, ge=0, description="restarts per contender actor; 0 = none (no snapshots)")
+    snapshot_every_bars: int = Field(1000, ge=1, description="bars between snapshots of a contender actor")
+    snapshot_every_s: float | None = Field(
+        None, gt=0, description="seconds between snapshots at most; None = bars only"
+    )
+    restart_timeout_s: float = Field(120.0, gt=0, description="seconds to wait for a crashed actor to be back")
+    keep_snapshots: bool = Field(False, description="keep $ARENA_HOME/snapshots/<run_id>/ after the run")
+
+
 _ENV_PREFIX = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 
 
@@ -344,6 +364,7 @@ class ArenaConfig(_Strict):
         "relative to the working directory); None = keep checkpoints in memory only",
     )
     ray: RaySettings = RaySettings()
+    recovery: RecoverySettings = RecoverySettings()
     broker: BrokerSettings | None = Field(None, description="paper-account mirroring; None = none")
     benchmark: str | None = Field(
         None,

@@ -771,6 +771,62 @@ class ContenderRunner:
             "timings_s": dict(self.timings_s),
         }
 
+    # ------------------------------------------------------------ recovery
+    @property
+    def bars(self) -> int:
+        """Bars processed so far (the index of the next bar)."""
+        return self._n
+
+    _STATE = ("_n", "_emitted", "status", "halt_reason", "_peak", "_day", "_day_start", "_order_meta",
+              "_targets", "_fills", "_flattened_at", "_halt_check", "latencies_ns", "n_decisions", "timings_s")
+
+    def snapshot(self) -> dict[str, Any]:
+        """The runner's state after its last bar, for a restart to go on from (see
+        :meth:`restore`): the contender object itself (pickled by the caller, with its
+        model), the ledger (:meth:`Ledger.snapshot`), the bar buffers and equity
+        history up to ``bars`` (arrays ``[bars]`` / ``[5, bars, S]``), counters, fills
+        and order metadata. Records not drained yet are not in it: take it after a drain.
+
+        Raises:
+            RuntimeError: when records or signals are waiting to be drained.
+        """
+        if any(self._rows.values()) or self._emitted != self._n or self._signals:
+            raise RuntimeError("snapshot: drain the records (and signals) first")
+        n = self._n
+        return {
+            "bars": n,
+            "contender": self.contender,
+            "ledger": self.ledger.snapshot(),
+            "ohlcv": self._ohlcv[:, :n].copy(),
+            "ts_ns": self._buf["ts_ns"][:n].copy(),
+            "equity": self._equity[:n].copy(),
+            "cash": self._cash[:n].copy(),
+            "gross": self._gross[:n].copy(),
+            "pred": self._pred[:n].copy(),
+            "fields": {k: getattr(self, k) for k in self._STATE},
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Go on from :meth:`snapshot` output: on a runner built with the same settings
+        (and the snapshot's contender), bars from ``state["bars"]`` on then give the same
+        decisions, fills and equity as the original runner did.
+
+        Raises:
+            ValueError: when the snapshot's symbols are not this runner's.
+        """
+        n = int(state["bars"])
+        if state["ohlcv"].shape[2] != len(self.symbols):
+            raise ValueError(f"restore: snapshot has {state['ohlcv'].shape[2]} symbols, runner {len(self.symbols)}")
+        while len(self._equity) < n:
+            self._grow()
+        self.ledger = Ledger.restore(state["ledger"])
+        self._ohlcv[:, :n] = state["ohlcv"]
+        self._buf["ts_ns"][:n] = state["ts_ns"]
+        for name, key in (("_equity", "equity"), ("_cash", "cash"), ("_gross", "gross"), ("_pred", "pred")):
+            getattr(self, name)[:n] = state[key]
+        for k, v in state["fields"].items():
+            setattr(self, k, v)
+
     def halt(self, reason: str, ts: int) -> None:
         """Stop deciding (positions are kept and still marked to market)."""
         if self.status == "ok":

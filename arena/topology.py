@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -72,6 +73,8 @@ class RunResult:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     broker: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Mirrored contender → its paper mirror's summary (``BrokerMirrorActor.finish``); empty without ``broker:``."""
+    restarts: dict[str, int] = field(default_factory=dict)
+    """Contender → times its actor process was restarted after a crash (config ``recovery``); 0 for none."""
 
 
 def ensure_ray(cfg: ArenaConfig) -> str:
@@ -221,18 +224,28 @@ def run_arena(
     started_at = datetime.now(timezone.utc)
     # Start every actor process at once; the contenders finish their set-up once the data is known.
     data_spec, alpaca_keys = _alpaca_inputs(cfg) if cfg.data.source == "alpaca" else (cfg.data.model_dump(), None)
-    pin = head_pin(ray.cluster_resources())  # the head of a cluster marked by ray_cluster.yaml
+    # the run's single actors live on the head of a cluster marked by ray_cluster.yaml, else on the
+    # driver's node, which a run cannot outlive anyway, and where the config's paths (data files, a
+    # DuckDB store) are; a contender actor may be lost with its node and restarted elsewhere
+    pin = head_pin(ray.cluster_resources()) or {"scheduling_strategy": _on_driver_node()}
     market = MarketDataActor.options(**pin).remote(data_spec, cfg.base_dir)
     recorder = RecorderActor.options(**pin).remote(cfg.store, cfg.events, cfg.events_maxlen)
     hosts = contender_hosts(cfg)
     seeds = {spec.name: _seed(cfg.seed, i) for i, spec in enumerate(cfg.contenders)}
+    rec = cfg.recovery
+    recoverable = bool(rec.max_restarts) and _recoverable(cfg)
     actors: dict[str, Any] = {
         key: ContenderActor.options(
             num_cpus=max(spec.resources.num_cpus for spec in members),
             num_gpus=max(gpus[spec.name] for spec in members),
             name=f"contender:{run_id}:{key}",
             namespace=NAMESPACE,
-        ).remote([(spec.name, spec.class_, spec.params, seeds[spec.name]) for spec in members])
+            max_restarts=rec.max_restarts if recoverable else 0,
+            max_task_retries=0,  # a call in flight at a crash fails; the market-data actor publishes again
+        ).remote(
+            [(spec.name, spec.class_, spec.params, seeds[spec.name]) for spec in members],
+            _recovery_spec(cfg, run_id, key) if recoverable else None,
+        )
         for key, members in hosts.items()
     }
     spawned: dict[str, Any] = {"market": market, "recorder": recorder, **actors}
@@ -240,7 +253,9 @@ def run_arena(
     if cfg.broker is not None:
         from arena.actors.broker import BrokerMirrorActor
 
-        broker = BrokerMirrorActor.remote(run_id, cfg.broker.model_dump(), keys, recorder)
+        broker = BrokerMirrorActor.options(**pin).remote(
+            run_id, cfg.broker.model_dump(), keys, recorder
+        )
         spawned["broker"] = broker
     created: Any = None
     decided = 0  # bars every contender has processed (recorded as n_bars of a run that fails)
@@ -318,6 +333,7 @@ def run_arena(
         control.register(run_id, cfg.name, ray.get_runtime_context().gcs_address)  # operators reach it now
 
         failed: dict[str, str] = {}
+        restarts: dict[str, int] = {}
         if progress is not None:
             progress(0, info["n_bars"])
         for update in market.stream.options(num_returns="streaming").remote(
@@ -326,10 +342,12 @@ def run_arena(
             recorder=recorder, run_id=run_id, consumers=tuple(k for k in hosts if hosts[k][0].name in consumers),
             live_settings=cfg.replay.model_dump() if live_mode else None,
             alpaca_keys=alpaca_keys if live_mode else None,
+            restart_timeout_s=rec.restart_timeout_s if recoverable else None,
         ):
             state = ray.get(update)
             failed = state["failed"]
             decided = state["decided"]
+            restarts = state.get("restarts", {})
             if progress is not None:
                 progress(state["decided"], max(info["n_bars"], state["bars"]))
         if live_mode:  # the run's length is known once the live stream ends
@@ -344,6 +362,7 @@ def run_arena(
                 except ray.exceptions.RayError as exc:
                     failed[key] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:500]}"
         failed = {spec.name: reason for key, reason in failed.items() for spec in hosts[key]}  # per contender
+        restarts = {spec.name: restarts.get(key, 0) for key in hosts for spec in hosts[key]}
         ray.get(guardian.flush.remote())  # every contender's audit is in (finish waits for it)
         gstatus = ray.get(guardian.status.remote())
         paper = {} if broker is None else ray.get(broker.finish.remote())  # waits at most broker.settle_s
@@ -398,7 +417,11 @@ def run_arena(
     finally:
         control.unregister(run_id)
         for a in spawned.values():
-            ray.kill(a)
+            ray.kill(a, no_restart=True)
+        if recoverable and not rec.keep_snapshots:
+            from arena.recovery import snapshots_root
+
+            shutil.rmtree(snapshots_root(run_id), ignore_errors=True)
     t_end = time.perf_counter()
     return RunResult(
         run_id=run_id,
@@ -418,7 +441,44 @@ def run_arena(
         guardian=gstatus,
         rejected=rejected,
         broker=paper,
+        restarts=restarts,
     )
+
+
+def _on_driver_node() -> Any:
+    """Ray's scheduling strategy for an actor on the driver's node (they ask for no CPU, so the node
+    can always host them; Ray 2.60 places such actors anywhere under a *soft* affinity)."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    return NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=False)
+
+
+def _recoverable(cfg: ArenaConfig) -> bool:
+    """Whether a crashed contender can be replayed to exactly the uninterrupted result: not with
+    paper-account mirroring (the replayed orders would reach the broker again), nor with signal
+    consumers (the signals of the replayed bars do not reach them again); such runs keep
+    ``max_restarts = 0``, with a warning."""
+    why = []
+    if cfg.broker is not None:
+        why.append("broker mirroring (replayed orders would reach the paper account twice)")
+    if signal_consumers(cfg):
+        why.append("signal consumers (replayed signals are not routed to them again)")
+    if why:
+        log.warning("recovery.max_restarts = %d is not applied: this run has %s; a crashed contender is failed",
+                    cfg.recovery.max_restarts, " and ".join(why))
+    return not why
+
+
+def _recovery_spec(cfg: ArenaConfig, run_id: str, key: str) -> dict[str, Any] | None:
+    """What contender actor ``key`` needs to snapshot itself and to restore after a restart
+    (:class:`~arena.actors.contender.ContenderActor`'s ``recovery``); None without restarts."""
+    rec = cfg.recovery
+    if not rec.max_restarts:
+        return None
+    from arena.recovery import SnapshotFolder
+
+    return {"key": key, "dir": str(SnapshotFolder.of(run_id, key).path), "every_bars": rec.snapshot_every_bars,
+            "every_s": rec.snapshot_every_s}
 
 
 def _alpaca_inputs(cfg: ArenaConfig) -> tuple[dict[str, Any], Any]:

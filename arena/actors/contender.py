@@ -3,6 +3,8 @@ process — each with its own ledger, risk replica and records."""
 
 from __future__ import annotations
 
+import logging
+import pickle
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -15,6 +17,8 @@ from arena.risk import RiskGuardian, RiskLimits
 from arena.risk.authority import Control, GuardianReplica
 from arena.runner import ContenderRunner, RunnerSettings
 from contenders.registry import resolve
+
+log = logging.getLogger(__name__)
 
 _FIELDS = ("open", "high", "low", "close", "volume")
 SHIP_EVERY_S = 0.25  # seconds between shipments of audit rows to the recorder
@@ -36,16 +40,29 @@ class ContenderActor:
     is being processed and applies from the next bar) and receives every verdict in
     the audit batches shipped with the records.
 
+    Crashes (config ``recovery``): started with ``recovery`` (and Ray's ``max_restarts``),
+    the actor writes its set-up and, every ``every_bars`` bars (or ``every_s`` seconds), a
+    snapshot of every member (:mod:`arena.recovery`) once its records are written. When Ray
+    restarts it, the constructor finds them and restores the members as of the snapshot;
+    the market-data actor asks :meth:`resume_bar` and publishes the bars from there again.
+    Records of the replayed bars the recorder already has are dropped (the recorder fences
+    off what the crashed incarnation still had in flight), the guardian skips verdicts it
+    audited already, and a ``CONTENDER_RESTARTED`` event names the bar restored from.
+
     Args:
         members: ``(name, class_name, params, seed)`` of each hosted contender;
             ``class_name`` is a registry name or ``module:Class``.
+        recovery: ``{"key": actor key, "dir": snapshot folder, "every_bars": int,
+            "every_s": float | None}``; None: no snapshots (a crash is final).
 
     Then :meth:`setup` with each member's runner settings (run id, name, symbols,
     capital, execution), the run's risk limits, the data's symbols (to select each
     contender's columns) and the guardian and recorder handles.
     """
 
-    def __init__(self, members: Sequence[tuple[str, str, dict[str, Any], int]]) -> None:
+    def __init__(
+        self, members: Sequence[tuple[str, str, dict[str, Any], int]], recovery: Mapping[str, Any] | None = None,
+    ) -> None:
         # the first Arrow array a process builds imports pandas (pyarrow looks for it): about
         # 0.3 s, paid here, beside the start-up, rather than at the first shipment of records
         threading.Thread(target=_warm_arrow, name="warm-arrow", daemon=True).start()
@@ -58,6 +75,13 @@ class ContenderActor:
         self._last_ship = time.monotonic()
         self._early: list[Control] = []  # controls pushed before setup
         self._lock = threading.Lock()  # setup (default thread) vs apply_controls (control thread)
+        self._recovery = dict(recovery) if recovery else None
+        self._epoch = 0  # restarts of this actor so far
+        self._restored_from: int | None = None  # bar the latest restart went on from
+        self._drop_until: dict[str, int] = {}  # member → bars whose records the recorder has (after a restart)
+        self._snap_bar, self._snap_t = 0, time.monotonic()
+        if self._recovery is not None and ray.get_runtime_context().was_current_actor_reconstructed:
+            self._restore()
 
     def setup(
         self,
@@ -75,11 +99,28 @@ class ContenderActor:
 
         Separate from the constructor so that the topology can start every actor
         process while the market-data actor is still loading the data."""
+        if self._recovery is not None:  # what a restarted incarnation is set up with
+            from arena.recovery import SnapshotFolder
+
+            SnapshotFolder(self._recovery["dir"]).write_setup(
+                ray.cloudpickle.dumps((dict(settings), limits, list(data_symbols), guardian, recorder, broker)))
+        self._attach(settings, limits, data_symbols, guardian, recorder, broker)
+
+    def _attach(
+        self, settings: Mapping[str, RunnerSettings], limits: RiskLimits, data_symbols: Sequence[str],
+        guardian: Any, recorder: Any, broker: Any, snapshot: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Build each member's runner and replica, fresh or as of ``snapshot`` (see :meth:`_restore`)."""
         self._guardian = guardian
         self._recorder = recorder
         self._broker = broker
         self._broker_sent: list[Any] = []
-        replicas = {name: GuardianReplica(RiskGuardian(limits), audit=True) for name in self._contenders}
+        members = {} if snapshot is None else snapshot["members"]
+        replicas = {
+            name: GuardianReplica.restore(members[name]["replica"], audit=True) if name in members
+            else GuardianReplica(RiskGuardian(limits), audit=True)
+            for name in self._contenders
+        }
         with self._lock:
             for replica in replicas.values():
                 replica.push(self._early)
@@ -87,8 +128,52 @@ class ContenderActor:
         for name, contender in self._contenders.items():
             s = settings[name]
             self._runners[name] = ContenderRunner(contender, s, replicas[name])
+            if name in members:
+                self._runners[name].restore(members[name]["runner"])
             idx = [list(data_symbols).index(sym) for sym in s.symbols]
             self._cols[name] = None if idx == list(range(len(data_symbols))) else np.asarray(idx)
+
+    def _restore(self) -> None:
+        """In a restarted incarnation: set up as the first was, go on from the newest snapshot
+        (or from bar 0 without one), open a new incarnation at the recorder (learning which
+        bars it has the records of), ask the guardian for the controls again and record a
+        ``CONTENDER_RESTARTED`` event per member."""
+        from arena.recovery import SnapshotFolder
+
+        assert self._recovery is not None
+        folder = SnapshotFolder(self._recovery["dir"])
+        raw = folder.read_setup()
+        if raw is None:
+            return  # it crashed before it was set up: nothing to go on from
+        settings, limits, data_symbols, guardian, recorder, broker = ray.cloudpickle.loads(raw)
+        snap = folder.latest()
+        if snap is not None:
+            self._contenders = {name: m["runner"]["contender"] for name, m in snap["members"].items()}
+        self._attach(settings, limits, data_symbols, guardian, recorder, broker, snap)
+        key = self._recovery["key"]
+        self._epoch, acked = ray.get(recorder.resume.remote(key))
+        bars = 0 if snap is None else int(snap["bars"])
+        self._snap_bar = bars
+        self._restored_from = bars
+        self._drop_until = {name: acked.get(name, 0) for name in self._runners}
+        me = ray.get_runtime_context().current_actor
+        guardian.register.remote({key: me}, list(self._runners))  # the controls issued so far, again
+        ts = int(snap["members"][next(iter(snap["members"]))]["runner"]["ts_ns"][-1]) if bars else time.time_ns()
+        run_id = next(iter(settings.values())).run_id
+        events = [{"run_id": run_id, "ts": ts, "contender": name, "kind": "CONTENDER_RESTARTED",
+                   "reason": f"process restarted (restart {self._epoch}); resumed from its snapshot after bar {bars}",
+                   "details_json": {"bars_restored": bars, "restart": self._epoch, "actor": key,
+                                    "records_through_bar": self._drop_until[name]}}
+                   for name in self._runners]
+        ray.get(recorder.append.remote({"events": events}))
+
+    def resume_bar(self) -> dict[str, int]:
+        """``{"bars": bars processed (the next chunk starts there), "restarts": n}``; called by the
+        market-data actor after a crash, it waits until the restarted actor is back."""
+        return {"bars": self._bars(), "restarts": self._epoch}
+
+    def _bars(self) -> int:
+        return min((r.bars for r in self._runners.values()), default=0)
 
     @ray.method(concurrency_group="control")
     def apply_controls(self, controls: list[Control]) -> None:
@@ -100,7 +185,9 @@ class ContenderActor:
             for replica in self._replicas.values():
                 replica.push(controls)
 
-    def on_chunk(self, chunk: dict[str, Any], producers: list[Any] | None = None) -> dict[str, Any]:
+    def on_chunk(
+        self, chunk: dict[str, Any], producers: list[Any] | None = None, first_bar: int | None = None,
+    ) -> dict[str, Any]:
         """Process a chunk of bars (data-symbol order) through every hosted contender.
         Audit records are shipped to the recorder as Arrow batches (at least ``SHIP_EVERY_S``
         apart), one shipment in flight at a time, so neither memory nor the recorder's
@@ -111,12 +198,17 @@ class ContenderActor:
             producers: for a contender that consumes signals: the other contender
                 actors' ``on_chunk`` results (refs) for the same chunk; their signals
                 are routed to it bar by bar (a producer that failed is left out).
+            first_bar: the index of the chunk's first bar in the run: a chunk that does not
+                start at the next bar (sent before a restart; the market-data actor publishes
+                again from :meth:`resume_bar`) is skipped, ``"skipped": True``.
 
         Returns:
             ``{"bars": bars processed so far, "signals": {name: [Signal per bar of the
             chunk]}}`` (signals of the members built with ``settings.emit_signals``).
         """
         assert self._runners, "setup() must be called first"
+        if first_bar is not None and first_bar != self._bars():
+            return {"bars": self._bars(), "signals": {}, "skipped": True}
         per_bar = None
         if producers is not None:
             per_bar = [{} for _ in range(len(chunk["ts_ns"]))]
@@ -136,13 +228,44 @@ class ContenderActor:
             n = runner.on_chunk(mine, per_bar)
             if runner.s.emit_signals:
                 out[name] = runner.take_signals()
+        if self._drop_until:  # replaying after a restart: the recorder has these bars' records
+            for name, runner in self._runners.items():
+                if runner.bars <= self._drop_until.get(name, 0):
+                    runner.drain_batches()
         if self._broker is not None:
             self._to_broker()
         now = time.monotonic()
-        if now - self._last_ship >= SHIP_EVERY_S:
+        if self._recovery is not None and self._snapshot_due(n, now):
+            self._snapshot(n)
+        elif now - self._last_ship >= SHIP_EVERY_S:
             self._ship(wait=False)
             self._last_ship = now
         return {"bars": n, "signals": out}
+
+    def _snapshot_due(self, n: int, now: float) -> bool:
+        every_s = self._recovery["every_s"]  # type: ignore[index]
+        return n > self._snap_bar and (n - self._snap_bar >= self._recovery["every_bars"]  # type: ignore[index]
+                                       or (every_s is not None and now - self._snap_t >= every_s))
+
+    def _snapshot(self, n: int) -> None:
+        """Ship and wait until every record so far is written, then save every member's state
+        after bar ``n`` (:class:`arena.recovery.SnapshotFolder`)."""
+        from arena.recovery import SnapshotFolder
+
+        self._ship(wait=True)
+        self._last_ship = time.monotonic()
+        members = {name: {"runner": r.snapshot(), "replica": self._replicas[name].snapshot()}
+                   for name, r in self._runners.items()}
+        self._snap_bar, self._snap_t = n, time.monotonic()
+        try:
+            SnapshotFolder(self._recovery["dir"]).save(n, members)  # type: ignore[index]
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            # a contender that does not pickle: no more snapshots; a restart replays from the
+            # last one written, or from bar 0 (slower, the same result)
+            log.warning("contender actor %s: snapshot after bar %d failed (%s: %s); no more snapshots, a restart "
+                        "goes on from an earlier one or from the first bar", self._recovery["key"],  # type: ignore[index]
+                        n, type(exc).__name__, exc)
+            self._recovery["every_bars"], self._recovery["every_s"] = 1 << 62, None  # type: ignore[index]
 
     def _to_broker(self) -> None:
         """Send the mirrored members' new approved orders and fills to the broker mirror actor
@@ -172,7 +295,9 @@ class ContenderActor:
         records = merge_batches([r.drain_batches() for r in self._runners.values()])
         items = {name: rep.drain_audit() for name, rep in self._replicas.items()}
         if records:
-            self._pending_write = self._recorder.append.remote(records)
+            key = self._recovery["key"] if self._recovery is not None else ""
+            marks = {name: r.bars for name, r in self._runners.items()}
+            self._pending_write = self._recorder.append.remote(records, (key, self._epoch, marks))
         self._pending_audit = [self._guardian.audit.remote(name, it) for name, it in items.items() if it]
         if wait:
             ray.get([r for r in (self._pending_write, *self._pending_audit) if r is not None])
@@ -191,7 +316,8 @@ class ContenderActor:
         for name, runner in self._runners.items():
             rep = self._replicas[name]
             out[name] = {**runner.finish(), "control_delays_ns": list(rep.control_delays_ns),
-                         "control_bars_ns": list(rep.control_bars_ns)}
+                         "control_bars_ns": list(rep.control_bars_ns), "restarts": self._epoch,
+                         "restored_from_bar": self._restored_from}
         return out
 
 

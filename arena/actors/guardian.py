@@ -32,6 +32,7 @@ class RiskGuardianActor:
         self._names: set[str] = set()
         self._audit_s = 0.0
         self._pending_write: Any = None
+        self._audited_ns: dict[str, int] = {}  # contender → timestamp of the last bar audited
 
     def register(self, contenders: dict[str, Any], names: list[str] | None = None) -> None:
         """The contender actors to push controls to (process key → handle) and the names of
@@ -53,8 +54,18 @@ class RiskGuardianActor:
         self.flush()  # an operator's action is recorded when the call returns
 
     def audit(self, contender: str, items: list[AuditItem]) -> int:
-        """Re-derive a contender's verdicts; returns the number of mismatches in ``items``."""
+        """Re-derive a contender's verdicts; returns the number of mismatches in ``items``.
+
+        A batch holds whole bars, in order; items of bars up to the last one audited are
+        skipped: a restarted contender actor replays the bars after its snapshot, and sends
+        their items again (the same items: replay is deterministic)."""
         t0 = time.perf_counter()
+        last = self._audited_ns.get(contender)
+        if last is not None:
+            items = [it for it in items if _item_ns(it) > last]
+        if not items:
+            return 0
+        self._audited_ns[contender] = max(_item_ns(it) for it in items)
         bad = self._authority.audit(contender, items)
         self._forward_events()
         self._audit_s += time.perf_counter() - t0
@@ -116,3 +127,8 @@ class RiskGuardianActor:
             ]
             self.flush()
             self._pending_write = self._recorder.append.remote({"events": rows})
+
+
+def _item_ns(item: AuditItem) -> int:
+    """The bar an audit item belongs to (ns): its state's, or a control's ``ts_ns``."""
+    return item.ts_ns if item.state is None else item.state.ts_ns

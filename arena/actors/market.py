@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import ray
-from ray.exceptions import RayActorError, RayTaskError
+from ray.exceptions import ActorUnavailableError, RayActorError, RayTaskError
 
 from arena.data import data_sha256, source_from_spec, to_panel
 from arena.runner import chunk_of
@@ -93,13 +93,18 @@ class MarketDataActor:
         consumers: tuple[str, ...] = (),
         live_settings: Mapping[str, Any] | None = None,
         alpaca_keys: Any = None,
+        restart_timeout_s: float | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Publish every bar; yields progress ``{"bars": n_published, "decided": n, "failed":
         {name: reason}}`` at most every ``PROGRESS_EVERY_S`` seconds, and once at the end with
         ``"done": True``; ``decided`` is the bars every live contender actor has processed (the
         slowest one's count; publishing runs up to ``max_inflight`` chunks ahead of it).
         A contender actor that dies is dropped (reason recorded under its key in
-        ``contenders``); the others go on.
+        ``contenders``); the others go on. With ``restart_timeout_s``, a contender actor whose
+        call fails is first waited for (as long as that) in case Ray restarts it: it says
+        which bar it went on from (``resume_bar``), the bars from there are published to it
+        again, and progress counts its restarts (``"restarts": {key: n}``); one that does not
+        come back (restarts exhausted) is dropped as above.
 
         Args:
             contenders: key → contender actor handle (an actor may host several
@@ -130,10 +135,16 @@ class MarketDataActor:
         inflight: dict[str, deque] = {name: deque() for name in contenders}
         live = dict(contenders)
         self._done = {name: 0 for name in contenders}
+        self._inflight, self._step, self._paced, self._max_inflight = inflight, step, paced, max_inflight
+        self._restart_timeout_s = restart_timeout_s
+        self._sent = {name: 0 for name in contenders}  # bars published to each actor
+        self._gen = {name: 0 for name in contenders}  # recoveries of each actor
+        self.restarts: dict[str, int] = {}
+        self._live_chunks: list[dict[str, Any]] = []  # live bars, kept to publish again after a restart
         self._last_ns = int(self._panel.timestamps[-1])
         next_t = last_report = time.perf_counter()
 
-        def send(chunk: dict[str, Any], inline: bool) -> None:
+        def send(chunk: dict[str, Any], inline: bool, lo: int) -> None:
             if bars is not None:
                 bars.add(chunk)
             # one copy in the object store shared by every contender, except for small
@@ -144,15 +155,16 @@ class MarketDataActor:
                 (k, h) for k, h in live.items() if k in consumers
             ]:
                 q = inflight[name]
-                if len(q) >= max_inflight:
+                while len(q) >= max_inflight and name in live:
                     self._settle(name, q.popleft(), live)
-                    if name not in live:
-                        continue
+                if name not in live:
+                    continue
                 if name in consumers:
-                    q.append(handle.on_chunk.remote(ref, results))
+                    q.append(handle.on_chunk.remote(ref, results, first_bar=lo))
                 else:
-                    q.append(handle.on_chunk.remote(ref))
+                    q.append(handle.on_chunk.remote(ref, first_bar=lo))
                     results.append(q[-1])
+                self._sent[name] = lo + len(chunk["ts_ns"])
 
         def settle_done() -> None:
             for name, q in inflight.items():  # settle the chunks already done, without waiting
@@ -166,18 +178,20 @@ class MarketDataActor:
                 delay = next_t - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-            send(self._chunk(lo, hi, paced), inline=paced)
+            send(self._chunk(lo, hi, paced), inline=paced, lo=lo)
             now = time.perf_counter()
             if now - last_report >= PROGRESS_EVERY_S:
                 last_report = now
                 settle_done()
-                yield {"bars": hi, "decided": self._decided(live, hi), "failed": dict(self.failed)}
+                yield {"bars": hi, "decided": self._decided(live, hi), "failed": dict(self.failed),
+                       "restarts": dict(self.restarts)}
         if mode == "live":  # the warm-up is out: from here on, each new minute as it completes
             self._feed = self._live_feed(live_settings or {}, alpaca_keys)
             for chunk in self._feed.chunks(max_bars=(live_settings or {}).get("live_bars")):
                 if chunk is not None:
                     chunk["published_ns"] = np.full(1, time.time_ns(), dtype=np.int64)
-                    send(chunk, inline=True)
+                    self._live_chunks.append(chunk)
+                    send(chunk, inline=True, lo=n)
                     n += 1
                     self._last_ns = int(chunk["ts_ns"][-1])
                 now = time.perf_counter()
@@ -185,7 +199,7 @@ class MarketDataActor:
                     last_report = now
                     settle_done()
                     yield {"bars": n, "decided": self._decided(live, n), "failed": dict(self.failed),
-                           "last_ns": self._last_ns, "feed": dict(self._feed.stats),
+                           "restarts": dict(self.restarts), "last_ns": self._last_ns, "feed": dict(self._feed.stats),
                            "idle_until": None if self._feed.idle_until is None else self._feed.idle_until.isoformat()}
         while True:  # all published: wait for the contenders, still reporting progress
             for name, q in inflight.items():
@@ -198,11 +212,12 @@ class MarketDataActor:
             now = time.perf_counter()
             if now - last_report >= PROGRESS_EVERY_S:
                 last_report = now
-                yield {"bars": n, "decided": self._decided(live, n), "failed": dict(self.failed)}
+                yield {"bars": n, "decided": self._decided(live, n), "failed": dict(self.failed),
+                       "restarts": dict(self.restarts)}
         if bars is not None:
             bars.ship(wait=True)
         done: dict[str, Any] = {"bars": n, "decided": n, "failed": dict(self.failed), "done": True,
-                                "last_ns": self._last_ns}
+                                "last_ns": self._last_ns, "restarts": dict(self.restarts)}
         if mode == "live":
             done["feed"] = dict(self._feed.stats)
         yield done
@@ -226,9 +241,58 @@ class MarketDataActor:
     def _settle(self, name: str, ref: Any, live: dict[str, Any]) -> None:
         try:
             self._done[name] = int(ray.get(ref)["bars"])
-        except (RayActorError, RayTaskError) as exc:
-            self.failed[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:500]}"
-            live.pop(name, None)
+        except RayActorError as exc:
+            if self._restart_timeout_s is None:
+                self._fail(name, exc, live)
+            else:
+                self._recover(name, live)
+        except RayTaskError as exc:
+            self._fail(name, exc, live)
+
+    def _fail(self, name: str, exc: BaseException, live: dict[str, Any]) -> None:
+        self.failed[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:500]}"
+        live.pop(name, None)
+
+    def _recover(self, name: str, live: dict[str, Any]) -> None:
+        """Actor ``name`` died: wait for Ray to restart it (``restart_timeout_s``), then publish
+        to it again the bars from the one it went on from up to those already published; one
+        that does not come back is failed. The calls still in flight to it are waited for
+        first (they failed, or reached the new incarnation, which skipped or took them)."""
+        handle, q = live[name], self._inflight[name]
+        self._gen[name] += 1
+        gen = self._gen[name]
+        while q:
+            try:
+                ray.get(q.popleft())
+            except (RayActorError, RayTaskError):
+                pass
+        deadline = time.monotonic() + (self._restart_timeout_s or 0.0)
+        while True:  # a call to an actor being restarted fails at once: ask again until it is back
+            try:
+                back = ray.get(handle.resume_bar.remote(), timeout=max(deadline - time.monotonic(), 0.0))
+                break
+            except ActorUnavailableError as exc:
+                if time.monotonic() >= deadline:
+                    self._fail(name, exc, live)
+                    return
+                time.sleep(0.05)
+            except (RayActorError, RayTaskError, ray.exceptions.GetTimeoutError) as exc:
+                self._fail(name, exc, live)  # dead for good (restarts exhausted), or not back in time
+                return
+        self.restarts[name] = int(back["restarts"])
+        self._done[name] = bar = int(back["bars"])
+        end = self._sent[name]
+        n_panel = len(self._panel)
+        lo = bar
+        while lo < end:
+            hi = min(end, n_panel, lo + self._step) if lo < n_panel else lo + 1  # the first run's chunks
+            chunk = self._chunk(lo, hi, self._paced) if lo < n_panel else self._live_chunks[lo - n_panel]
+            while len(q) >= self._max_inflight and name in live and self._gen[name] == gen:
+                self._settle(name, q.popleft(), live)
+            if name not in live or self._gen[name] != gen:
+                return  # failed, or crashed again: that recovery published the rest
+            q.append(handle.on_chunk.remote(chunk, first_bar=lo))
+            lo = hi
 
 
 class _BarShipper:

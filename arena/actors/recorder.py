@@ -46,6 +46,8 @@ class RecorderActor:
         self._run_id: str | None = None
         self._rejected: list[dict[str, Any]] = []
         self.rows_written = 0
+        self._epochs: dict[str, int] = {}  # contender actor key → its incarnation (restarts)
+        self._acked: dict[str, int] = {}  # contender → bars whose records are written
 
     def create_run(self, run: dict[str, Any]) -> None:
         """Record the run's row (see ``arena.store.RunRecord``) and publish ``run_started``."""
@@ -58,16 +60,31 @@ class RecorderActor:
             self._feed = RunEventFeed(stream)
             self._feed.run_started(run)
 
-    def append(self, batch: dict[str, Any]) -> int:
+    def resume(self, key: str) -> tuple[int, dict[str, int]]:
+        """A restarted contender actor ``key`` starts a new incarnation: batches its former
+        incarnation sent and that arrive from now on are dropped (its replay sends them
+        again). Returns ``(incarnation, {contender: bars whose records are written})``; the
+        incarnation counts the actor's restarts."""
+        self._epochs[key] = self._epochs.get(key, 0) + 1
+        return self._epochs[key], dict(self._acked)
+
+    def append(self, batch: dict[str, Any], source: tuple[str, int, dict[str, int]] | None = None) -> int:
         """Append a batch: table name → rows (an Arrow table made by
         :func:`arena.records.to_batch`, as the contender actors send them; or a list of
         dicts, a DataFrame or a dict of columns). Returns rows written.
+
+        ``source``: ``(actor key, incarnation, {contender: bars covered})`` of a contender
+        actor's batch: one from an incarnation older than the key's latest (see
+        :meth:`resume`) is dropped (returns 0); else the contenders' bars covered are
+        acknowledged once it is written.
 
         Rows the store rejects (a ``ValueError``: a repeated key, a malformed row) are never
         dropped: they are written to ``$ARENA_HOME/rejected/<run_id>/`` (Arrow IPC, or JSON
         lines for rows that are not a table) and reported, as a ``RECORDS_REJECTED`` event
         naming the file and the error, and in :meth:`rejected`; the other tables of the
         batch are written as usual."""
+        if source is not None and source[1] < self._epochs.get(source[0], 0):
+            return 0  # sent by an incarnation that crashed: replayed by the next
         n = 0
         tables: dict[str, Any] = {}
         for table, rows in batch.items():
@@ -84,6 +101,8 @@ class RecorderActor:
                 tables[table] = rows
                 n += len(rows)
         self.rows_written += n
+        if source is not None:
+            self._acked.update(source[2])
         if self._feed is not None and tables:
             self._feed.on_batch(tables)
         return n

@@ -35,7 +35,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -232,6 +232,34 @@ class GuardianReplica:
             return []
         out, self._audit = self._audit, []
         return out
+
+    def snapshot(self) -> dict[str, Any]:
+        """The replica's state as plain data: its guardian's (:meth:`RiskGuardian.snapshot`),
+        the last control applied, the controls queued and the control timings.
+        Audit items not drained yet are not in it."""
+        with self._lock:
+            pending = list(self._pending)
+        return {
+            "guardian": self.guardian.snapshot(),
+            "applied_version": self.applied_version,
+            "pending": pending,
+            "control_delays_ns": list(self.control_delays_ns),
+            "control_bars_ns": list(self.control_bars_ns),
+        }
+
+    @classmethod
+    def restore(cls, snapshot: Mapping[str, Any], *, audit: bool = False) -> GuardianReplica:
+        """A replica from :meth:`snapshot` output (rules rebuilt from the snapshot's limits).
+
+        Raises:
+            ValueError: for a malformed guardian snapshot (see :meth:`RiskGuardian.restore`).
+        """
+        replica = cls(RiskGuardian.restore(snapshot["guardian"]), audit=audit)
+        replica.applied_version = int(snapshot["applied_version"])
+        replica._pending.extend(snapshot["pending"])
+        replica.control_delays_ns = list(snapshot["control_delays_ns"])
+        replica.control_bars_ns = list(snapshot["control_bars_ns"])
+        return replica
 
     def drain_events(self) -> list[dict[str, Any]]:
         """The guardian's events since the last call (in process the runner records them;

@@ -44,3 +44,13 @@ class ExitsAtBar(Contender):
         if bars.index == 0:
             return Decision(weights={bars.symbols[0]: 0.5}, explanation=[Contribution("entry", 1.0, 1.0)])
         return None
+
+
+class FlipHoldingALock(FlipEveryBar):
+    """:class:`FlipEveryBar` holding a lock: it cannot be pickled, so no snapshot of it can be taken."""
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        import threading
+
+        self._lock = threading.Lock()
