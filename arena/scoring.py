@@ -20,9 +20,9 @@ from arena.trials import trial_id, trial_rows, trial_sharpes
 
 __all__ = ["OPERATIONAL_KEYS", "Scored", "operational_figures", "score_run", "store_rows"]
 
-OPERATIONAL_KEYS: tuple[str, ...] = ("latency_p50_ms", "latency_p99_ms", "bars_missed", "halts", "train_s")
-"""Keys of :func:`operational_figures`. ``restarts`` stays NULL: contender actors are never
-restarted (``max_restarts=0``: a dead process is a failed contender)."""
+OPERATIONAL_KEYS: tuple[str, ...] = ("latency_p50_ms", "latency_p99_ms", "bars_missed", "halts", "restarts",
+                                     "train_s")
+"""Keys of :func:`operational_figures`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +113,8 @@ def operational_figures(raw: Mapping[str, Any], status: str) -> dict[str, float 
       decision.
     * ``bars_missed`` (bars): bars after the contender was halted, not decided on.
     * ``halts``: 1 when it ended halted (by the risk guardian or its own error), else 0.
+    * ``restarts``: times its actor was restarted after a crash and restored from a snapshot
+      (config ``recovery``).
     * ``train_s`` (s): seconds in its ``fit`` before trading; None for a contender that does
       not fit (0 s).
 
@@ -129,6 +131,7 @@ def operational_figures(raw: Mapping[str, Any], status: str) -> dict[str, float 
         "latency_p99_ms": float(np.percentile(ns, 99)) / 1e6 if ns.size else None,
         "bars_missed": int(raw.get("bars_missed") or 0),
         "halts": int(status == "halted"),
+        "restarts": int(raw.get("restarts") or 0),
         "train_s": fit_s if fit_s > 0.0 else None,
     }
 

@@ -118,6 +118,7 @@ def test_the_killed_contender_is_restarted_and_the_run_finishes(clean_and_crashe
     assert restored >= killed[0][1] >= 100, "from the newest snapshot (one may be written as the kill lands)"
     assert restored % 100 == 0 and restored < N_BARS
     assert {r["contender"]: r["status"] for r in crashed.leaderboard} == {"flip": "ok", "sma": "ok"}
+    assert {r["contender"]: r["restarts"] for r in crashed.leaderboard} == {"flip": 1, "sma": 0}, "a column"
 
 
 def test_final_ledgers_match_an_uninterrupted_run(clean_and_crashed):
