@@ -311,33 +311,20 @@ class BrokerSettings(_Strict):
                 )
         return v
 
-    @field_validator("url")
+    @field_validator("url", "stream_url")
     @classmethod
-    def _valid_url(cls, v: str | None) -> str | None:
+    def _valid_url(cls, v: str | None, info: Any) -> str | None:
         from urllib.parse import urlsplit
 
         if v is None:
             return v
+        schemes, label = (("http", "https"), "http(s)") if info.field_name == "url" else (("ws", "wss"), "ws(s)")
         parts = urlsplit(v)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"expected an http(s):// URL with a host, got {v!r}")
+        if parts.scheme not in schemes or not parts.hostname:
+            raise ValueError(f"expected a {label}:// URL with a host, got {v!r}")
         if parts.username or parts.password:
             raise ValueError("must not carry credentials; keys come from the <PREFIX>_API_* environment variables")
         return v.rstrip("/")
-
-    @field_validator("stream_url")
-    @classmethod
-    def _valid_stream_url(cls, v: str | None) -> str | None:
-        from urllib.parse import urlsplit
-
-        if v is None:
-            return v
-        parts = urlsplit(v)
-        if parts.scheme not in ("ws", "wss") or not parts.hostname:
-            raise ValueError(f"expected a ws(s):// URL with a host, got {v!r}")
-        if parts.username or parts.password:
-            raise ValueError("must not carry credentials; keys come from the <PREFIX>_API_* environment variables")
-        return v
 
 
 class ArenaConfig(_Strict):

@@ -12,23 +12,18 @@ endpoint: p50 / p99 latency (ms) and requests per second over the whole burst.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import tempfile
-import threading
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import uvicorn
 
 from arena.config import load_config
 from arena.store import TABLES, open_store
 from arena.topology import run_arena
-from benchmarks.questdb import _free_port, _load, _pg
-from serve.api import create_app
+from benchmarks.http_load import measure
+from benchmarks.questdb import _pg
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,34 +32,12 @@ def _serve_and_load(url: str, run_id: str, clients: int, requests: int) -> dict[
     with open_store(url, read_only=True) as store:
         decisions = [d["decision_id"] for d in store.decisions(run_id, limit=200)]
         contender = store.contenders(run_id)[0]
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(url), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    out: dict[str, Any] = {}
-    try:
-        for name, paths in (
-            ("leaderboard", [f"/runs/{run_id}/leaderboard"]),
-            ("why", [f"/decisions/{d}/why" for d in decisions]),
-            ("equity", [f"/runs/{run_id}/contenders/{contender}/equity?max_points=500"]),
-        ):
-            asyncio.run(_load(base, paths, clients, 2))  # warm-up
-            t0 = time.perf_counter()
-            lat = np.asarray(asyncio.run(_load(base, paths, clients, requests)))
-            wall = time.perf_counter() - t0
-            out[name] = {
-                "p50_ms": round(float(np.percentile(lat, 50)), 1),
-                "p99_ms": round(float(np.percentile(lat, 99)), 1),
-                "requests_per_s": round(lat.size / wall, 1),
-                "requests": int(lat.size),
-            }
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-    return out
+    endpoints = {
+        "leaderboard": [f"/runs/{run_id}/leaderboard"],
+        "why": [f"/decisions/{d}/why" for d in decisions],
+        "equity": [f"/runs/{run_id}/contenders/{contender}/equity?max_points=500"],
+    }
+    return measure(url, endpoints, clients, requests)
 
 
 def main() -> None:

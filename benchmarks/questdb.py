@@ -18,24 +18,19 @@ prefix and are dropped at the end. Figures:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import socket
-import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import psycopg
-import uvicorn
 
 from arena.config import load_config
 from arena.store import TABLES, open_store
 from arena.topology import run_arena
-from serve.api import create_app
+from benchmarks.http_load import measure
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,56 +82,11 @@ def _ingest(url: str, n_rows: int) -> dict[str, Any]:
     return {"ingest_rows": n_rows, "ingest_s": round(elapsed, 3), "ingest_rows_per_s": round(n_rows / elapsed)}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def _load(base: str, paths: list[str], clients: int, requests: int) -> list[float]:
-    latencies: list[float] = []
-
-    async def client(k: int) -> None:
-        async with httpx.AsyncClient(base_url=base, timeout=30) as c:
-            for i in range(requests):
-                path = paths[(k + i) % len(paths)]
-                t0 = time.perf_counter()
-                r = await c.get(path)
-                latencies.append((time.perf_counter() - t0) * 1e3)
-                if r.status_code != 200:
-                    raise RuntimeError(f"GET {path}: {r.status_code} {r.text[:200]}")
-
-    await asyncio.gather(*(client(k) for k in range(clients)))
-    return latencies
-
-
 def _latency(url: str, run_id: str, clients: int, requests: int) -> dict[str, Any]:
     with open_store(url, read_only=True) as store:
         decisions = [d["decision_id"] for d in store.decisions(run_id, limit=200)]
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(url), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    out: dict[str, Any] = {"clients": clients, "requests_per_client": requests}
-    try:
-        for name, paths in (
-            ("leaderboard", [f"/runs/{run_id}/leaderboard"]),
-            ("why", [f"/decisions/{d}/why" for d in decisions]),
-        ):
-            asyncio.run(_load(base, paths, clients, 5))  # warm-up
-            lat = np.asarray(asyncio.run(_load(base, paths, clients, requests)))
-            out[name] = {
-                "p50_ms": round(float(np.percentile(lat, 50)), 2),
-                "p99_ms": round(float(np.percentile(lat, 99)), 2),
-                "requests": int(lat.size),
-            }
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-    return out
+    endpoints = {"leaderboard": [f"/runs/{run_id}/leaderboard"], "why": [f"/decisions/{d}/why" for d in decisions]}
+    return {"clients": clients, "requests_per_client": requests, **measure(url, endpoints, clients, requests, 5)}
 
 
 def main() -> None:
