@@ -163,7 +163,8 @@ class ContenderActor:
         events = [{"run_id": run_id, "ts": ts, "contender": name, "kind": "CONTENDER_RESTARTED",
                    "reason": f"process restarted (restart {self._epoch}); resumed from its snapshot after bar {bars}",
                    "details_json": {"bars_restored": bars, "restart": self._epoch, "actor": key,
-                                    "records_through_bar": self._drop_until[name]}}
+                                    "records_through_bar": self._drop_until[name],
+                                    "node_id": ray.get_runtime_context().get_node_id()}}
                    for name in self._runners]
         ray.get(recorder.append.remote({"events": events}))
 

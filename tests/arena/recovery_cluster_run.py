@@ -59,6 +59,19 @@ def _rows(path: str, run_id: str) -> dict[str, list[tuple]]:
         con.close()
 
 
+def _restarted_on(path: str, run_id: str) -> str | None:
+    """The node of the restarted actor, as its CONTENDER_RESTARTED event records it."""
+    import duckdb
+
+    con = duckdb.connect(path, read_only=True)
+    try:
+        rows = con.execute("SELECT details_json FROM events WHERE run_id = ? AND kind = 'CONTENDER_RESTARTED'",
+                           [run_id]).fetchall()
+    finally:
+        con.close()
+    return json.loads(rows[-1][0]).get("node_id") if rows else None
+
+
 def _remove_flips_node(cluster: Cluster, run_id: str, out: dict) -> None:
     folder = SnapshotFolder.of(run_id, "flip")
     deadline = time.monotonic() + 240
@@ -76,16 +89,7 @@ def _remove_flips_node(cluster: Cluster, run_id: str, out: dict) -> None:
     time.sleep(0.5)
     node = next(n for n in cluster.worker_nodes if n.node_id == node_id)
     out["removed_node"] = node_id
-    cluster.remove_node(node, allow_graceful=False)
-    while time.monotonic() < deadline:  # where Ray restarted it
-        try:
-            at = ray.get(actor.__ray_call__.remote(lambda self: ray.get_runtime_context().get_node_id()))
-        except ray.exceptions.RayActorError:
-            at = node_id
-        if at != node_id:
-            out["node_after"] = at
-            break
-        time.sleep(0.1)
+    cluster.remove_node(node, allow_graceful=False)  # where Ray restarted it: the CONTENDER_RESTARTED event says
 
 
 def main(store: str) -> None:
@@ -116,7 +120,7 @@ def main(store: str) -> None:
         "restored_from_bar": crashed.contenders["flip"]["restored_from_bar"],
         "same": same,
         "removed_node": out.get("removed_node"),
-        "node_after": out.get("node_after"),
+        "node_after": _restarted_on(store, crashed.run_id),
         "head": out["head"],
         "driver": out["driver"],
         "rejected": len(crashed.rejected),
