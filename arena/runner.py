@@ -26,7 +26,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +123,6 @@ class RunnerSettings:
     mirror: bool = False
     """Keep each approved order (sized at its decision bar's close) and each fill for the
     contender's paper mirror (:meth:`ContenderRunner.take_mirror`; config ``broker.mirror``)."""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class ContenderRunner:
@@ -826,13 +825,6 @@ class ContenderRunner:
             getattr(self, name)[:n] = state[key]
         for k, v in state["fields"].items():
             setattr(self, k, v)
-
-    def halt(self, reason: str, ts: int) -> None:
-        """Stop deciding (positions are kept and still marked to market)."""
-        if self.status == "ok":
-            self.status = "halted"
-            self.halt_reason = reason
-            self._halted_at = self._n
 
 
 def chunk_of(panel: Any) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from ledger.types import OrderRequest
 
@@ -61,32 +60,3 @@ class RiskVerdict:
     def symbol(self) -> str:
         """The order's symbol."""
         return self.request.symbol
-
-    def to_record(self) -> dict[str, Any]:
-        """A flat, JSON-able dict for the audit store.
-
-        Returns:
-            ``{contender, ts_ns, symbol, action, scale, reasons (list), details (dict),
-            order_type, tag, requested_side, requested_quantity,
-            requested_target_weight, approved_side, approved_quantity,
-            approved_target_weight}``; sides and the order type as strings,
-            absent values as None.
-        """
-        req, app = self.request, self.approved
-        return {
-            "contender": self.contender,
-            "ts_ns": self.ts_ns,
-            "symbol": req.symbol,
-            "action": self.action.value,
-            "scale": float(self.scale),
-            "reasons": list(self.reasons),
-            "details": {k: float(v) for k, v in self.details.items()},
-            "order_type": req.type.value,
-            "tag": req.tag,
-            "requested_side": req.side.value if req.side is not None else None,
-            "requested_quantity": req.quantity,
-            "requested_target_weight": req.target_weight,
-            "approved_side": app.side.value if app is not None and app.side is not None else None,
-            "approved_quantity": app.quantity if app is not None else None,
-            "approved_target_weight": app.target_weight if app is not None else None,
-        }

@@ -10,7 +10,7 @@ import pytest
 
 from arena.data import SyntheticSource, to_panel
 from arena.local import replay_local, replay_local_arena
-from contenders import Decision, available, resolve
+from contenders import available, resolve
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,3 @@ def test_contract_test_catches_a_contender_that_returns_garbage(panel):
     runner, result = replay_local(Broken(), panel)
     assert result["status"] == "halted"
     assert "must return Decision or None" in result["halt_reason"]
-
-
-def test_decision_type_is_the_shared_one():
-    assert Decision(weights={"A": 0.5}).weights == {"A": 0.5}

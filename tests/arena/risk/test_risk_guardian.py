@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -115,16 +114,6 @@ def test_same_calls_give_same_verdicts(make_state: State) -> None:
     state = make_state(recent_returns=_losing(10))
     reqs = [OrderRequest("A", target_weight=0.9), OrderRequest("B", Side.BUY, 33.0)]
     assert RiskGuardian(limits).vet(state, reqs) == RiskGuardian(limits).vet(state, reqs)
-
-
-def test_to_record_is_flat_and_json_able(make_state: State) -> None:
-    v = RiskGuardian(RiskLimits(max_position_weight=0.2)).vet(
-        make_state(), [OrderRequest("A", Side.BUY, 50.0, tag="d1")])[0]
-    rec = json.loads(json.dumps(v.to_record()))
-    assert rec["symbol"] == "A" and rec["action"] == "SCALE" and rec["reasons"] == ["MAX_POSITION_WEIGHT"]
-    assert (rec["requested_side"], rec["requested_quantity"], rec["approved_quantity"]) == ("BUY", 50.0, 20.0)
-    assert rec["requested_target_weight"] is None and rec["tag"] == "d1"
-    assert rec["details"]["max_position_weight"] == 0.2 and rec["contender"] == "alpha"
 
 
 # ------------------------------------------------------------ rule contract
