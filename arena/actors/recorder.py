@@ -38,8 +38,11 @@ class RecorderActor:
         self._store.on_rejected = self._reject_at_write
         from arena.control import mark_interrupted
 
-        for run_id in mark_interrupted(self._store):  # runs whose driver was killed before their end
-            log.warning("run %s was left running by a driver that is gone: marked interrupted", run_id)
+        try:  # runs whose driver was killed before their end
+            for run_id in mark_interrupted(self._store):
+                log.warning("run %s was left running by a driver that is gone: marked interrupted", run_id)
+        except OSError as exc:  # a QuestDB that is down at the start: the run trades on, a later writer marks them
+            log.warning("runs of drivers that are gone not marked yet (%s)", exc)
         self._events_url = events_url
         self._events_maxlen = events_maxlen
         self._feed: Any = None
