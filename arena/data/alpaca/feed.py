@@ -13,8 +13,10 @@ into chunks of one timestamp each, in time order, in the form the contenders tak
   stopped and started again with exponential backoff (``backoff_min_s`` doubling up to
   ``backoff_max_s``), then the bars since the last one are backfilled from the historical
   API. A dropped connection is reconnected by alpaca-py itself; the first bar after it
-  shows the gap, which is backfilled before that bar is released. Backfilled timestamps
-  are final (the historical API is the record) and released at once.
+  shows the gap, which is backfilled before that bar is released. A backfill asks for every
+  symbol in one request; its timestamps up to the newest one every returned symbol reached
+  are final (the historical API is the record) and released at once. Later ones (a symbol's
+  latest minute not yet aggregated when it answered) wait for the stream or the grace period.
 * **Market hours**: for stocks, outside the sessions of ``calendar`` (an
   ``exchange_calendars`` name, default ``XNYS``) the feed idles: no stall is declared and
   nothing is released until the next session opens. Crypto (or ``calendar=None``) is
@@ -214,7 +216,7 @@ class LiveBarFeed:
             return latest
         return self._last_ns if latest is None else max(latest, self._last_ns)
 
-    def _accept(self, symbol: str, ts: int, vals: tuple[float, ...], *, final: bool = False) -> bool:
+    def _accept(self, symbol: str, ts: int, vals: tuple[float, ...]) -> bool:
         if symbol not in self._col:
             return False
         if (self._last_ns is not None and ts <= self._last_ns) or symbol in self._pending.get(ts, {}).get("bars", {}):
@@ -222,7 +224,6 @@ class LiveBarFeed:
             return False
         slot = self._pending.setdefault(ts, {"first": self._mono(), "bars": {}, "final": False})
         slot["bars"][symbol] = vals
-        slot["final"] = slot["final"] or final
         return True
 
     def _on_streamed(self, symbol: str, ts: int, vals: tuple[float, ...]) -> None:
@@ -240,17 +241,21 @@ class LiveBarFeed:
         self.stats["backfills"] += 1
         req = self.request.with_window(pd.Timestamp(start_ns, tz="UTC"), pd.Timestamp(end_ns, tz="UTC"))
         try:
-            frame = fetch_bars(req, self._keys)
+            frame = fetch_bars(req, self._keys, together=True)
         except Exception as exc:  # noqa: BLE001 - a backfill that fails is retried at the next stall
             log.warning("backfill %s..%s failed: %s", req.start.isoformat(), req.end.isoformat(), exc)
             return
         ts = frame["timestamp"].to_numpy(dtype="datetime64[ns]").view(np.int64)
         for i, (t, s) in enumerate(zip(ts, frame["symbol"], strict=True)):
             vals = tuple(float(frame[f].iat[i]) for f in _FIELDS)
-            if self._accept(str(s), int(t), vals, final=True):
+            if self._accept(str(s), int(t), vals):
                 self.stats["backfilled"] += 1
-        for t in set(ts.tolist()):  # every backfilled timestamp is final, its streamed bars too
-            if int(t) in self._pending:
+        if not len(ts):
+            return
+        # final up to the newest timestamp every answered symbol reached (its streamed bars too)
+        cutoff = int(pd.Series(ts).groupby(frame["symbol"].to_numpy()).max().min())
+        for t in set(ts.tolist()):
+            if int(t) <= cutoff and int(t) in self._pending:
                 self._pending[int(t)]["final"] = True
 
     # chunks out ----------------------------------------------------------------------------

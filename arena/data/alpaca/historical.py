@@ -2,7 +2,8 @@
 
 :func:`fetch_bars` asks :class:`alpaca.data.historical.StockHistoricalDataClient`
 (``GET /v2/stocks/bars``) or :class:`alpaca.data.historical.CryptoHistoricalDataClient`
-(``GET /v1beta3/crypto/us/bars``) for one symbol at a time; the client follows
+(``GET /v1beta3/crypto/us/bars``) for one symbol at a time (or, for a live feed's backfill,
+every symbol in one request: one answer for all of them); the client follows
 ``next_page_token`` to the last page and retries an HTTP 429 answer (3 tries, 3 s apart,
 alpaca-py's defaults). The bars are validated like every other source's
 (:func:`arena.data.validate.to_canonical`).
@@ -53,13 +54,18 @@ def bars_path(asset_class: str) -> str:
     return "/v2/stocks/bars" if asset_class == "stock" else "/v1beta3/crypto/us/bars"
 
 
-def fetch_bars(request: BarsRequest, keys: AlpacaKeys, progress: Progress | None = None) -> pd.DataFrame:
+def fetch_bars(
+    request: BarsRequest, keys: AlpacaKeys, progress: Progress | None = None, *, together: bool = False
+) -> pd.DataFrame:
     """Download the bars of ``request`` (every page) and validate them.
 
     Args:
         request: what to fetch (:class:`arena.data.alpaca.request.BarsRequest`).
         keys: the account's key pair (sent as ``APCA-API-KEY-ID``/``APCA-API-SECRET-KEY`` headers).
-        progress: called after each symbol.
+        progress: called after each symbol (after the one request when ``together``).
+        together: ask for every symbol in one request instead of one request per symbol, so
+            that a window ending now is answered for all symbols at the same moment (a live
+            feed's backfill; requests one symbol at a time would each see a later "now").
 
     Returns:
         ``DataFrame[timestamp, symbol, open, high, low, close, volume]``, canonical (prices
@@ -80,9 +86,11 @@ def fetch_bars(request: BarsRequest, keys: AlpacaKeys, progress: Progress | None
     else:
         client = CryptoHistoricalDataClient(keys.key_id, keys.secret_key, raw_data=True, url_override=url)
     parts: list[pd.DataFrame] = []
-    for i, symbol in enumerate(request.symbols):
+    groups = [list(request.symbols)] if together else [[s] for s in request.symbols]
+    for i, group in enumerate(groups):
+        symbol = ",".join(group)
         common = dict(
-            symbol_or_symbols=[symbol],
+            symbol_or_symbols=group,
             timeframe=_TIMEFRAMES[request.timeframe],
             start=request.start.to_pydatetime(),
             end=request.end.to_pydatetime(),
@@ -101,9 +109,9 @@ def fetch_bars(request: BarsRequest, keys: AlpacaKeys, progress: Progress | None
             raise AlpacaDataError(f"{where}: HTTP {status} for {symbol}: {_message(exc)}") from None
         except requests.RequestException as exc:
             raise AlpacaDataError(f"{where}: cannot reach Alpaca's market-data API ({type(exc).__name__})") from None
-        parts.append(raw_bars_frame(raw.get(symbol, []), symbol))
+        parts.extend(raw_bars_frame(raw.get(s, []), s) for s in group)
         if progress is not None:
-            progress(symbol, i + 1, len(request.symbols))
+            progress(symbol, i + 1, len(groups))
     frame = pd.concat(parts, ignore_index=True) if parts else raw_bars_frame([], "")
     if request.asset_class == "stock" and request.timeframe == "1Day" and len(frame):
         ts = pd.to_datetime(frame["timestamp"], utc=True)

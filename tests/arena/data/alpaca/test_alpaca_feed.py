@@ -150,3 +150,22 @@ def test_crypto_never_idles():
     assert not closed.is_open(saturday) and always.is_open(saturday)
     with pytest.raises(ValueError, match="unknown exchange calendar 'XNOPE'"):
         SessionCalendar("XNOPE")
+
+
+def test_a_backfill_is_final_only_as_far_as_every_symbol_reached(alpaca_keys):
+    """A backfill of a window ending now may find one symbol's latest minute and not yet
+    another's: that minute stays pending (stream or grace), the earlier ones are released."""
+    sim = market_sim(released=WARM)
+    head = int(sim.timestamps[WARM - 1])
+    sim._rows = [r for r in sim._rows if not (r[1] == "AAPL" and r[0] == head)]  # AAPL's head not yet in
+    feed = _feed(sim, FeedSettings(grace_s=60, heartbeat_s=60, poll_s=0.02, calendar=None))
+    feed._last_ns = int(sim.timestamps[WARM - 6])
+    try:
+        feed._backfill(int(sim.timestamps[WARM - 5]), head)
+        released = [int(c["ts_ns"][0]) for c in feed._releasable()]
+    finally:
+        feed.close()
+        sim.stop()
+    assert released == [int(t) for t in sim.timestamps[WARM - 5:WARM - 1]]
+    assert list(feed._pending) == [head] and set(feed._pending[head]["bars"]) == {"MSFT"}
+    assert feed.stats["backfills"] == 1 and feed.stats["backfilled"] == 9
