@@ -22,6 +22,7 @@ import logging
 import math
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -191,8 +192,18 @@ def run_arena(
     progress: Progress | None = None,
     run_id: str | None = None,
     provenance: dict[str, Any] | None = None,
+    stop: threading.Event | None = None,
+    resume: str | None = None,
 ) -> RunResult:
     """Run an arena end to end on Ray and record it in ``cfg.store``.
+
+    Stop and resume (:mod:`arena.resume`): once ``stop`` is set, the market-data actor stops
+    publishing after the chunk being sent, every contender actor snapshots its members after
+    the bars it was sent, the guardian its state, and the run is recorded ``stopped``
+    (``interrupted`` when a snapshot cannot be taken) with no leaderboard yet; the result's
+    ``status`` says which. ``resume=RUN_ID`` goes on with a stopped run of ``cfg.store``
+    from those snapshots, under the same run id: its records continue after the stop's
+    bar, and a live run's bars since the stop are backfilled.
 
     Args:
         cfg: a validated config.
@@ -202,6 +213,8 @@ def run_arena(
         run_id: force a run id (default: :func:`new_run_id`).
         provenance: extra keys recorded in the run's stored ``config`` (e.g.
             ``{"walkforward": {"fold": 0, ...}}`` from ``arena walkforward``).
+        stop: set (from any thread, e.g. a signal handler) to stop the run as above.
+        resume: the id of a stopped run to go on with (``cfg`` must be the config it ran with).
 
     Returns:
         The run's :class:`RunResult`.
@@ -210,8 +223,13 @@ def run_arena(
         FileNotFoundError: when a data file does not exist (before Ray is started).
         arena.data errors: when the data source cannot be loaded or fails validation.
         RuntimeError: when the actors cannot be placed within ``ray.startup_timeout_s``.
+        ValueError, FileNotFoundError: ``resume`` names a run that cannot be resumed with this
+            config and data (:func:`arena.resume.check_resumable`); the run is left as it was.
     """
     import time
+
+    from arena.recovery import SnapshotFolder
+    from arena.resume import check_resumable, guardian_file, read_stop
 
     t0 = time.perf_counter()
     check_inputs(cfg)
@@ -220,7 +238,8 @@ def run_arena(
     keys = read_keys(cfg.broker.mirror) if cfg.broker is not None else {}
     where = ensure_ray(cfg)
     gpus = fit_gpus(cfg, ray.cluster_resources().get("GPU", 0.0), fixed=where in ("local", "arena up"))
-    run_id = run_id or new_run_id(cfg)
+    run_id = resume or run_id or new_run_id(cfg)
+    point = read_stop(run_id) if resume else None  # checked in full once the data is known
     started_at = datetime.now(timezone.utc)
     # Start every actor process at once; the contenders finish their set-up once the data is known.
     data_spec, alpaca_keys = _alpaca_inputs(cfg) if cfg.data.source == "alpaca" else (cfg.data.model_dump(), None)
@@ -231,6 +250,7 @@ def run_arena(
     market = MarketDataActor.options(**pin).remote(data_spec, cfg.base_dir)
     recorder = RecorderActor.options(**pin).remote(cfg.store, cfg.events, cfg.events_maxlen)
     hosts = contender_hosts(cfg)
+    gone = dict(point.failed) if point is not None else {}  # failed for good before the stop
     seeds = {spec.name: _seed(cfg.seed, i) for i, spec in enumerate(cfg.contenders)}
     rec = cfg.recovery
     recoverable = bool(rec.max_restarts) and _recoverable(cfg)
@@ -246,7 +266,7 @@ def run_arena(
             [(spec.name, spec.class_, spec.params, seeds[spec.name]) for spec in members],
             _recovery_spec(cfg, run_id, key) if recoverable else None,
         )
-        for key, members in hosts.items()
+        for key, members in hosts.items() if key not in gone
     }
     spawned: dict[str, Any] = {"market": market, "recorder": recorder, **actors}
     broker = None
@@ -258,7 +278,8 @@ def run_arena(
         )
         spawned["broker"] = broker
     created: Any = None
-    decided = 0  # bars every contender has processed (recorded as n_bars of a run that fails)
+    keep_snapshots = False  # a stopped run's, until it is resumed
+    decided = point.bars if point is not None else 0  # bars every contender has processed (n_bars of a failed run)
     try:
         try:
             info = ray.get(market.info.remote())
@@ -269,26 +290,38 @@ def run_arena(
             log.warning("the bars have a hole of %.0f days, from %s to %s: no bar of any symbol in it; it is "
                         "left out of the annualization (%.1f bars per year)", (b - a) / 86_400e9,
                         pd.Timestamp(a, tz="UTC").isoformat(), pd.Timestamp(b, tz="UTC").isoformat(), ppy)
-        created = recorder.create_run.remote(
-            {
-                "run_id": run_id,
-                "name": cfg.name,
-                "config": redact({**cfg.to_dict(), **(provenance or {})}),  # no credentials in the store
-                "data_source": info["source"],
-                "data_sha256": info["data_sha256"],
-                "code_version": code_version(),
-                "seed": cfg.seed,
-                "started_at": started_at,
-                "symbols": info["symbols"],
-                "periods_per_year": ppy,
-                "status": "running",
-            }
-        )
+        if point is not None:  # go on with the stopped run: its row, annualization and first bar
+            prior = ray.get(recorder.get_run.remote(run_id))
+            point = check_resumable(run_id, prior, redact(cfg.to_dict()), info["data_sha256"], list(hosts),
+                                    info["symbols"])
+            started_at = pd.Timestamp(prior["started_at"]).tz_convert("UTC").to_pydatetime()
+            ppy = float(prior["periods_per_year"])
+            if point.mode == "live":  # the warm-up history has moved on; the run is the one it was
+                info = {**info, "data_sha256": prior["data_sha256"], "first_ns": point.first_ns or info["first_ns"]}
+            created = recorder.reopen_run.remote(run_id)
+        else:
+            created = recorder.create_run.remote(
+                {
+                    "run_id": run_id,
+                    "name": cfg.name,
+                    "config": redact({**cfg.to_dict(), **(provenance or {})}),  # no credentials in the store
+                    "data_source": info["source"],
+                    "data_sha256": info["data_sha256"],
+                    "code_version": code_version(),
+                    "seed": cfg.seed,
+                    "started_at": started_at,
+                    "symbols": info["symbols"],
+                    "periods_per_year": ppy,
+                    "status": "running",
+                }
+            )
         limits = RiskLimits(**cfg.risk.model_dump(), periods_per_year=ppy)
         guardian = RiskGuardianActor.options(name=GUARDIAN_PREFIX + run_id, namespace=NAMESPACE, **pin).remote(
             run_id, limits, recorder
         )
         spawned["guardian"] = guardian
+        if point is not None:
+            guardian.restore.remote(guardian_file(run_id).read_bytes())  # before the contenders register
         execution = _execution(cfg)
         ready = [created]
         consumers = signal_consumers(cfg)
@@ -306,8 +339,10 @@ def run_arena(
                 capital_usd=cfg.capital,
                 execution=execution,
                 n_bars_hint=info["n_bars"],
-                # live: the historical bars warm every contender up (observed, fitted on, not traded)
-                warmup_bars=max(spec.warmup_bars, info["n_bars"]) if live_mode else spec.warmup_bars,
+                # live: the historical bars warm every contender up (observed, fitted on, not traded);
+                # a resumed live run keeps its first session's warm-up
+                warmup_bars=max(spec.warmup_bars, point.live_from if point is not None else info["n_bars"])
+                if live_mode else spec.warmup_bars,
                 rebalance_drift=spec.rebalance_drift,
                 decision_timeout_s=spec.decision_timeout_s,
                 sharpe_window_bars=cfg.risk.sharpe_window_bars,
@@ -315,9 +350,10 @@ def run_arena(
                 emit_signals=bool(consumers) and spec.name not in consumers,
                 mirror=cfg.broker is not None and spec.name in cfg.broker.mirror,
             )
-        for key, members in hosts.items():
-            mine = {spec.name: settings[spec.name] for spec in members}
-            ready.append(actors[key].setup.remote(mine, limits, info["symbols"], guardian, recorder, broker))
+        for key, actor in actors.items():
+            mine = {spec.name: settings[spec.name] for spec in hosts[key]}
+            ready.append(actor.setup.remote(mine, limits, info["symbols"], guardian, recorder, broker,
+                                            str(SnapshotFolder.of(run_id, key).path) if point is not None else None))
         # controls reach every contender from now on
         ready.append(guardian.register.remote(actors, [spec.name for spec in cfg.contenders]))
         try:
@@ -332,10 +368,14 @@ def run_arena(
         t_ready = time.perf_counter()
         control.register(run_id, cfg.name, ray.get_runtime_context().gcs_address)  # operators reach it now
 
-        failed: dict[str, str] = {}
+        failed: dict[str, str] = dict(gone)
         restarts: dict[str, int] = {}
+        start_bar = point.bars if point is not None else 0
         if progress is not None:
-            progress(0, info["n_bars"])
+            progress(start_bar, info["n_bars"])
+        ended = threading.Event()
+        if stop is not None:
+            threading.Thread(target=_stop_when, args=(stop, ended, market), name="arena-stop", daemon=True).start()
         for update in market.stream.options(num_returns="streaming").remote(
             actors, cfg.replay.mode, cfg.replay.chunk_bars or auto_chunk_bars(info["n_bars"]),
             cfg.replay.max_inflight_chunks, cfg.replay.bar_interval_s,
@@ -343,13 +383,20 @@ def run_arena(
             live_settings=cfg.replay.model_dump() if live_mode else None,
             alpaca_keys=alpaca_keys if live_mode else None,
             restart_timeout_s=rec.restart_timeout_s if recoverable else None,
+            start_bar=start_bar,
+            resume_last_ns=point.last_ns if point is not None and live_mode else None,
         ):
             state = ray.get(update)
-            failed = state["failed"]
+            failed = {**gone, **state["failed"]}
             decided = state["decided"]
             restarts = state.get("restarts", {})
             if progress is not None:
                 progress(state["decided"], max(info["n_bars"], state["bars"]))
+        ended.set()
+        if state.get("stopped"):
+            stopped = _stopped(cfg, run_id, state, info, failed, actors, guardian, recorder, point, t0)
+            keep_snapshots = stopped.status == "stopped"
+            return stopped
         if live_mode:  # the run's length is known once the live stream ends
             info = {**info, "n_bars": state["bars"], "last_ns": state["last_ns"]}
         t_stream = time.perf_counter()
@@ -418,7 +465,7 @@ def run_arena(
         control.unregister(run_id)
         for a in spawned.values():
             ray.kill(a, no_restart=True)
-        if recoverable and not rec.keep_snapshots:
+        if created is not None and not keep_snapshots and not rec.keep_snapshots:
             from arena.recovery import snapshots_root
 
             shutil.rmtree(snapshots_root(run_id), ignore_errors=True)
@@ -443,6 +490,52 @@ def run_arena(
         broker=paper,
         restarts=restarts,
     )
+
+
+def _stop_when(stop: threading.Event, ended: threading.Event, market: Any) -> None:
+    """Ask the market-data actor to stop once ``stop`` is set, unless the stream ``ended`` first."""
+    while not ended.is_set():
+        if stop.wait(0.1):
+            if not ended.is_set():
+                market.stop.remote()
+            return
+
+
+def _stopped(
+    cfg: ArenaConfig, run_id: str, state: Mapping[str, Any], info: Mapping[str, Any], failed: Mapping[str, str],
+    actors: Mapping[str, Any], guardian: Any, recorder: Any, point: Any, t0: float,
+) -> RunResult:
+    """The stream stopped on request: snapshot every live contender actor after the bars it was
+    sent and the guardian, write the stop point, record the run ``stopped`` (``interrupted``
+    when a snapshot cannot be taken, with the reason logged) and return its result (no
+    leaderboard: the run has not ended)."""
+    import time
+
+    from arena.recovery import SnapshotFolder
+    from arena.resume import StopPoint, write_stop
+
+    bars = int(state["bars"])
+    status = "stopped"
+    try:
+        done = ray.get([actor.checkpoint.remote(str(SnapshotFolder.of(run_id, key).path))
+                        for key, actor in actors.items() if key not in failed])
+        if any(n != bars for n in done):  # every actor was sent the same bars and did them all
+            raise RuntimeError(f"the contender actors stopped after {sorted(set(done))} bars, not {bars}")
+        write_stop(StopPoint(
+            run_id=run_id, bars=bars, last_ns=state.get("last_ns"), first_ns=int(info["first_ns"]),
+            mode=cfg.replay.mode,
+            live_from=(point.live_from if point is not None else int(info["n_bars"])) if cfg.replay.mode == "live"
+            else 0,
+            failed=dict(failed)), ray.get(guardian.snapshot.remote()))
+    except (ray.exceptions.RayError, RuntimeError, OSError) as exc:
+        status = "interrupted"
+        log.warning("run %s could not be snapshotted at its stop (%s): it is recorded as interrupted, not resumable",
+                    run_id, str(exc).splitlines()[0][:300])
+    ray.get(recorder.finish_run.remote(run_id, datetime.now(timezone.utc), status, bars))
+    ray.get(recorder.close.remote())
+    return RunResult(run_id=run_id, leaderboard=[], stats={}, status=status, n_bars=bars,
+                     data_sha256=str(info["data_sha256"]), timings_s={"total": time.perf_counter() - t0},
+                     guardian=ray.get(guardian.status.remote()))
 
 
 def _on_driver_node() -> Any:

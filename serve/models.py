@@ -21,7 +21,7 @@ IsoTimestamp = Annotated[
 ]
 
 
-RunState = Literal["running", "finished", "finished_with_failures", "failed", "killed", "interrupted"]
+RunState = Literal["running", "finished", "finished_with_failures", "failed", "killed", "interrupted", "stopped"]
 """A run's status (the values of ``arena.store.schema.RUN_STATUSES``; a test keeps them equal)."""
 
 

@@ -91,20 +91,65 @@ class ContenderActor:
         guardian: Any,
         recorder: Any,
         broker: Any = None,
-    ) -> None:
+        resume_from: str | None = None,
+    ) -> int:
         """Attach each member's ledger (built from its ``settings``), risk replica (from
         ``limits``), the guardian and the recorder; with ``broker`` (a
         :class:`~arena.actors.broker.BrokerMirrorActor`), the approved orders and fills of the
         members built with ``settings.mirror`` are sent to it after each chunk, never waited for.
+        With ``resume_from`` (the snapshot folder of a stopped run, see :meth:`checkpoint`),
+        every member goes on from its newest snapshot there: contender and model, ledger,
+        replica, runner.
 
         Separate from the constructor so that the topology can start every actor
-        process while the market-data actor is still loading the data."""
+        process while the market-data actor is still loading the data.
+
+        Returns:
+            The bars already processed (0, or the snapshot's bar when resuming).
+
+        Raises:
+            FileNotFoundError: ``resume_from`` holds no snapshot.
+            ValueError: the snapshot's members are not this actor's."""
         if self._recovery is not None:  # what a restarted incarnation is set up with
             from arena.recovery import SnapshotFolder
 
             SnapshotFolder(self._recovery["dir"]).write_setup(
                 ray.cloudpickle.dumps((dict(settings), limits, list(data_symbols), guardian, recorder, broker)))
-        self._attach(settings, limits, data_symbols, guardian, recorder, broker)
+        snap = None
+        if resume_from is not None:
+            from arena.recovery import SnapshotFolder
+
+            snap = SnapshotFolder(resume_from).latest()
+            if snap is None:
+                raise FileNotFoundError(f"no snapshot to resume from in {resume_from}")
+            if set(snap["members"]) != set(self._contenders):
+                raise ValueError(f"the snapshot in {resume_from} holds {sorted(snap['members'])}, "
+                                 f"not this actor's contenders {sorted(self._contenders)}")
+            self._contenders = {name: m["runner"]["contender"] for name, m in snap["members"].items()}
+            self._snap_bar = self._restored_from = int(snap["bars"])
+        self._attach(settings, limits, data_symbols, guardian, recorder, broker, snap)
+        return self._bars()
+
+    def checkpoint(self, folder: str) -> int:
+        """Ship and wait until every record so far is written and audited, then save every
+        member's state after the bars processed so far in ``folder`` (an
+        :class:`arena.recovery.SnapshotFolder`): a stopped run's snapshot, which
+        :meth:`setup` with ``resume_from`` goes on from. Called after the last chunk
+        published to it (calls to an actor run in order).
+
+        Returns:
+            The bars processed, i.e. the bar the snapshot is after.
+
+        Raises:
+            pickle.PicklingError, TypeError, AttributeError: a contender that cannot be pickled.
+        """
+        from arena.recovery import SnapshotFolder
+
+        self._ship(wait=True)
+        n = self._bars()
+        members = self._members_state()
+        SnapshotFolder(folder).save(n, members)
+        return n
 
     def _attach(
         self, settings: Mapping[str, RunnerSettings], limits: RiskLimits, data_symbols: Sequence[str],
@@ -243,6 +288,11 @@ class ContenderActor:
             self._last_ship = now
         return {"bars": n, "signals": out}
 
+    def _members_state(self) -> dict[str, dict[str, Any]]:
+        """Member name → ``{"runner": ContenderRunner.snapshot(), "replica": GuardianReplica.snapshot()}``."""
+        return {name: {"runner": r.snapshot(), "replica": self._replicas[name].snapshot()}
+                for name, r in self._runners.items()}
+
     def _snapshot_due(self, n: int, now: float) -> bool:
         every_s = self._recovery["every_s"]  # type: ignore[index]
         return n > self._snap_bar and (n - self._snap_bar >= self._recovery["every_bars"]  # type: ignore[index]
@@ -255,8 +305,7 @@ class ContenderActor:
 
         self._ship(wait=True)
         self._last_ship = time.monotonic()
-        members = {name: {"runner": r.snapshot(), "replica": self._replicas[name].snapshot()}
-                   for name, r in self._runners.items()}
+        members = self._members_state()
         self._snap_bar, self._snap_t = n, time.monotonic()
         try:
             SnapshotFolder(self._recovery["dir"]).save(n, members)  # type: ignore[index]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import time
 from typing import Any
 
@@ -104,6 +105,24 @@ class RiskGuardianActor:
             "aggregate_gross_exposure_usd": a.aggregate_gross_exposure_usd(),
             "audit_busy_s": self._audit_s,
         }
+
+    def snapshot(self) -> bytes:
+        """The arena-wide state (the authority: controls issued, latches, shadows; what was
+        audited), pickled, after every event is written: what a stopped run resumes with."""
+        self._forward_events()
+        self.flush()
+        return pickle.dumps({"authority": self._authority, "audited_ns": dict(self._audited_ns),
+                             "names": sorted(self._names), "audit_s": self._audit_s},
+                            protocol=pickle.HIGHEST_PROTOCOL)
+
+    def restore(self, data: bytes) -> None:
+        """Go on from a :meth:`snapshot` (before the contender actors register: the controls
+        issued so far are pushed to them when they do)."""
+        state = pickle.loads(data)
+        self._authority = state["authority"]
+        self._audited_ns = dict(state["audited_ns"])
+        self._names.update(state["names"])
+        self._audit_s = float(state["audit_s"])
 
     def flush(self) -> None:
         """Wait until every event forwarded so far is written."""

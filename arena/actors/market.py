@@ -3,6 +3,7 @@ sends the bars it published to the recorder (table ``bars``)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -22,7 +23,7 @@ BARS_SHIP_EVERY_S = 0.25  # seconds between shipments of published bars to the r
 BARS_SHIP_ROWS = 50_000  # bar rows that trigger a shipment sooner
 
 
-@ray.remote(num_cpus=0, max_restarts=0)
+@ray.remote(num_cpus=0, max_restarts=0, concurrency_groups={"control": 1})
 class MarketDataActor:
     """Loads the configured source once, then publishes its bars in timestamp
     order to every contender actor, in chunks of ``chunk_bars`` timestamps.
@@ -39,6 +40,12 @@ class MarketDataActor:
     With a recorder, the bars published go to the ``bars`` table in batches
     (at least ``BARS_SHIP_EVERY_S`` apart or ``BARS_SHIP_ROWS`` rows, one
     shipment in flight), all of them written before the final progress report.
+
+    Stop and resume: :meth:`stop` (its own thread) ends the publishing after the chunk being
+    sent, so that every contender actor has been sent the same bars; the stream then waits
+    for them as at its end and says ``"stopped": True``. A resumed run's stream starts at
+    ``start_bar`` (replay: the panel's row of that index; live: the feed picks up after
+    ``resume_last_ns`` and backfills the bars since).
     """
 
     def __init__(self, spec: Mapping[str, Any], base_dir: str) -> None:
@@ -46,6 +53,8 @@ class MarketDataActor:
         self._base_dir = Path(base_dir)
         self._panel: Any = None
         self.failed: dict[str, str] = {}
+        self._stop = threading.Event()
+        self._feed: Any = None
 
     def _load(self) -> None:
         source = source_from_spec(self._spec, base_dir=self._base_dir)
@@ -75,6 +84,15 @@ class MarketDataActor:
             "timestamps_ns": p.timestamps,
         }
 
+    @ray.method(concurrency_group="control")
+    def stop(self) -> None:
+        """Stop publishing (from another thread than the stream's): the chunk being sent goes
+        to every contender actor, no later one does; a live feed is closed."""
+        self._stop.set()
+        feed = self._feed
+        if feed is not None:
+            feed.close()
+
     def _chunk(self, lo: int, hi: int, paced: bool) -> dict[str, Any]:
         chunk = chunk_of(self._panel.slice(lo, hi))
         if paced:
@@ -94,6 +112,8 @@ class MarketDataActor:
         live_settings: Mapping[str, Any] | None = None,
         alpaca_keys: Any = None,
         restart_timeout_s: float | None = None,
+        start_bar: int = 0,
+        resume_last_ns: int | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Publish every bar; yields progress ``{"bars": n_published, "decided": n, "failed":
         {name: reason}}`` at most every ``PROGRESS_EVERY_S`` seconds, and once at the end with
@@ -122,6 +142,15 @@ class MarketDataActor:
                 ``last_ns``, the feed's ``stats`` and ``idle_until``.
             alpaca_keys: ``mode="live"``: the :class:`arena.data.alpaca.keys.AlpacaKeys` of
                 the stream and its backfills (read by the driver from its environment).
+            start_bar: a resumed run: the bars every contender actor has already processed
+                (replay: publishing starts at the panel's row ``start_bar``).
+            resume_last_ns: a resumed live run: the timestamp of its last bar; the panel (the
+                warm-up) is not published again and the feed goes on after that bar.
+
+        Yields:
+            Progress as above; the last one has ``"done": True``, ``"last_ns"`` (the last bar
+            published, None when none was) and ``"stopped"`` (True when :meth:`stop` ended
+            the publishing before the data or ``live_bars`` did).
 
         Raises:
             ValueError: if a recorder is given without a run_id.
@@ -129,22 +158,26 @@ class MarketDataActor:
         if recorder is not None and not run_id:
             raise ValueError("stream: a recorder needs the run_id to record bars under")
         bars = _BarShipper(recorder, run_id, self._panel.symbols) if recorder is not None else None
-        n = len(self._panel)
+        n_panel = len(self._panel)
+        resume_live = mode == "live" and resume_last_ns is not None
         paced = mode == "paced"
         step = 1 if paced else chunk_bars
         inflight: dict[str, deque] = {name: deque() for name in contenders}
         live = dict(contenders)
-        self._done = {name: 0 for name in contenders}
+        self._done = {name: start_bar for name in contenders}
         self._inflight, self._step, self._paced, self._max_inflight = inflight, step, paced, max_inflight
         self._restart_timeout_s = restart_timeout_s
-        self._sent = {name: 0 for name in contenders}  # bars published to each actor
+        self._sent = {name: start_bar for name in contenders}  # bars published to each actor
         self._gen = {name: 0 for name in contenders}  # recoveries of each actor
         self.restarts: dict[str, int] = {}
         self._live_chunks: list[dict[str, Any]] = []  # live bars, kept to publish again after a restart
-        self._last_ns = int(self._panel.timestamps[-1])
+        self._last_ns: int | None = (resume_last_ns if resume_live else
+                                     int(self._panel.timestamps[start_bar - 1]) if start_bar else None)
+        stopped = False
         next_t = last_report = time.perf_counter()
 
         def send(chunk: dict[str, Any], inline: bool, lo: int) -> None:
+            self._last_ns = int(chunk["ts_ns"][-1])
             if bars is not None:
                 bars.add(chunk)
             # one copy in the object store shared by every contender, except for small
@@ -171,8 +204,12 @@ class MarketDataActor:
                 while q and name in live and not ray.wait([q[0]], timeout=0)[1]:
                     self._settle(name, q.popleft(), live)
 
-        for lo in range(0, n, step):
-            hi = min(n, lo + step)
+        n = start_bar if resume_live else n_panel
+        for lo in range(start_bar, 0 if resume_live else n_panel, step):
+            if self._stop.is_set():
+                stopped, n = True, lo
+                break
+            hi = min(n_panel, lo + step)
             if paced:
                 next_t += bar_interval_s
                 delay = next_t - time.perf_counter()
@@ -185,15 +222,18 @@ class MarketDataActor:
                 settle_done()
                 yield {"bars": hi, "decided": self._decided(live, hi), "failed": dict(self.failed),
                        "restarts": dict(self.restarts)}
-        if mode == "live":  # the warm-up is out: from here on, each new minute as it completes
+        self._live_base = n  # the bar index of the first live chunk
+        if mode == "live" and not stopped:  # the warm-up is out: from here on, each new minute as it completes
             self._feed = self._live_feed(live_settings or {}, alpaca_keys)
-            for chunk in self._feed.chunks(max_bars=(live_settings or {}).get("live_bars")):
+            if self._stop.is_set():  # stopped while the feed was being made
+                self._feed.close()
+            max_bars = (live_settings or {}).get("live_bars")
+            for chunk in self._feed.chunks(max_bars=max_bars):
                 if chunk is not None:
                     chunk["published_ns"] = np.full(1, time.time_ns(), dtype=np.int64)
                     self._live_chunks.append(chunk)
                     send(chunk, inline=True, lo=n)
                     n += 1
-                    self._last_ns = int(chunk["ts_ns"][-1])
                 now = time.perf_counter()
                 if now - last_report >= PROGRESS_EVERY_S:
                     last_report = now
@@ -201,6 +241,7 @@ class MarketDataActor:
                     yield {"bars": n, "decided": self._decided(live, n), "failed": dict(self.failed),
                            "restarts": dict(self.restarts), "last_ns": self._last_ns, "feed": dict(self._feed.stats),
                            "idle_until": None if self._feed.idle_until is None else self._feed.idle_until.isoformat()}
+            stopped = self._stop.is_set() and (max_bars is None or n - self._live_base < max_bars)
         while True:  # all published: wait for the contenders, still reporting progress
             for name, q in inflight.items():
                 while q and name in live and not ray.wait([q[0]], timeout=0)[1]:
@@ -217,8 +258,8 @@ class MarketDataActor:
         if bars is not None:
             bars.ship(wait=True)
         done: dict[str, Any] = {"bars": n, "decided": n, "failed": dict(self.failed), "done": True,
-                                "last_ns": self._last_ns, "restarts": dict(self.restarts)}
-        if mode == "live":
+                                "last_ns": self._last_ns, "restarts": dict(self.restarts), "stopped": stopped}
+        if self._feed is not None:
             done["feed"] = dict(self._feed.stats)
         yield done
 
@@ -282,11 +323,11 @@ class MarketDataActor:
         self.restarts[name] = int(back["restarts"])
         self._done[name] = bar = int(back["bars"])
         end = self._sent[name]
-        n_panel = len(self._panel)
+        base = self._live_base
         lo = bar
         while lo < end:
-            hi = min(end, n_panel, lo + self._step) if lo < n_panel else lo + 1  # the first run's chunks
-            chunk = self._chunk(lo, hi, self._paced) if lo < n_panel else self._live_chunks[lo - n_panel]
+            hi = min(end, base, lo + self._step) if lo < base else lo + 1  # the first run's chunks
+            chunk = self._chunk(lo, hi, self._paced) if lo < base else self._live_chunks[lo - base]
             while len(q) >= self._max_inflight and name in live and self._gen[name] == gen:
                 self._settle(name, q.popleft(), live)
             if name not in live or self._gen[name] != gen:

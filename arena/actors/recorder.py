@@ -55,6 +55,23 @@ class RecorderActor:
     def create_run(self, run: dict[str, Any]) -> None:
         """Record the run's row (see ``arena.store.RunRecord``) and publish ``run_started``."""
         self._store.create_run(run)
+        self._start_feed(run)
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        """A run's row as the store has it (``Store.get_run``), or None."""
+        return self._store.get_run(run_id)
+
+    def reopen_run(self, run_id: str) -> dict[str, Any]:
+        """Mark a stopped run running again (``Store.reopen_run``) and publish ``run_started``;
+        returns its row as it was when it stopped.
+
+        Raises:
+            ValueError: no such run, or not ``stopped``."""
+        before = self._store.reopen_run(run_id)
+        self._start_feed(before)
+        return before
+
+    def _start_feed(self, run: dict[str, Any]) -> None:
         self._run_id = run["run_id"]
         if self._events_url:
             from arena.live import DEFAULT_MAXLEN, RedisEventStream, RunEventFeed
@@ -164,7 +181,8 @@ class RecorderActor:
         return self._store.trials(data_sha256, first, last)
 
     def finish_run(self, run_id: str, ended_at: Any, status: str, n_bars: int) -> None:
-        """Mark the run ended (``finished`` | ``killed`` | ``failed``), flush, publish ``run_finished``."""
+        """Mark the run ended (a status of ``arena.store.schema.FINAL_RUN_STATUSES``), flush,
+        publish ``run_finished``."""
         self._store.finish_run(run_id, ended_at, status, n_bars)
         self._store.flush()
         if self._feed is not None:

@@ -163,12 +163,25 @@ class RunRecord:
         }
 
 
+def check_reopen(run_id: str, status: str | None) -> None:
+    """Validate the run :meth:`Store.reopen_run` is asked to reopen.
+
+    Raises:
+        ValueError: ``status`` None (no such run) or not ``stopped``, naming the run.
+    """
+    if status is None:
+        raise ValueError(f"reopen_run: unknown run_id {run_id!r}")
+    if status != "stopped":
+        raise ValueError(f"run {run_id!r} is {status}: only a stopped run can be resumed "
+                         "(one stopped by `arena stop`, SIGTERM or Ctrl-C, with its snapshots)")
+
+
 def check_finish(ended_at: dt.datetime, status: str, n_bars: int) -> dt.datetime:
     """Validate the arguments of :meth:`Store.finish_run`; returns ``ended_at`` in UTC.
 
     Raises:
         ValueError: naming the field, for a naive ``ended_at``, a ``status`` that is not
-            final (``finished`` | ``finished_with_failures`` | ``killed`` | ``failed``), or ``n_bars`` not an int >= 0.
+            final (see :data:`arena.store.schema.FINAL_RUN_STATUSES`), or ``n_bars`` not an int >= 0.
     """
     ended_utc = utc_datetime(ended_at, "ended_at")
     if status not in FINAL_RUN_STATUSES:
@@ -292,12 +305,27 @@ class Store(ABC):
         Args:
             run_id: the run.
             ended_at: end time, tz-aware.
-            status: ``finished``, ``finished_with_failures``, ``failed``, ``killed`` or ``interrupted``.
+            status: ``finished``, ``finished_with_failures``, ``failed``, ``killed``,
+                ``interrupted`` or ``stopped`` (see :data:`arena.store.schema.RUN_STATUSES`).
             n_bars: bars processed (>= 0).
 
         Raises:
             ValueError: for an unknown run_id, a naive ended_at, a status
                 outside the three above, or a negative n_bars.
+            PermissionError: if the store is read-only.
+        """
+
+    @abstractmethod
+    def reopen_run(self, run_id: str) -> dict[str, Any]:
+        """Mark a ``stopped`` run ``running`` again (``ended_at`` cleared): it is resumed
+        (``arena run CONFIG --resume RUN_ID``). Flushes pending appends first.
+
+        Returns:
+            The run's row as it was before (its ``status`` ``stopped``, its ``n_bars`` the
+            bars done when it stopped), as :meth:`get_run` gives it.
+
+        Raises:
+            ValueError: an unknown run_id, or a run whose status is not ``stopped`` (naming it).
             PermissionError: if the store is read-only.
         """
 

@@ -36,6 +36,7 @@ from arena.store.base import (
     StoreBusyError,
     check_actions,
     check_finish,
+    check_reopen,
     check_limit,
     check_page,
     time_bounds,
@@ -266,6 +267,17 @@ class DuckDBStore(Store):
                 "UPDATE runs SET ended_at = ?, status = ?, n_bars = ? WHERE run_id = ?",
                 [ended_utc, status, n_bars, run_id],
             )
+
+    def reopen_run(self, run_id: str) -> dict[str, Any]:
+        """See :meth:`Store.reopen_run`."""
+        with self._lock:
+            con = self._writable()
+            self._write_pending()
+            found = con.execute("SELECT status FROM runs WHERE run_id = ?", [run_id]).fetchall()
+            check_reopen(run_id, found[0][0] if found else None)
+            before = self.get_run(run_id)
+            con.execute("UPDATE runs SET ended_at = NULL, status = 'running' WHERE run_id = ?", [run_id])
+        return before
 
     def append(self, table: str, rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> None:
         """See :meth:`Store.append`. ``runs`` rows go through :meth:`create_run`."""

@@ -58,7 +58,7 @@ import pyarrow as pa
 from psycopg_pool import PoolTimeout
 from questdb import Sender
 
-from arena.store.base import RunRecord, Store, check_finish
+from arena.store.base import RunRecord, Store, check_finish, check_reopen
 from arena.store.questdb_pool import POOL_MAX, POOL_WAIT_S, discard_pool, read_pool
 from arena.store.questdb_reads import QuestDBReads, wait_wal_applied
 from arena.store.rows import SeqClock, to_arrow
@@ -336,6 +336,23 @@ class QuestDBStore(QuestDBReads, Store):
             self._runs[run_id] = row
             self._send_or_spool("runs", to_arrow(TABLES["runs"], [row]))
             self._settle()
+
+    def reopen_run(self, run_id: str) -> dict[str, Any]:
+        """See :meth:`Store.reopen_run`: the run's row is sent again, running, without an end
+        (the server must answer: the stopped row is read from it)."""
+        with self._lock:
+            self._writable()
+            self._write_pending()
+            row = self._runs.get(run_id) or self._raw_run(run_id)
+            check_reopen(run_id, None if row is None else row["status"])
+            assert row is not None
+            before = self.get_run(run_id)
+            row = {**row, "ended_at": None, "status": "running"}
+            self._runs[run_id] = row
+            self._send_or_spool("runs", to_arrow(TABLES["runs"], [row]))
+            self._settle()
+        assert before is not None
+        return before
 
     def append(self, table: str, rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> None:
         """See :meth:`Store.append`. Never raises for an unreachable server (the rows are spooled).

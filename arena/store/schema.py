@@ -530,12 +530,15 @@ TABLES: Mapping[str, Table] = MappingProxyType({t.name: t for t in _TABLE_LIST})
 """Table name → :class:`Table`, in creation order."""
 
 RUN_STATUSES: frozenset[str] = frozenset(
-    {"running", "finished", "finished_with_failures", "failed", "killed", "interrupted"}
+    {"running", "finished", "finished_with_failures", "failed", "killed", "interrupted", "stopped"}
 )
 """Values of ``runs.status``: ``finished_with_failures`` is a run that went to its end with at
 least one contender halted (by the risk rules or its own error) or failed (its process died);
-``interrupted`` one stopped by a signal (SIGINT, SIGTERM) or whose driver was killed (marked by
-the next process that opens the store for writing, :func:`arena.control.mark_interrupted`)."""
+``stopped`` one stopped on request (``arena stop``, SIGTERM or SIGINT) with a snapshot of every
+contender and of the guardian, so that ``arena run CONFIG --resume RUN_ID`` goes on with it
+(:meth:`Store.reopen_run`); ``interrupted`` one stopped by a second signal, one whose snapshot
+could not be taken, or one whose driver was killed (marked by the next process that opens the
+store for writing, :func:`arena.control.mark_interrupted`)."""
 
 FINAL_RUN_STATUSES: frozenset[str] = RUN_STATUSES - {"running"}
 """Statuses ``Store.finish_run`` accepts."""

@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 import ray
 
+from audit_rows import run_rows
+
 from arena.config import parse_config
 from arena.control import NAMESPACE
 from arena.recovery import SnapshotFolder, snapshots_root
@@ -47,17 +49,7 @@ def _config(tmp_path, **over):
 
 
 def _rows(path, run_id: str) -> dict[str, list[tuple]]:
-    """Every row of the run in the audit tables, run id taken out (it is in the decision ids), sorted."""
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        out = {}
-        for table in TABLES:
-            cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] not in ("run_id", "seq")]
-            rows = con.execute(f"SELECT {', '.join(cols)} FROM {table} WHERE run_id = ?", [run_id]).fetchall()
-            out[table] = sorted(tuple(str(v).replace(run_id, "<run>") for v in row) for row in rows)
-        return out
-    finally:
-        con.close()
+    return run_rows(path, run_id, TABLES)
 
 
 def _kill_when(run_id: str, key: str, ready, after_s: float, killed: list[tuple[int, int]]) -> None:

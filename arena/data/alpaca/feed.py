@@ -122,7 +122,9 @@ class LiveBarFeed:
         keys: the key pair (stream auth and backfills).
         symbols: the symbols of the chunks' columns, sorted (the warm-up panel's).
         stream_url: websocket base URL (:data:`DEFAULT_STREAM_URL` or a local server's).
-        last_ns: the last timestamp already delivered (the warm-up's); bars up to it are dropped.
+        last_ns: the last timestamp already delivered (the warm-up's, or a resumed run's last
+            bar); bars up to it are dropped, and those after it, up to the last complete
+            minute, are backfilled when :meth:`chunks` starts.
         settings: waits and recovery (:class:`FeedSettings`).
         clock: wall clock in s since the epoch (market hours, backfill end); injectable.
         sleep: how an idle feed waits (default: a wait that :meth:`close` ends); injectable.
@@ -287,6 +289,10 @@ class LiveBarFeed:
             return
         self.stats["reconnects"] += 1
         self._start_stream()
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Backfill from after the latest bar released or pending to the last complete bar."""
         horizon = self._horizon()
         now_ns = int(self._clock() * 1e9)
         end = (now_ns // self._step) * self._step - self._step  # the last complete bar
@@ -304,6 +310,8 @@ class LiveBarFeed:
         """
         released = 0
         self._start_stream()
+        if self._last_ns is not None:  # the bars since the last one delivered (a resumed run's since its stop)
+            self._catch_up()
         try:
             while not self._stop.is_set():
                 now = pd.Timestamp(self._clock(), unit="s", tz="UTC")
