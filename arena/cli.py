@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import signal
+import threading
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -181,9 +182,29 @@ _SIGTERM_SEEN: list[int] = []
 
 
 def _stop_on_sigterm(signum: int, frame: Any) -> None:
-    """SIGTERM stops a run the way Ctrl-C does: the arena's cleanup marks it failed and stops its actors."""
+    """SIGTERM while Ray starts stops the command the way Ctrl-C does (no run is recorded yet)."""
     _SIGTERM_SEEN.append(signum)
     raise KeyboardInterrupt("SIGTERM")
+
+
+class _GracefulStop:
+    """SIGTERM or SIGINT during a run: the first asks the arena to stop and snapshot (the run is
+    then ``stopped``, resumable with ``--resume``); a second aborts it (``interrupted``)."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.by: str | None = None
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        name = "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
+        if signum == signal.SIGTERM:
+            _SIGTERM_SEEN.append(signum)
+        if self.event.is_set():
+            raise KeyboardInterrupt(name)
+        self.by = name
+        self.event.set()
+        err.print(f"{name}: stopping after the bars in flight and snapshotting every contender "
+                  "(again to abort without a snapshot)", highlight=False)
 
 
 def _look_hint(run_id: str, store: str, events: str | None = None) -> str:
@@ -231,8 +252,18 @@ def run(
             f"{EVENTS_URL_ENV} is used when neither is given)",
         ),
     ] = None,
+    resume: Annotated[
+        Optional[str],
+        typer.Option("--resume", metavar="RUN_ID",
+                     help="go on with a stopped run (arena stop, SIGTERM or Ctrl-C) from its snapshots; "
+                          "CONFIG must be the config it ran with"),
+    ] = None,
 ) -> None:
-    """Run an arena: every contender in its own Ray actor with its own ledger."""
+    """Run an arena: every contender in its own Ray actor with its own ledger.
+
+    SIGTERM (``arena stop RUN_ID``) or Ctrl-C stops it after the bars in flight with a snapshot
+    of every contender and of the guardian (status ``stopped``); ``--resume RUN_ID`` goes on
+    from there. A second signal aborts without a snapshot (status ``interrupted``)."""
     from arena.config import ConfigError, load_config
 
     overrides: dict[str, Any] = {}
@@ -258,6 +289,13 @@ def run(
         check_inputs(cfg)  # before Ray starts: a bad input costs a second, not a cluster start
     except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:  # RuntimeError: Alpaca keys
         _fail(f"{config}: {'store' if 'store ' in str(exc)[:7] else 'data'}: {exc}")
+    if resume:
+        from arena.resume import read_stop
+
+        try:
+            read_stop(resume)  # the rest is checked against the store and the data once they are open
+        except (FileNotFoundError, ValueError) as exc:
+            _fail(f"--resume {resume}: {exc}")
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)  # Ray's own handler would abort the process
     try:
         if ensure_ray(cfg) == "arena up":
@@ -279,25 +317,38 @@ def run(
         console=err,
         disable=json_out,
     )
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # again: ray.init installs its own handler
+    graceful = _GracefulStop()
+    signal.signal(signal.SIGTERM, graceful)  # again: ray.init installs its own handler
+    previous_int = signal.signal(signal.SIGINT, graceful)
     try:
         with progress:
             task = progress.add_task(f"{cfg.name}: starting (Ray, data, actors)", total=None)
 
             phase = "live (warm-up, then the stream)" if cfg.replay.mode == "live" else "replay"
+            if resume:
+                phase = f"resumed {resume}, " + phase
 
             def on_progress(done: int, total: int) -> None:  # bars decided by the slowest contender
                 progress.update(task, completed=done, total=total, description=f"{cfg.name}: {phase}")
 
-            result = run_arena(cfg, progress=on_progress)
+            result = run_arena(cfg, progress=on_progress, stop=graceful.event, resume=resume)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         _fail(str(exc))
-    except KeyboardInterrupt:  # SIGINT, or SIGTERM through _stop_on_sigterm: the run is marked interrupted
+    except KeyboardInterrupt:  # a second signal: the run is marked interrupted
         by = "SIGTERM" if _SIGTERM_SEEN else "SIGINT"
         err.print(f"stopped ({by}): the run is recorded as interrupted, with every row written so far")
         raise typer.Exit(143 if _SIGTERM_SEEN else 130) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
+    if result.status in ("stopped", "interrupted") and graceful.by is not None:
+        if result.status == "stopped":
+            err.print(f"stopped ({graceful.by}) after {result.n_bars} bars, every contender and the guardian "
+                      f"snapshotted; go on with:\n  arena run {config} --resume {result.run_id}", highlight=False)
+        else:
+            err.print(f"stopped ({graceful.by}) after {result.n_bars} bars: the snapshots could not be taken "
+                      "(see the warning above); the run is recorded as interrupted", highlight=False)
+        raise typer.Exit(143 if graceful.by == "SIGTERM" else 130)
     if json_out:
         print(
             json.dumps(

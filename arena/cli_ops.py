@@ -79,8 +79,9 @@ def release(
 
 @app.command()
 def stop(run_id: Annotated[str, typer.Argument(help="the running arena")]) -> None:
-    """Stop a running arena on this machine, as SIGTERM to its driver would: its rows are
-    flushed and the run is recorded as interrupted, within seconds."""
+    """Stop a running arena on this machine, as SIGTERM to its driver would: it stops after the
+    bars in flight, snapshots every contender and the guardian and is recorded as stopped,
+    within seconds; `arena run CONFIG --resume RUN_ID` goes on with it."""
     from arena import control
 
     try:
@@ -89,4 +90,5 @@ def stop(run_id: Annotated[str, typer.Argument(help="the running arena")]) -> No
         _fail(str(exc), code=1)
     except control.NoClusterError as exc:
         _fail(str(exc))
-    out.print(f"stopping {run_id} (SIGTERM to its driver, pid {pid})")
+    out.print(f"stopping {run_id} (SIGTERM to its driver, pid {pid}); resume it with "
+              f"`arena run CONFIG --resume {run_id}`")

@@ -311,7 +311,8 @@ def release_contender(run_id: str, contender: str, *, address: str | None = None
 
 def stop_run(run_id: str) -> int:
     """Stop a running arena as SIGTERM to its driver would (``arena stop RUN_ID``): the driver
-    flushes its rows, marks the run ``interrupted`` and exits within seconds.
+    stops publishing bars, snapshots every contender and the guardian, marks the run
+    ``stopped`` (``arena run CONFIG --resume RUN_ID`` goes on with it) and exits within seconds.
 
     Returns:
         The driver's pid the signal went to.

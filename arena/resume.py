@@ -37,9 +37,14 @@ __all__ = ["MAY_DIFFER", "StopPoint", "check_resumable", "config_differences", "
            "write_stop"]
 
 STOP_FORMAT = "model-arena.stop/1"
-MAY_DIFFER: frozenset[str] = frozenset({"ray", "events", "events_maxlen", "store", "replay.live_bars"})
+MAY_DIFFER: frozenset[str] = frozenset({
+    "ray", "events", "events_maxlen", "store", "replay.live_bars", "replay.bar_interval_s", "replay.chunk_bars",
+    "replay.max_inflight_chunks",
+})
 """Config keys (dotted) a resumed run may change: where it runs and records (``store`` must
-still hold the run), and ``replay.live_bars``, which counts the live bars of each session."""
+still hold the run), how fast bars are published (pace, chunks, and ``replay.mode`` between
+``paced`` and ``replay``: the decisions are the same), and ``replay.live_bars``, which counts
+the live bars of each session."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +179,11 @@ def check_resumable(run_id: str, row: Mapping[str, Any] | None, config_now: Mapp
     if row["status"] != "stopped":
         raise ValueError(f"--resume {run_id}: the run is {row['status']}; only a stopped run can be resumed "
                          "(one stopped by `arena stop`, SIGTERM or Ctrl-C with its snapshots)")
-    diff = config_differences(row.get("config") or {}, config_now)
+    ran = row.get("config") or {}
+    diff = config_differences(ran, config_now)
+    modes = {(ran.get("replay") or {}).get("mode"), (config_now.get("replay") or {}).get("mode")}
+    if modes <= {"paced", "replay"}:  # a stopped paced run may go on as a fast replay: the same decisions
+        diff = [k for k in diff if k != "replay.mode"]
     if diff:
         raise ValueError(f"--resume {run_id}: the config differs from the one the run ran with in "
                          f"{', '.join(diff)}; resume it with that config")

@@ -54,3 +54,16 @@ class FlipHoldingALock(FlipEveryBar):
         import threading
 
         self._lock = threading.Lock()
+
+
+class SlowToSnapshot(FlipEveryBar):
+    """:class:`FlipEveryBar` that takes ``pickle_s`` seconds to be pickled (a large model's
+    snapshot): a stop spends that long snapshotting it."""
+
+    pickle_s: float = 5.0
+
+    def __getstate__(self):
+        import time
+
+        time.sleep(self.pickle_s)
+        return self.__dict__.copy()
