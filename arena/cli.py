@@ -344,7 +344,8 @@ def run(
     if result.status in ("stopped", "interrupted") and graceful.by is not None:
         if result.status == "stopped":
             err.print(f"stopped ({graceful.by}) after {result.n_bars} bars, every contender and the guardian "
-                      f"snapshotted; go on with:\n  arena run {config} --resume {result.run_id}", highlight=False)
+                      f"snapshotted; go on with:\n  arena run {config} --resume {result.run_id}", highlight=False,
+                      soft_wrap=True)
         else:
             err.print(f"stopped ({graceful.by}) after {result.n_bars} bars: the snapshots could not be taken "
                       "(see the warning above); the run is recorded as interrupted", highlight=False)

@@ -174,7 +174,7 @@ def test_post_kill_switch_trips_the_live_run_started_by_arena_run_and_nothing_el
         assert stop.returncode == 0 and f"stopping {run_id}" in stop.stdout, stop.stdout + stop.stderr
         out, _ = runs.communicate(timeout=60)
         assert runs.returncode == 143 and time.monotonic() - t0 < 15, out
-        assert "recorded as interrupted" in out
+        assert f"--resume {run_id}" in out, "stopped with its snapshots, resumable"
     finally:
         for proc in (runs, served):
             if proc.poll() is None:
@@ -187,7 +187,7 @@ def test_post_kill_switch_trips_the_live_run_started_by_arena_run_and_nothing_el
         ray.kill(guard)
         ray.kill(rec)
     reader = open_store(f"duckdb://{store}", read_only=True)
-    assert reader.get_run(run_id)["status"] == "interrupted"
+    assert reader.get_run(run_id)["status"] == "stopped"
     kinds = [e["kind"] for e in reader.kill_switch_events(run_id)]
     assert kinds == ["KILL_SWITCH_TRIPPED", "KILL_SWITCH_RESET"]
     assert run_id not in control.running_arenas(), "the registration is gone with the run"
