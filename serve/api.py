@@ -53,6 +53,7 @@ import serve.control_views as control_views
 import serve.run_views as run_views
 from serve.control_views import KILL_SWITCH_TOKEN_ENV, token_digest  # noqa: F401 - imported from here by serve.deployment
 import serve.trial_views as trial_views
+from serve.cache import EndedRunCache
 from serve.downsample import MIN_POINTS, equity_indices
 from serve.deps import EndQuery, StartQuery, StoreDep, bounds, contender_or_404, run_or_404
 from serve.page import mount_page
@@ -77,6 +78,16 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorBody, "description": "store missing, unusable or busy"}
 }
+
+def _run_status(store_url: str, run_id: str) -> str | None:
+    """A run's status as the store has it now, or None (no such run, or the store cannot answer)."""
+    try:
+        with open_store(store_url, read_only=True) as store:
+            run = store.get_run(run_id)
+    except (OSError, ValueError, StoreBusyError):
+        return None
+    return None if run is None else str(run["status"])
+
 
 def create_app(
     store_url: str,
@@ -127,6 +138,7 @@ def create_app(
     app.state.events_url = events_url
     app.state.artifacts = artifacts
     app.state.kill_switch_sha256 = kill_switch_sha256
+    app.add_middleware(EndedRunCache, run_status=lambda run_id: _run_status(store_url, run_id))
     mount_page(app)
 
     @app.get("/healthz", response_model=Health, responses=_UNAVAILABLE, tags=["health"])
