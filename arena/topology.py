@@ -76,6 +76,8 @@ class RunResult:
     """Mirrored contender → its paper mirror's summary (``BrokerMirrorActor.finish``); empty without ``broker:``."""
     restarts: dict[str, int] = field(default_factory=dict)
     """Contender → times its actor process was restarted after a crash (config ``recovery``); 0 for none."""
+    market_restarts: int = 0
+    """Times the market-data actor was restarted after a crash (a replay's, config ``recovery``)."""
 
 
 def ensure_ray(cfg: ArenaConfig) -> str:
@@ -247,13 +249,19 @@ def run_arena(
     # driver's node, which a run cannot outlive anyway, and where the config's paths (data files, a
     # DuckDB store) are; a contender actor may be lost with its node and restarted elsewhere
     pin = head_pin(ray.cluster_resources()) or {"scheduling_strategy": _on_driver_node()}
-    market = MarketDataActor.options(**pin).remote(data_spec, cfg.base_dir)
+    rec = cfg.recovery
+    recoverable = bool(rec.max_restarts) and _recoverable(cfg)
+    # a replay's market-data actor is restarted after a crash and goes on from the contenders' bars;
+    # a live feed's position (its stream, the minutes it released) is not recovered
+    market_recoverable = recoverable and cfg.replay.mode != "live"
+    market = MarketDataActor.options(
+        name=f"market:{run_id}", namespace=NAMESPACE,
+        max_restarts=rec.max_restarts if market_recoverable else 0, max_task_retries=0, **pin
+    ).remote(data_spec, cfg.base_dir)
     recorder = RecorderActor.options(**pin).remote(cfg.store, cfg.events, cfg.events_maxlen)
     hosts = contender_hosts(cfg)
     gone = dict(point.failed) if point is not None else {}  # failed for good before the stop
     seeds = {spec.name: _seed(cfg.seed, i) for i, spec in enumerate(cfg.contenders)}
-    rec = cfg.recovery
-    recoverable = bool(rec.max_restarts) and _recoverable(cfg)
     actors: dict[str, Any] = {
         key: ContenderActor.options(
             num_cpus=max(spec.resources.num_cpus for spec in members),
@@ -376,22 +384,38 @@ def run_arena(
         ended = threading.Event()
         if stop is not None:
             threading.Thread(target=_stop_when, args=(stop, ended, market), name="arena-stop", daemon=True).start()
-        for update in market.stream.options(num_returns="streaming").remote(
-            actors, cfg.replay.mode, cfg.replay.chunk_bars or auto_chunk_bars(info["n_bars"]),
-            cfg.replay.max_inflight_chunks, cfg.replay.bar_interval_s,
+        stream_args = dict(
             recorder=recorder, run_id=run_id, consumers=tuple(k for k in hosts if hosts[k][0].name in consumers),
             live_settings=cfg.replay.model_dump() if live_mode else None,
             alpaca_keys=alpaca_keys if live_mode else None,
             restart_timeout_s=rec.restart_timeout_s if recoverable else None,
-            start_bar=start_bar,
             resume_last_ns=point.last_ns if point is not None and live_mode else None,
-        ):
-            state = ray.get(update)
-            failed = {**gone, **state["failed"]}
-            decided = state["decided"]
-            restarts = state.get("restarts", {})
-            if progress is not None:
-                progress(state["decided"], max(info["n_bars"], state["bars"]))
+        )
+        bars_from, epoch, market_restarts, session_from = start_bar, 0, 0, start_bar
+        while True:
+            try:
+                for update in market.stream.options(num_returns="streaming").remote(
+                    {k: a for k, a in actors.items() if k not in failed}, cfg.replay.mode,
+                    cfg.replay.chunk_bars or auto_chunk_bars(info["n_bars"]), cfg.replay.max_inflight_chunks,
+                    cfg.replay.bar_interval_s, start_bar=start_bar, bars_from=bars_from, epoch=epoch, **stream_args,
+                ):
+                    state = ray.get(update)
+                    failed = {**failed, **state["failed"]}
+                    decided = state["decided"]
+                    for k, n in state.get("restarts", {}).items():  # counts of actors' incarnations
+                        restarts[k] = max(restarts.get(k, 0), n)
+                    if progress is not None:
+                        progress(state["decided"], max(info["n_bars"], state["bars"]))
+                break
+            except ray.exceptions.RayActorError as exc:  # the market-data actor died
+                if not market_recoverable or market_restarts >= rec.max_restarts:
+                    raise
+                market_restarts += 1
+                start_bar, bars_from, epoch = _market_back(
+                    market, recorder, {k: a for k, a in actors.items() if k not in failed}, info,
+                    rec.restart_timeout_s, run_id, market_restarts, exc, session_from)
+                if stop is not None and stop.is_set():
+                    market.stop.remote()  # asked before the crash: the new stream stops at once
         ended.set()
         if state.get("stopped"):
             stopped = _stopped(cfg, run_id, state, info, failed, actors, guardian, recorder, point, t0)
@@ -489,7 +513,60 @@ def run_arena(
         rejected=rejected,
         broker=paper,
         restarts=restarts,
+        market_restarts=market_restarts,
     )
+
+
+def _market_back(
+    market: Any, recorder: Any, actors: Mapping[str, Any], info: Mapping[str, Any], timeout_s: float, run_id: str,
+    restart: int, why: BaseException, recorded_from: int,
+) -> tuple[int, int, int]:
+    """The market-data actor died mid-stream: wait (``timeout_s``) until Ray has restarted it
+    and it has loaded the same data, then say where its stream goes on from: the first bar the
+    recorder has not written to ``bars`` (``recorded_from`` when it has written none this
+    session), or the fewest bars a live contender actor has processed when that is earlier
+    (each contender takes only the bars it lacks), and the actor's new incarnation at the
+    recorder (the dead one's shipments still on their way are dropped). Records a
+    ``MARKET_DATA_RESTARTED`` event.
+
+    Returns:
+        ``(start_bar, bars_from, epoch)`` for the new ``MarketDataActor.stream``.
+
+    Raises:
+        RuntimeError: it is not back in time, or its data has another sha256.
+    """
+    import time
+
+    from arena.actors.market import MARKET_KEY
+
+    deadline = time.monotonic() + timeout_s
+    while True:  # calls fail at once while Ray restarts it: ask again until it answers
+        try:
+            again = ray.get(market.info.remote(), timeout=max(deadline - time.monotonic(), 0.0))
+            break
+        except ray.exceptions.ActorUnavailableError:
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"the market-data actor died ({why}) and was not back within "
+                                   f"{timeout_s:g} s") from None
+            time.sleep(0.05)
+        except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError) as exc:
+            raise RuntimeError(f"the market-data actor died ({why}) and did not come back ({exc})") from None
+    if again["data_sha256"] != info["data_sha256"]:
+        raise RuntimeError("the restarted market-data actor loaded other data "
+                           f"(sha256 {again['data_sha256'][:12]}…, the run's {info['data_sha256'][:12]}…)")
+    done = ray.get([a.resume_bar.remote() for a in actors.values()])
+    start = min((int(d["bars"]) for d in done), default=int(info["n_bars"]))
+    epoch, acked = ray.get(recorder.resume.remote(MARKET_KEY))
+    bars_from = int(acked.get(MARKET_KEY, recorded_from))
+    start = min(start, bars_from)
+    log.warning("the market-data actor died (%s); restarted (restart %d), it goes on from bar %d", why, restart, start)
+    ts = int(info["timestamps_ns"][start - 1]) if start else int(info["first_ns"])
+    ray.get(recorder.append.remote({"events": [{
+        "run_id": run_id, "ts": ts, "contender": None, "kind": "MARKET_DATA_RESTARTED",
+        "reason": f"market-data actor restarted (restart {restart}); publishing again from bar {start}",
+        "details_json": {"restart": restart, "from_bar": start, "bars_recorded_through": bars_from},
+    }]}))
+    return start, bars_from, epoch
 
 
 def _stop_when(stop: threading.Event, ended: threading.Event, market: Any) -> None:

@@ -244,9 +244,12 @@ class ContenderActor:
             producers: for a contender that consumes signals: the other contender
                 actors' ``on_chunk`` results (refs) for the same chunk; their signals
                 are routed to it bar by bar (a producer that failed is left out).
-            first_bar: the index of the chunk's first bar in the run: a chunk that does not
-                start at the next bar (sent before a restart; the market-data actor publishes
-                again from :meth:`resume_bar`) is skipped, ``"skipped": True``.
+            first_bar: the index of the chunk's first bar in the run: a chunk whose bars were
+                all processed already (sent before a restart; the market-data actor publishes
+                again from :meth:`resume_bar`), or that starts after the next bar, is skipped,
+                ``"skipped": True``; one that starts before the next bar and goes past it
+                (published again by a restarted market-data actor) is processed from the next
+                bar on.
 
         Returns:
             ``{"bars": bars processed so far, "signals": {name: [Signal per bar of the
@@ -254,7 +257,10 @@ class ContenderActor:
         """
         assert self._runners, "setup() must be called first"
         if first_bar is not None and first_bar != self._bars():
-            return {"bars": self._bars(), "signals": {}, "skipped": True}
+            done = self._bars() - first_bar
+            if not 0 < done < len(chunk["ts_ns"]) or producers is not None:
+                return {"bars": self._bars(), "signals": {}, "skipped": True}
+            chunk = {k: v[done:] if isinstance(v, np.ndarray) else v for k, v in chunk.items()}
         per_bar = None
         if producers is not None:
             per_bar = [{} for _ in range(len(chunk["ts_ns"]))]

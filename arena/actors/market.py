@@ -19,6 +19,9 @@ from arena.runner import chunk_of
 
 
 PROGRESS_EVERY_S = 0.1  # seconds between progress reports to the driver
+MARKET_KEY = "__market__"
+"""The market-data actor's key at the recorder (incarnations, bars acknowledged), beside the
+contender actors' keys."""
 BARS_SHIP_EVERY_S = 0.25  # seconds between shipments of published bars to the recorder
 BARS_SHIP_ROWS = 50_000  # bar rows that trigger a shipment sooner
 
@@ -85,6 +88,13 @@ class MarketDataActor:
         }
 
     @ray.method(concurrency_group="control")
+    def where(self) -> dict[str, Any]:
+        """``{"pid", "node_id"}`` of this actor's process (answers while a stream runs)."""
+        import os
+
+        return {"pid": os.getpid(), "node_id": ray.get_runtime_context().get_node_id()}
+
+    @ray.method(concurrency_group="control")
     def stop(self) -> None:
         """Stop publishing (from another thread than the stream's): the chunk being sent goes
         to every contender actor, no later one does; a live feed is closed."""
@@ -114,6 +124,8 @@ class MarketDataActor:
         restart_timeout_s: float | None = None,
         start_bar: int = 0,
         resume_last_ns: int | None = None,
+        bars_from: int | None = None,
+        epoch: int = 0,
     ) -> Iterator[dict[str, Any]]:
         """Publish every bar; yields progress ``{"bars": n_published, "decided": n, "failed":
         {name: reason}}`` at most every ``PROGRESS_EVERY_S`` seconds, and once at the end with
@@ -146,6 +158,11 @@ class MarketDataActor:
                 (replay: publishing starts at the panel's row ``start_bar``).
             resume_last_ns: a resumed live run: the timestamp of its last bar; the panel (the
                 warm-up) is not published again and the feed goes on after that bar.
+            bars_from: the first bar to record in ``bars`` (default ``start_bar``): after a
+                restart of this actor, the bars the recorder has already written
+                (``RecorderActor.resume(MARKET_KEY)``) are published again but not recorded.
+            epoch: this actor's incarnation at the recorder (shipments of an older one that
+                arrive after a restart are dropped there).
 
         Yields:
             Progress as above; the last one has ``"done": True``, ``"last_ns"`` (the last bar
@@ -157,7 +174,8 @@ class MarketDataActor:
         """
         if recorder is not None and not run_id:
             raise ValueError("stream: a recorder needs the run_id to record bars under")
-        bars = _BarShipper(recorder, run_id, self._panel.symbols) if recorder is not None else None
+        bars = None if recorder is None else _BarShipper(
+            recorder, run_id, self._panel.symbols, start_bar if bars_from is None else bars_from, epoch)
         n_panel = len(self._panel)
         resume_live = mode == "live" and resume_last_ns is not None
         paced = mode == "paced"
@@ -179,7 +197,7 @@ class MarketDataActor:
         def send(chunk: dict[str, Any], inline: bool, lo: int) -> None:
             self._last_ns = int(chunk["ts_ns"][-1])
             if bars is not None:
-                bars.add(chunk)
+                bars.add(chunk, lo)
             # one copy in the object store shared by every contender, except for small
             # chunks (paced and live bars), which travel inline with the call: one hop less
             ref = chunk if inline else ray.put(chunk)
@@ -205,6 +223,7 @@ class MarketDataActor:
                     self._settle(name, q.popleft(), live)
 
         n = start_bar if resume_live else n_panel
+        self._live_base = n  # the bar index of the first live chunk
         for lo in range(start_bar, 0 if resume_live else n_panel, step):
             if self._stop.is_set():
                 stopped, n = True, lo
@@ -222,7 +241,7 @@ class MarketDataActor:
                 settle_done()
                 yield {"bars": hi, "decided": self._decided(live, hi), "failed": dict(self.failed),
                        "restarts": dict(self.restarts)}
-        self._live_base = n  # the bar index of the first live chunk
+        self._live_base = n  # a stop during the panel: no live chunk
         if mode == "live" and not stopped:  # the warm-up is out: from here on, each new minute as it completes
             self._feed = self._live_feed(live_settings or {}, alpaca_keys)
             if self._stop.is_set():  # stopped while the feed was being made
@@ -337,9 +356,11 @@ class MarketDataActor:
 
 
 class _BarShipper:
-    """Collects published bars as ``bars`` rows and ships them to the recorder in batches."""
+    """Collects published bars as ``bars`` rows and ships them to the recorder in batches, from
+    bar ``skip_before`` on, each shipment tagged with the bars it covers (``MARKET_KEY``)."""
 
-    def __init__(self, recorder: Any, run_id: str, symbols: tuple[str, ...]) -> None:
+    def __init__(self, recorder: Any, run_id: str, symbols: tuple[str, ...], skip_before: int = 0,
+                 epoch: int = 0) -> None:
         self._recorder = recorder
         self._run_id = run_id
         self._symbols = np.asarray(symbols, dtype=object)
@@ -347,9 +368,18 @@ class _BarShipper:
         self._rows = 0
         self._inflight: Any = None
         self._last = time.monotonic()
+        self._skip_before, self._epoch, self._through = skip_before, epoch, skip_before
 
-    def add(self, chunk: dict[str, Any]) -> None:
-        """Queue the bars of one chunk (``ts_ns`` [T], fields [T, S]); a bar exists where close is not NaN."""
+    def add(self, chunk: dict[str, Any], first_bar: int) -> None:
+        """Queue the bars of one chunk (``ts_ns`` [T], fields [T, S]) whose first bar is bar
+        ``first_bar`` of the run; a bar exists where close is not NaN."""
+        n = len(chunk["ts_ns"])
+        if first_bar + n <= self._skip_before:
+            return
+        if first_bar < self._skip_before:
+            cut = self._skip_before - first_bar
+            chunk = {k: v[cut:] for k, v in chunk.items() if isinstance(v, np.ndarray)}
+        self._through = max(self._through, first_bar + n)
         t, s = np.nonzero(~np.isnan(chunk["close"]))
         if len(t):
             part = {"ts": chunk["ts_ns"][t], "symbol": self._symbols[s]}
@@ -367,7 +397,8 @@ class _BarShipper:
         if self._parts:
             cols = {k: np.concatenate([p[k] for p in self._parts]) for k in self._parts[0]}
             cols["run_id"] = np.full(len(cols["ts"]), self._run_id, dtype=object)
-            self._inflight = self._recorder.append.remote({"bars": cols})
+            self._inflight = self._recorder.append.remote(
+                {"bars": cols}, (MARKET_KEY, self._epoch, {MARKET_KEY: self._through}))
             self._parts, self._rows = [], 0
         self._last = time.monotonic()
         if wait and self._inflight is not None:

@@ -189,6 +189,48 @@ def test_a_contender_that_cannot_be_pickled_is_replayed_from_the_first_bar(clean
     assert result.guardian["audited_verdicts"] == clean.guardian["audited_verdicts"]
 
 
+@pytest.mark.parametrize("mode", ["paced", "replay"])
+def test_a_killed_market_data_actor_is_restarted_and_the_run_ends_as_an_uninterrupted_one(
+        clean_and_crashed, mode):
+    """SIGKILL to the market-data actor's process mid-stream: Ray restarts it, it loads the
+    same bars and publishes again from the fewest bars a contender has done (each takes only
+    what it lacks; a replay's chunks in flight were lost with their owner, a paced run's were
+    not); the bars it had recorded are not recorded twice."""
+    cfg, path, clean, _, _ = clean_and_crashed
+    if mode == "replay":
+        cfg = cfg.model_copy(update={"replay": cfg.replay.model_copy(update={"mode": "replay", "chunk_bars": 16,
+                                                                              "max_inflight_chunks": 2})})
+    run_id = f"t-recovery-market-{mode}"
+    killed: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        if done >= 120 and not killed:
+            where = ray.get(ray.get_actor(f"market:{run_id}", namespace=NAMESPACE).where.remote())
+            os.kill(where["pid"], signal.SIGKILL)
+            killed.append(done)
+
+    result = run_arena(cfg, run_id=run_id, progress=progress)
+    assert killed and result.status == "finished" and result.market_restarts == 1
+    assert result.restarts == {"flip": 0, "sma": 0}
+    for name in ("flip", "sma"):
+        a, b = clean.contenders[name], result.contenders[name]
+        np.testing.assert_array_equal(a["equity"], b["equity"])
+        assert a["fills"] == b["fills"] and a["n_decisions"] == b["n_decisions"]
+    assert result.rejected == [], "no row written twice"
+    want = run_rows(path, clean.run_id, (*TABLES, "bars"))
+    got = run_rows(path, result.run_id, (*TABLES, "bars"))
+    for table in want:
+        assert got[table] == want[table], table
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        (event,) = con.execute("SELECT reason, details_json FROM events WHERE run_id = ? AND kind = "
+                               "'MARKET_DATA_RESTARTED'", [run_id]).fetchall()
+    finally:
+        con.close()
+    details = json.loads(event[1]) if isinstance(event[1], str) else event[1]
+    assert details["restart"] == 1 and 0 < details["from_bar"] <= N_BARS
+
+
 def test_the_recorder_drops_what_a_crashed_incarnation_still_had_in_flight(ray_session, tmp_path):
     """A batch sent by an incarnation older than the one that resumed is dropped (its bars are
     replayed); the marks of the batches written say which bars a restarted actor may skip."""
