@@ -230,7 +230,7 @@ def run_arena(
     """
     import time
 
-    from arena.recovery import SnapshotFolder
+    from arena.recovery import SnapshotFolder, snapshots_root
     from arena.resume import check_resumable, guardian_file, read_stop
 
     t0 = time.perf_counter()
@@ -324,9 +324,10 @@ def run_arena(
                 }
             )
         limits = RiskLimits(**cfg.risk.model_dump(), periods_per_year=ppy)
-        guardian = RiskGuardianActor.options(name=GUARDIAN_PREFIX + run_id, namespace=NAMESPACE, **pin).remote(
-            run_id, limits, recorder
-        )
+        guardian = RiskGuardianActor.options(
+            name=GUARDIAN_PREFIX + run_id, namespace=NAMESPACE, max_restarts=rec.max_restarts if recoverable else 0,
+            max_task_retries=0, **pin,
+        ).remote(run_id, limits, recorder, str(snapshots_root(run_id)) if recoverable else None)
         spawned["guardian"] = guardian
         if point is not None:
             guardian.restore.remote(guardian_file(run_id).read_bytes())  # before the contenders register
@@ -434,8 +435,9 @@ def run_arena(
                     failed[key] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:500]}"
         failed = {spec.name: reason for key, reason in failed.items() for spec in hosts[key]}  # per contender
         restarts = {spec.name: restarts.get(key, 0) for key in hosts for spec in hosts[key]}
-        ray.get(guardian.flush.remote())  # every contender's audit is in (finish waits for it)
-        gstatus = ray.get(guardian.status.remote())
+        back_s = rec.restart_timeout_s if recoverable else 0.0
+        _when_back(guardian.flush, back_s)  # every contender's audit is in (finish waits for it)
+        gstatus = _when_back(guardian.status, back_s)
         paper = {} if broker is None else ray.get(broker.finish.remote())  # waits at most broker.settle_s
         per_contender: dict[str, ContenderResult] = {}
         warmup = {spec.name: spec.warmup_bars for spec in cfg.contenders}
@@ -490,8 +492,6 @@ def run_arena(
         for a in spawned.values():
             ray.kill(a, no_restart=True)
         if created is not None and not keep_snapshots and not rec.keep_snapshots:
-            from arena.recovery import snapshots_root
-
             shutil.rmtree(snapshots_root(run_id), ignore_errors=True)
     t_end = time.perf_counter()
     return RunResult(
@@ -567,6 +567,21 @@ def _market_back(
         "details_json": {"restart": restart, "from_bar": start, "bars_recorded_through": bars_from},
     }]}))
     return start, bars_from, epoch
+
+
+def _when_back(method: Any, timeout_s: float) -> Any:
+    """``ray.get(method.remote())``, asked again while the actor is being restarted by Ray
+    (calls fail at once then), for at most ``timeout_s`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return ray.get(method.remote())
+        except ray.exceptions.ActorUnavailableError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _stop_when(stop: threading.Event, ended: threading.Event, market: Any) -> None:
@@ -648,7 +663,7 @@ def _recovery_spec(cfg: ArenaConfig, run_id: str, key: str) -> dict[str, Any] | 
     from arena.recovery import SnapshotFolder
 
     return {"key": key, "dir": str(SnapshotFolder.of(run_id, key).path), "every_bars": rec.snapshot_every_bars,
-            "every_s": rec.snapshot_every_s}
+            "every_s": rec.snapshot_every_s, "restart_timeout_s": rec.restart_timeout_s}
 
 
 def _alpaca_inputs(cfg: ArenaConfig) -> tuple[dict[str, Any], Any]:

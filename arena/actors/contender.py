@@ -72,6 +72,7 @@ class ContenderActor:
         self._cols: dict[str, np.ndarray | None] = {}
         self._pending_write: Any = None
         self._pending_audit: list[Any] = []
+        self._audit_sent: list[tuple[str, list[Any]]] = []  # what each pending audit call carries
         self._last_ship = time.monotonic()
         self._early: list[Control] = []  # controls pushed before setup
         self._lock = threading.Lock()  # setup (default thread) vs apply_controls (control thread)
@@ -346,18 +347,44 @@ class ContenderActor:
             if len(ready) < len(inflight):
                 return
         if inflight:
-            ray.get(inflight)  # done already unless waiting; raises a failed write here
-        self._pending_write, self._pending_audit = None, []
+            self._settle_shipments()  # done already unless waiting; raises a failed write here
         records = merge_batches([r.drain_batches() for r in self._runners.values()])
         items = {name: rep.drain_audit() for name, rep in self._replicas.items()}
         if records:
             key = self._recovery["key"] if self._recovery is not None else ""
             marks = {name: r.bars for name, r in self._runners.items()}
             self._pending_write = self._recorder.append.remote(records, (key, self._epoch, marks))
-        self._pending_audit = [self._guardian.audit.remote(name, it) for name, it in items.items() if it]
+        self._audit_sent = [(name, it) for name, it in items.items() if it]
+        self._pending_audit = [self._guardian.audit.remote(name, it) for name, it in self._audit_sent]
         if wait:
-            ray.get([r for r in (self._pending_write, *self._pending_audit) if r is not None])
-            self._pending_write, self._pending_audit = None, []
+            self._settle_shipments()
+
+    def _settle_shipments(self) -> None:
+        """Wait for the shipment in flight. An audit call that failed because the guardian's
+        process died is sent again once Ray has restarted it (with ``recovery``: the restarted
+        guardian went on from its state after its last audit and skips what it had audited);
+        without ``recovery``, or when it does not come back, the error is raised."""
+        if self._pending_write is not None:
+            ray.get(self._pending_write)
+        for ref, (name, items) in zip(self._pending_audit, self._audit_sent, strict=True):
+            try:
+                ray.get(ref)
+            except ray.exceptions.RayActorError:
+                if self._recovery is None:
+                    raise
+                self._audit_again(name, items)
+        self._pending_write, self._pending_audit, self._audit_sent = None, [], []
+
+    def _audit_again(self, name: str, items: list[Any]) -> None:
+        deadline = time.monotonic() + float(self._recovery.get("restart_timeout_s", 120.0))  # type: ignore[union-attr]
+        while True:  # a call to an actor being restarted fails at once: ask again until it is back
+            try:
+                ray.get(self._guardian.audit.remote(name, items))
+                return
+            except ray.exceptions.ActorUnavailableError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
 
     def finish(self) -> dict[str, dict[str, Any]]:
         """Ship the last records and audit items, wait until they are written and audited,

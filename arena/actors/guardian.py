@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import time
+from pathlib import Path
 from typing import Any
 
 import ray
 
 from arena.risk import RiskLimits
 from arena.risk.authority import AuditItem, Control, GuardianAuthority
+
+GUARDIAN_KEY = "__guardian__"
+"""The guardian's key at the recorder (incarnations, events acknowledged)."""
+_LIVE_FILE = "guardian-live.pkl"
 
 
 @ray.remote(num_cpus=0, max_restarts=0)
@@ -23,9 +29,25 @@ class RiskGuardianActor:
     Every verdict comes back in the contenders' audit batches (:meth:`audit`) and is
     re-derived here; guardian events (halts, suspensions, kill switch, mismatches) are
     forwarded to the recorder.
+
+    Crashes (with ``recovery_dir``, config ``recovery``): after every audit batch, control and
+    registration, the state (the authority, what was audited, the contender actors' handles,
+    the events forwarded) is written to ``recovery_dir/guardian-live.pkl`` (a rename: a reader
+    sees a whole file; not fsynced, as a process crash leaves the page cache). Restarted by
+    Ray, the actor goes on from that file: it pushes the controls to the contenders again
+    (they skip versions applied), a contender whose audit call failed sends it again (items
+    audited already are skipped), and the events of a batch audited again that the recorder
+    had already written are not sent twice (the recorder fences off what the dead incarnation
+    still had in flight and says how many of its events it wrote).
+
+    Args:
+        run_id: the run.
+        limits: the run's risk limits.
+        recorder: the run's recorder actor (events).
+        recovery_dir: where the state is kept for a restart; None: a crash is final.
     """
 
-    def __init__(self, run_id: str, limits: RiskLimits, recorder: Any) -> None:
+    def __init__(self, run_id: str, limits: RiskLimits, recorder: Any, recovery_dir: str | None = None) -> None:
         self._run_id = run_id
         self._authority = GuardianAuthority(limits)
         self._recorder = recorder
@@ -34,6 +56,50 @@ class RiskGuardianActor:
         self._audit_s = 0.0
         self._pending_write: Any = None
         self._audited_ns: dict[str, int] = {}  # contender → timestamp of the last bar audited
+        self._dir = None if recovery_dir is None else Path(recovery_dir)
+        self._epoch = 0  # restarts of this actor
+        self._events_seq = 0  # events forwarded to the recorder so far (by every incarnation)
+        self._skip_events = 0  # events derived again after a restart that the recorder already has
+        if self._dir is not None and ray.get_runtime_context().was_current_actor_reconstructed:
+            self._reload()
+
+    def _save(self) -> None:
+        """Keep the state for a restart (see the class docstring)."""
+        if self._dir is None:
+            return
+        data = ray.cloudpickle.dumps({
+            "authority": self._authority, "audited_ns": self._audited_ns, "names": sorted(self._names),
+            "contenders": self._contenders, "audit_s": self._audit_s, "events_seq": self._events_seq})
+        self._dir.mkdir(parents=True, exist_ok=True)
+        tmp = self._dir / f".{_LIVE_FILE}.{os.getpid()}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, self._dir / _LIVE_FILE)
+
+    def _reload(self) -> None:
+        """In a restarted incarnation: go on from the state kept, open a new incarnation at the
+        recorder and push the controls issued so far to the contender actors again."""
+        try:
+            state = ray.cloudpickle.loads((self._dir / _LIVE_FILE).read_bytes())  # type: ignore[operator]
+        except FileNotFoundError:
+            state = None  # died before its first save: nothing was audited or issued
+        if state is not None:
+            self._authority = state["authority"]
+            self._audited_ns = dict(state["audited_ns"])
+            self._names.update(state["names"])
+            self._contenders.update(state["contenders"])
+            self._audit_s = float(state["audit_s"])
+            self._events_seq = int(state["events_seq"])
+        self._epoch, acked = ray.get(self._recorder.resume.remote(GUARDIAN_KEY))
+        self._skip_events = max(0, int(acked.get(GUARDIAN_KEY, 0)) - self._events_seq)
+        controls = self._authority.controls
+        if controls:
+            for handle in self._contenders.values():
+                handle.apply_controls.remote(controls)
+        events = [{"run_id": self._run_id, "ts": time.time_ns(), "contender": None, "kind": "GUARDIAN_RESTARTED",
+                   "reason": f"risk guardian restarted (restart {self._epoch}); went on from its state after "
+                             f"{self._authority.audited} audited verdicts",
+                   "details_json": {"restart": self._epoch, "audited_verdicts": self._authority.audited}}]
+        ray.get(self._recorder.append.remote({"events": events}))
 
     def register(self, contenders: dict[str, Any], names: list[str] | None = None) -> None:
         """The contender actors to push controls to (process key → handle) and the names of
@@ -45,6 +111,7 @@ class RiskGuardianActor:
         if controls:
             for handle in contenders.values():
                 handle.apply_controls.remote(controls)
+        self._save()
 
     def _push(self, control: Control | None) -> None:
         if control is None:
@@ -53,6 +120,7 @@ class RiskGuardianActor:
             handle.apply_controls.remote([control])  # fire and forget: applied before the next bar
         self._forward_events()
         self.flush()  # an operator's action is recorded when the call returns
+        self._save()
 
     def audit(self, contender: str, items: list[AuditItem]) -> int:
         """Re-derive a contender's verdicts; returns the number of mismatches in ``items``.
@@ -70,6 +138,7 @@ class RiskGuardianActor:
         bad = self._authority.audit(contender, items)
         self._forward_events()
         self._audit_s += time.perf_counter() - t0
+        self._save()
         return bad
 
     def trip_kill_switch(self, reason: str) -> str:
@@ -112,8 +181,8 @@ class RiskGuardianActor:
         self._forward_events()
         self.flush()
         return pickle.dumps({"authority": self._authority, "audited_ns": dict(self._audited_ns),
-                             "names": sorted(self._names), "audit_s": self._audit_s},
-                            protocol=pickle.HIGHEST_PROTOCOL)
+                             "names": sorted(self._names), "audit_s": self._audit_s,
+                             "events_seq": self._events_seq}, protocol=pickle.HIGHEST_PROTOCOL)
 
     def restore(self, data: bytes) -> None:
         """Go on from a :meth:`snapshot` (before the contender actors register: the controls
@@ -123,6 +192,8 @@ class RiskGuardianActor:
         self._audited_ns = dict(state["audited_ns"])
         self._names.update(state["names"])
         self._audit_s = float(state["audit_s"])
+        self._events_seq = int(state.get("events_seq", 0))
+        self._save()
 
     def flush(self) -> None:
         """Wait until every event forwarded so far is written."""
@@ -132,6 +203,9 @@ class RiskGuardianActor:
 
     def _forward_events(self) -> None:
         events = self._authority.events()
+        if self._skip_events and events:  # derived again after a restart; the recorder has them
+            k = min(self._skip_events, len(events))
+            events, self._skip_events, self._events_seq = events[k:], self._skip_events - k, self._events_seq + k
         if events:
             rows = [
                 {
@@ -145,7 +219,9 @@ class RiskGuardianActor:
                 for e in events
             ]
             self.flush()
-            self._pending_write = self._recorder.append.remote({"events": rows})
+            self._events_seq += len(rows)
+            self._pending_write = self._recorder.append.remote(
+                {"events": rows}, (GUARDIAN_KEY, self._epoch, {GUARDIAN_KEY: self._events_seq}))
 
 
 def _item_ns(item: AuditItem) -> int:

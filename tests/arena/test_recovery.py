@@ -231,6 +231,41 @@ def test_a_killed_market_data_actor_is_restarted_and_the_run_ends_as_an_uninterr
     assert details["restart"] == 1 and 0 < details["from_bar"] <= N_BARS
 
 
+def test_a_killed_guardian_is_restarted_and_audits_every_verdict_once(clean_and_crashed):
+    """SIGKILL to the risk guardian's process mid-run: Ray restarts it, it goes on from its
+    state after its last audit, the contenders send the audit calls that failed again, and
+    the run ends as the uninterrupted one did: every verdict audited once, no mismatch, the
+    same rows."""
+    from arena.control import GUARDIAN_PREFIX
+
+    cfg, path, clean, _, _ = clean_and_crashed
+    run_id = "t-recovery-guardian"
+    killed: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        if done >= 120 and not killed:
+            guardian = ray.get_actor(GUARDIAN_PREFIX + run_id, namespace=NAMESPACE)
+            os.kill(ray.get(guardian.__ray_call__.remote(lambda self: os.getpid())), signal.SIGKILL)
+            killed.append(done)
+
+    result = run_arena(cfg, run_id=run_id, progress=progress)
+    assert killed and result.status == "finished", result.leaderboard
+    assert result.guardian["mismatches"] == 0
+    assert result.guardian["audited_verdicts"] == clean.guardian["audited_verdicts"]
+    for name in ("flip", "sma"):
+        np.testing.assert_array_equal(clean.contenders[name]["equity"], result.contenders[name]["equity"])
+    assert run_rows(path, result.run_id, TABLES) == run_rows(path, clean.run_id, TABLES)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        kinds = [r[0] for r in con.execute("SELECT kind FROM events WHERE run_id = ?", [run_id]).fetchall()]
+        clean_kinds = [r[0] for r in con.execute("SELECT kind FROM events WHERE run_id = ?",
+                                                 [clean.run_id]).fetchall()]
+    finally:
+        con.close()
+    assert kinds.count("GUARDIAN_RESTARTED") == 1
+    assert sorted(k for k in kinds if k != "GUARDIAN_RESTARTED") == sorted(clean_kinds)
+
+
 def test_the_recorder_drops_what_a_crashed_incarnation_still_had_in_flight(ray_session, tmp_path):
     """A batch sent by an incarnation older than the one that resumed is dropped (its bars are
     replayed); the marks of the batches written say which bars a restarted actor may skip."""
