@@ -640,12 +640,10 @@ def _on_driver_node() -> Any:
 
 def _recoverable(cfg: ArenaConfig) -> bool:
     """Whether a crashed contender can be replayed to exactly the uninterrupted result: not with
-    paper-account mirroring (the replayed orders would reach the broker again), nor with signal
-    consumers (the signals of the replayed bars do not reach them again); such runs keep
-    ``max_restarts = 0``, with a warning."""
+    signal consumers (the signals of the replayed bars do not reach them again); such runs keep
+    ``max_restarts = 0``, with a warning. (Paper-account mirroring is replay-safe: the mirror
+    takes each order and fill once.)"""
     why = []
-    if cfg.broker is not None:
-        why.append("broker mirroring (replayed orders would reach the paper account twice)")
     if signal_consumers(cfg):
         why.append("signal consumers (replayed signals are not routed to them again)")
     if why:

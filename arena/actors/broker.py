@@ -22,6 +22,12 @@ class BrokerMirrorActor:
     rows, ``BROKER_*`` events) go to the recorder as they are made. A process of its own, so
     that broker trouble (slow answers, outages) never touches a contender or the recorder.
 
+    Each order (by ``client_order_id``) and each internal fill (by order, bar, quantity and
+    price) is taken once: a contender actor restarted after a crash replays the bars after
+    its snapshot and sends their orders and fills again, which are the same (replay is
+    deterministic) and are dropped here, so the paper account sees each order once and the
+    reconciliation counts each fill once.
+
     Args:
         run_id: the run.
         broker: the config's ``broker`` section (``BrokerSettings.model_dump()``).
@@ -41,6 +47,8 @@ class BrokerMirrorActor:
             return lambda on_order: TradeUpdatesListener(keys[name], on_order, stream_url)
 
         self._recorder = recorder
+        self._seen_orders: dict[str, set[str]] = {name: set() for name in broker["mirror"]}
+        self._seen_fills: dict[str, set[tuple[str, int, float, float]]] = {name: set() for name in broker["mirror"]}
         self._settle_s = float(broker["settle_s"])
         self._writes: list[Any] = []
         self._lock = threading.Lock()
@@ -63,11 +71,20 @@ class BrokerMirrorActor:
                 self._writes.append(self._recorder.append.remote(tables))
 
     def on_activity(self, contender: str, orders: Sequence[MirrorOrder], fills: Sequence[InternalFill]) -> None:
-        """Queue a contender's new approved orders, then its new internal fills."""
+        """Queue a contender's new approved orders, then its new internal fills (each once)."""
         mirror = self._mirrors[contender]
+        seen_orders, seen_fills = self._seen_orders[contender], self._seen_fills[contender]
         for order in orders:
-            mirror.submit(order)
-        mirror.on_fills(fills)
+            if order.client_order_id not in seen_orders:
+                seen_orders.add(order.client_order_id)
+                mirror.submit(order)
+        new = []
+        for fill in fills:
+            key = (fill.client_order_id, fill.ts_ns, fill.quantity, fill.price)
+            if key not in seen_fills:
+                seen_fills.add(key)
+                new.append(fill)
+        mirror.on_fills(new)
 
     def finish(self) -> dict[str, dict[str, Any]]:
         """Settle every mirror (at most ``broker.settle_s`` seconds for working paper orders, all
