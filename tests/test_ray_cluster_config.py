@@ -142,3 +142,19 @@ def test_the_head_is_marked_so_the_store_writer_is_pinned_to_it(raw_config: dict
     assert all(HEAD_RESOURCE not in s["resources"] for s in workers)
     assert head_pin({"CPU": 8.0, HEAD_RESOURCE: 1.0}) == {"resources": {HEAD_RESOURCE: 0.001}}
     assert head_pin({"CPU": 8.0}) == {}, "a local Ray has no head marker: nothing pinned"
+
+
+def test_every_node_shares_the_heads_arena_home(raw_config: dict[str, Any]) -> None:
+    """Snapshots must be readable wherever a contender is restarted, and where a stopped run
+    is resumed: the head exports ~/arena-home over NFS, every worker mounts it at the same
+    path, and every Ray process (the actors inherit the raylet's environment) has ARENA_HOME
+    pointing at it."""
+    head = " ".join(raw_config["head_setup_commands"])
+    assert "nfs-kernel-server" in head and "$HOME/arena-home" in head and "exportfs" in head
+    worker = " ".join(raw_config["worker_setup_commands"])
+    assert "nfs-common" in worker
+    assert 'mount -t nfs4' in worker and '"$RAY_HEAD_IP:$HOME/arena-home" ~/arena-home' in worker
+    for key in ("head_start_ray_commands", "worker_start_ray_commands"):
+        start = [c for c in raw_config[key] if "ray start" in c]
+        assert start and all("export ARENA_HOME=$HOME/arena-home;" in c for c in start), key
+    assert any("export ARENA_HOME=$HOME/arena-home" in c for c in raw_config["setup_commands"]), "for the CLI too"
