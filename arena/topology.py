@@ -431,6 +431,16 @@ def run_arena(
             if key not in failed:
                 try:
                     results.update(ray.get(actor.finish.remote()))
+                except ray.exceptions.RayActorError as exc:  # died after the stream: restarted, replayed?
+                    why = ray.get(market.republish.remote(key, actor)) if recoverable else str(exc)
+                    try:
+                        if why is not None:
+                            raise RuntimeError(why)
+                        done = ray.get(actor.finish.remote())
+                        results.update(done)
+                        restarts[key] = max(int(r["restarts"]) for r in done.values())
+                    except (ray.exceptions.RayError, RuntimeError) as again:
+                        failed[key] = f"{type(again).__name__}: {str(again).splitlines()[0][:500]}"
                 except ray.exceptions.RayError as exc:
                     failed[key] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:500]}"
         failed = {spec.name: reason for key, reason in failed.items() for spec in hosts[key]}  # per contender

@@ -282,6 +282,23 @@ class MarketDataActor:
             done["feed"] = dict(self._feed.stats)
         yield done
 
+    def republish(self, name: str, handle: Any) -> str | None:
+        """After the stream: contender actor ``name`` died before its finish. Wait for Ray to
+        restart it (the stream's ``restart_timeout_s``) and publish to it again the bars after
+        the one it went on from, as during the stream.
+
+        Returns:
+            None once it has processed every bar published, else why it is failed."""
+        if name not in getattr(self, "_sent", {}) or self._restart_timeout_s is None:
+            return "died after the stream (no restart)"
+        live = {name: handle}
+        self._inflight[name].clear()
+        self._recover(name, live)
+        q = self._inflight[name]
+        while q and name in live:
+            self._settle(name, q.popleft(), live)
+        return self.failed.get(name)
+
     def _live_feed(self, settings: Mapping[str, Any], keys: Any) -> Any:
         """The live bar feed of the loaded Alpaca source, picking up after its last bar."""
         from arena.data.alpaca.feed import DEFAULT_STREAM_URL, FeedSettings, LiveBarFeed

@@ -266,6 +266,29 @@ def test_a_killed_guardian_is_restarted_and_audits_every_verdict_once(clean_and_
     assert sorted(k for k in kinds if k != "GUARDIAN_RESTARTED") == sorted(clean_kinds)
 
 
+def test_a_contender_killed_after_the_stream_is_restarted_before_its_finish(clean_and_crashed):
+    """Killed once every bar was published and decided, before the driver asks for its result:
+    restarted, it goes on from its snapshot (bar 280), the last bars are published to it
+    again, and its result and rows are the uninterrupted run's."""
+    cfg, path, clean, _, _ = clean_and_crashed
+    cfg = cfg.model_copy(update={"recovery": cfg.recovery.model_copy(update={"snapshot_every_bars": 70})})
+    run_id = "t-recovery-finish"
+    killed: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        if done >= N_BARS and not killed:
+            actor = ray.get_actor(f"contender:{run_id}:flip", namespace=NAMESPACE)
+            os.kill(ray.get(actor.__ray_call__.remote(lambda self: os.getpid())), signal.SIGKILL)
+            killed.append(done)
+
+    result = run_arena(cfg, run_id=run_id, progress=progress)
+    assert killed and result.status == "finished" and result.restarts == {"flip": 1, "sma": 0}
+    assert result.contenders["flip"]["restored_from_bar"] == 280
+    np.testing.assert_array_equal(clean.contenders["flip"]["equity"], result.contenders["flip"]["equity"])
+    assert clean.contenders["flip"]["fills"] == result.contenders["flip"]["fills"]
+    assert run_rows(path, result.run_id, TABLES) == run_rows(path, clean.run_id, TABLES)
+
+
 def test_the_recorder_drops_what_a_crashed_incarnation_still_had_in_flight(ray_session, tmp_path):
     """A batch sent by an incarnation older than the one that resumed is dropped (its bars are
     replayed); the marks of the batches written say which bars a restarted actor may skip."""
