@@ -44,19 +44,11 @@ def _config(store: str):
 
 
 def _rows(path: str, run_id: str) -> dict[str, list[tuple]]:
-    """The run's audit rows, run id taken out, sorted (as ``test_recovery._rows``)."""
-    import duckdb
+    """The run's audit rows, run id taken out, sorted (``tests/support/audit_rows.py``, on the
+    PYTHONPATH the test gives this process)."""
+    from audit_rows import run_rows
 
-    con = duckdb.connect(path, read_only=True)
-    try:
-        out = {}
-        for table in ("decisions", "orders", "fills", "risk_verdicts", "equity"):
-            cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] not in ("run_id", "seq")]
-            rows = con.execute(f"SELECT {', '.join(cols)} FROM {table} WHERE run_id = ?", [run_id]).fetchall()
-            out[table] = sorted(tuple(str(v).replace(run_id, "<run>") for v in row) for row in rows)
-        return out
-    finally:
-        con.close()
+    return run_rows(path, run_id)
 
 
 def _restarted_on(path: str, run_id: str) -> str | None:
