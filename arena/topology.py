@@ -250,10 +250,11 @@ def run_arena(
     # DuckDB store) are; a contender actor may be lost with its node and restarted elsewhere
     pin = head_pin(ray.cluster_resources()) or {"scheduling_strategy": _on_driver_node()}
     rec = cfg.recovery
-    recoverable = bool(rec.max_restarts) and _recoverable(cfg)
+    recoverable = bool(rec.max_restarts)
     # a replay's market-data actor is restarted after a crash and goes on from the contenders' bars;
-    # a live feed's position (its stream, the minutes it released) is not recovered
-    market_recoverable = recoverable and cfg.replay.mode != "live"
+    # not a live feed's (its stream, the minutes it released), nor one routing signals to consumers
+    # (the producers' results it kept for them are gone with it)
+    market_recoverable = recoverable and cfg.replay.mode != "live" and not signal_consumers(cfg)
     market = MarketDataActor.options(
         name=f"market:{run_id}", namespace=NAMESPACE,
         max_restarts=rec.max_restarts if market_recoverable else 0, max_task_retries=0, **pin
@@ -646,20 +647,6 @@ def _on_driver_node() -> Any:
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     return NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=False)
-
-
-def _recoverable(cfg: ArenaConfig) -> bool:
-    """Whether a crashed contender can be replayed to exactly the uninterrupted result: not with
-    signal consumers (the signals of the replayed bars do not reach them again); such runs keep
-    ``max_restarts = 0``, with a warning. (Paper-account mirroring is replay-safe: the mirror
-    takes each order and fill once.)"""
-    why = []
-    if signal_consumers(cfg):
-        why.append("signal consumers (replayed signals are not routed to them again)")
-    if why:
-        log.warning("recovery.max_restarts = %d is not applied: this run has %s; a crashed contender is failed",
-                    cfg.recovery.max_restarts, " and ".join(why))
-    return not why
 
 
 def _recovery_spec(cfg: ArenaConfig, run_id: str, key: str) -> dict[str, Any] | None:

@@ -253,26 +253,38 @@ class ContenderActor:
                 bar on.
 
         Returns:
-            ``{"bars": bars processed so far, "signals": {name: [Signal per bar of the
-            chunk]}}`` (signals of the members built with ``settings.emit_signals``).
+            ``{"bars": bars processed so far, "signals": {name: [Signal per bar processed]},
+            "first_bar": the first bar processed}`` (signals of the members built with
+            ``settings.emit_signals``); a consumer whose producer's process died (with
+            ``recovery``) takes nothing and says ``"awaiting": True``: the market-data actor
+            publishes to it again once the producer is back.
         """
         assert self._runners, "setup() must be called first"
+        done, start = 0, self._bars()
         if first_bar is not None and first_bar != self._bars():
             done = self._bars() - first_bar
-            if not 0 < done < len(chunk["ts_ns"]) or producers is not None:
+            if not 0 < done < len(chunk["ts_ns"]):
                 return {"bars": self._bars(), "signals": {}, "skipped": True}
-            chunk = {k: v[done:] if isinstance(v, np.ndarray) else v for k, v in chunk.items()}
         per_bar = None
         if producers is not None:
             per_bar = [{} for _ in range(len(chunk["ts_ns"]))]
             for ref in producers:
                 try:
                     result = ray.get(ref)
-                except ray.exceptions.RayError:
+                except ray.exceptions.RayActorError:
+                    if self._recovery is not None:  # its process died: restarted, it decides these bars again
+                        return {"bars": self._bars(), "signals": {}, "skipped": True, "awaiting": True}
                     continue  # that actor failed; the market actor records why
+                except ray.exceptions.RayError:
+                    continue
+                # a producer that took only the chunk's later bars (published again after a restart)
+                at = int(result.get("first_bar", first_bar or 0)) - (first_bar or 0)
                 for name, signals in result["signals"].items():
                     for i, sig in enumerate(signals):
-                        per_bar[i][name] = sig
+                        per_bar[at + i][name] = sig
+            per_bar = per_bar[done:]
+        if done:  # published again from an earlier bar (a restart): the bars not processed yet
+            chunk = {k: v[done:] if isinstance(v, np.ndarray) else v for k, v in chunk.items()}
         n = 0
         out: dict[str, Any] = {}
         for name, runner in self._runners.items():
@@ -293,7 +305,7 @@ class ContenderActor:
         elif now - self._last_ship >= SHIP_EVERY_S:
             self._ship(wait=False)
             self._last_ship = now
-        return {"bars": n, "signals": out}
+        return {"bars": n, "signals": out, "first_bar": start}
 
     def _members_state(self) -> dict[str, dict[str, Any]]:
         """Member name → ``{"runner": ContenderRunner.snapshot(), "replica": GuardianReplica.snapshot()}``."""

@@ -189,6 +189,9 @@ class MarketDataActor:
         self._gen = {name: 0 for name in contenders}  # recoveries of each actor
         self.restarts: dict[str, int] = {}
         self._live_chunks: list[dict[str, Any]] = []  # live bars, kept to publish again after a restart
+        self._chunks: list[tuple[int, int]] = []  # (first bar, end) of every chunk published, in order
+        self._consumers = frozenset(consumers)
+        self._produced: dict[int, dict[str, Any]] = {}  # chunk's first bar → producer → its result (consumers)
         self._last_ns: int | None = (resume_last_ns if resume_live else
                                      int(self._panel.timestamps[start_bar - 1]) if start_bar else None)
         stopped = False
@@ -201,7 +204,8 @@ class MarketDataActor:
             # one copy in the object store shared by every contender, except for small
             # chunks (paced and live bars), which travel inline with the call: one hop less
             ref = chunk if inline else ray.put(chunk)
-            results: list[Any] = []
+            self._chunks.append((lo, lo + len(chunk["ts_ns"])))
+            results = self._produced.setdefault(lo, {}) if consumers else {}
             for name, handle in [(k, h) for k, h in live.items() if k not in consumers] + [
                 (k, h) for k, h in live.items() if k in consumers
             ]:
@@ -211,10 +215,10 @@ class MarketDataActor:
                 if name not in live:
                     continue
                 if name in consumers:
-                    q.append(handle.on_chunk.remote(ref, results, first_bar=lo))
+                    q.append(handle.on_chunk.remote(ref, list(results.values()), first_bar=lo))
                 else:
                     q.append(handle.on_chunk.remote(ref, first_bar=lo))
-                    results.append(q[-1])
+                    results[name] = q[-1]
                 self._sent[name] = lo + len(chunk["ts_ns"])
 
         def settle_done() -> None:
@@ -317,7 +321,10 @@ class MarketDataActor:
 
     def _settle(self, name: str, ref: Any, live: dict[str, Any]) -> None:
         try:
-            self._done[name] = int(ray.get(ref)["bars"])
+            out = ray.get(ref)
+            self._done[name] = int(out["bars"])
+            if out.get("awaiting"):  # a consumer whose producer died: once it is back, again
+                self._resync(name, live)
         except RayActorError as exc:
             if self._restart_timeout_s is None:
                 self._fail(name, exc, live)
@@ -329,6 +336,21 @@ class MarketDataActor:
     def _fail(self, name: str, exc: BaseException, live: dict[str, Any]) -> None:
         self.failed[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:500]}"
         live.pop(name, None)
+        for produced in self._produced.values():  # consumers go on without a producer lost for good
+            produced.pop(name, None)
+
+    def _resync(self, name: str, live: dict[str, Any]) -> None:
+        """Consumer ``name`` did not take a chunk because a producer's result for it failed
+        (the producer's process died): settle every producer's calls in flight (a failed one
+        is recovered, which publishes to it again and keeps its new results), then publish to
+        the consumer again from the bar it is at, with the producers' results as they are now."""
+        for p in [k for k in live if k not in self._consumers]:
+            q = self._inflight[p]
+            while q and p in live:
+                self._settle(p, q.popleft(), live)
+        if name in live:
+            self._gen[name] += 1
+            self._publish_again(name, self._done[name], self._gen[name], live)
 
     def _recover(self, name: str, live: dict[str, Any]) -> None:
         """Actor ``name`` died: wait for Ray to restart it (``restart_timeout_s``), then publish
@@ -358,18 +380,34 @@ class MarketDataActor:
                 return
         self.restarts[name] = int(back["restarts"])
         self._done[name] = bar = int(back["bars"])
-        end = self._sent[name]
-        base = self._live_base
-        lo = bar
-        while lo < end:
-            hi = min(end, base, lo + self._step) if lo < base else lo + 1  # the first run's chunks
+        self._publish_again(name, bar, gen, live)
+
+    def _publish_again(self, name: str, bar: int, gen: int, live: dict[str, Any]) -> None:
+        """Publish to ``name`` the chunks it was sent from the one holding bar ``bar`` on (the
+        first run's chunks, so a consumer gets the producers' results of each; it takes
+        only the bars it lacks), with backpressure; a producer's new results replace its
+        failed ones for the consumers."""
+        import bisect
+
+        handle, q, end, base = live[name], self._inflight[name], self._sent[name], self._live_base
+        k = max(bisect.bisect_right(self._chunks, (bar, float("inf"))) - 1, 0)
+        first = self._chunks[0][0] if self._chunks else end
+        # bars before this stream's first chunk (it went on after a restart of this actor): the panel's
+        before = [(lo, min(first, lo + self._step)) for lo in range(bar, min(first, base), self._step)]
+        for lo, hi in before + self._chunks[k:]:
+            if lo >= end:
+                break
             chunk = self._chunk(lo, hi, self._paced) if lo < base else self._live_chunks[lo - base]
             while len(q) >= self._max_inflight and name in live and self._gen[name] == gen:
                 self._settle(name, q.popleft(), live)
             if name not in live or self._gen[name] != gen:
                 return  # failed, or crashed again: that recovery published the rest
-            q.append(handle.on_chunk.remote(chunk, first_bar=lo))
-            lo = hi
+            if name in self._consumers:
+                q.append(handle.on_chunk.remote(chunk, list(self._produced.get(lo, {}).values()), first_bar=lo))
+            else:
+                q.append(handle.on_chunk.remote(chunk, first_bar=lo))
+                if self._consumers:
+                    self._produced.setdefault(lo, {})[name] = q[-1]
 
 
 class _BarShipper:

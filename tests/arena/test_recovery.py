@@ -289,6 +289,37 @@ def test_a_contender_killed_after_the_stream_is_restarted_before_its_finish(clea
     assert run_rows(path, result.run_id, TABLES) == run_rows(path, clean.run_id, TABLES)
 
 
+def test_a_signal_consumer_and_its_producer_are_restarted_and_decide_as_without_the_crashes(ray_session, tmp_path):
+    """A consumer of the others' signals (``FollowsTheOthers``: it holds their mean weights, so a
+    signal missing on any bar changes its trades) and its producers: the producer ``flip`` is
+    killed at about bar 130 and the consumer at about bar 220. The consumer waits for the
+    restarted producer's signals instead of deciding without them; restarted itself, it gets the
+    producers' signals of the bars it replays. Every ledger ends as without the crashes."""
+    follow = {"name": "follow", "class": "arena_test_contenders:FollowsTheOthers"}
+    cfg = _config(tmp_path, contenders=[*_config(tmp_path).to_dict()["contenders"], follow])
+    clean = run_arena(cfg, run_id="t-recovery-signals-clean")
+    run_id = "t-recovery-signals"
+    killed: list[str] = []
+
+    def progress(done: int, total: int) -> None:
+        for at, key in ((130, "flip"), (220, "follow")):
+            if done >= at and key not in killed:
+                actor = ray.get_actor(f"contender:{run_id}:{key}", namespace=NAMESPACE)
+                os.kill(ray.get(actor.__ray_call__.remote(lambda self: os.getpid())), signal.SIGKILL)
+                killed.append(key)
+
+    result = run_arena(cfg, run_id=run_id, progress=progress)
+    assert killed == ["flip", "follow"] and result.status == "finished", result.leaderboard
+    assert result.restarts == {"flip": 1, "sma": 0, "follow": 1}
+    for name in ("flip", "sma", "follow"):
+        a, b = clean.contenders[name], result.contenders[name]
+        np.testing.assert_array_equal(a["equity"], b["equity"])
+        assert a["fills"] == b["fills"], name
+    assert len(clean.contenders["follow"]["fills"]) > 50, "the consumer trades on the signals"
+    path = tmp_path / "arena.duckdb"
+    assert run_rows(path, result.run_id, TABLES) == run_rows(path, clean.run_id, TABLES)
+
+
 def test_the_recorder_drops_what_a_crashed_incarnation_still_had_in_flight(ray_session, tmp_path):
     """A batch sent by an incarnation older than the one that resumed is dropped (its bars are
     replayed); the marks of the batches written say which bars a restarted actor may skip."""

@@ -67,3 +67,27 @@ class SlowToSnapshot(FlipEveryBar):
 
         time.sleep(self.pickle_s)
         return self.__dict__.copy()
+
+
+class FollowsTheOthers(Contender):
+    """A signal consumer: holds, on every bar, the mean of the other contenders' weights in
+    force after the previous bar (their :class:`~contenders.signals.Signal`), so that a signal
+    missing on any bar changes its decisions."""
+
+    consumes_signals = True
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._mean: dict[str, float] = {}
+
+    def on_signals(self, bar_index, signals):
+        weights: dict[str, float] = {}
+        for sig in signals.values():
+            for symbol, w in sig.weights.items():
+                weights[symbol] = weights.get(symbol, 0.0) + w / max(len(signals), 1)
+        self._mean = weights
+
+    def on_bars(self, bars, portfolio):
+        if not self._mean:
+            return None
+        return Decision(weights=dict(self._mean), explanation=[Contribution("mean of the others", 1.0, 1.0)])
