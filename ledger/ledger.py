@@ -352,8 +352,10 @@ class Ledger:
         ts = int(ts_ns)
         if self._last_ts is not None and ts <= self._last_ts:
             raise ValueError(f"Ledger.on_bar: ts_ns={ts} must be after the previous bar's ts_ns={self._last_ts}")
+        c: np.ndarray
         if checked:
-            c = close
+            # the caller guarantees float64 [S] ndarrays (``checked``), which ArrayLike cannot say
+            c = close  # type: ignore[assignment]
             has_bar = c == c
         else:
             c = self._row(close, "close", ts)
@@ -367,7 +369,7 @@ class Ledger:
         fills: list[Fill] = []
         if self._working:
             if checked:
-                fills = self._trade(ts, has_bar, open, high, low, c, volume)  # type: ignore[arg-type]
+                fills = self._trade(ts, has_bar, open, high, low, c, volume)  # type: ignore[arg-type]  # ndarrays, as above
             else:
                 fills = self._trade(ts, has_bar, self._row(open, "open", ts), self._row(high, "high", ts),
                                     self._row(low, "low", ts), c, self._row(volume, "volume", ts))
