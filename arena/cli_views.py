@@ -157,7 +157,7 @@ def _plot_sweep(store: str, run_id: str, sweep: str, metric: str, x: str | None,
     finally:
         st.close()
     try:
-        grid = sweep_grid(found.get("config") or {}, rows, sweep, metric, None if x is None else (y, x))
+        grid = sweep_grid(found.get("config") or {}, rows, sweep, metric, None if x is None or y is None else (y, x))
     except ValueError as exc:
         _fail(f"--sweep: {exc}")
     save_figure(sweep_figure(grid, metric, title=f"{sweep}: {metric} — {run_id}"), out_path, dpi=dpi)

@@ -109,7 +109,8 @@ def fetch_bars(
             raise AlpacaDataError(f"{where}: HTTP {status} for {symbol}: {_message(exc)}") from None
         except requests.RequestException as exc:
             raise AlpacaDataError(f"{where}: cannot reach Alpaca's market-data API ({type(exc).__name__})") from None
-        parts.extend(raw_bars_frame(raw.get(s, []), s) for s in group)
+        # raw_data=True: a dict of symbol → bars, which alpaca-py types as BarSet | dict
+        parts.extend(raw_bars_frame(raw.get(s, []), s) for s in group)  # type: ignore[union-attr]
         if progress is not None:
             progress(symbol, i + 1, len(groups))
     frame = pd.concat(parts, ignore_index=True) if parts else raw_bars_frame([], "")
