@@ -19,6 +19,20 @@ from rich.table import Table
 
 from arena.cli import DEFAULT_STORE, JsonOpt, StoreOpt, _fail, _fmt, _known_run, _open_store, app, err, out
 
+__all__ = [
+    "ContenderOpt",
+    "ContendersOpt",
+    "CsvOpt",
+    "ParquetOpt",
+    "decisions",
+    "equity",
+    "fills",
+    "plot",
+    "report",
+    "trades",
+    "trials_command",
+]
+
 
 @app.command()
 def decisions(

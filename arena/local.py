@@ -12,6 +12,8 @@ from arena.runner import ContenderRunner, RunnerSettings, chunk_of
 from contenders.base import Contender
 from ledger import ExecutionConfig
 
+__all__ = ["replay_local", "replay_local_arena"]
+
 
 def replay_local(
     contender: Contender,

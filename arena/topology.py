@@ -47,6 +47,23 @@ from arena.scoring import score_run, store_rows
 from arena.runner import RunnerSettings
 from ledger import ExecutionConfig
 
+__all__ = [
+    "HEAD_RESOURCE",
+    "Progress",
+    "RunResult",
+    "check_inputs",
+    "connect_ray_for_serve",
+    "contender_hosts",
+    "ensure_ray",
+    "failed_rows",
+    "fit_gpus",
+    "head_pin",
+    "new_run_id",
+    "run_arena",
+    "run_status",
+    "signal_consumers",
+]
+
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]

@@ -41,7 +41,15 @@ import pandas as pd
 
 from arena.config import ArenaConfig
 
-__all__ = ["AGGREGATE_METRICS", "Fold", "WalkForwardResult", "aggregate", "plan_folds", "run_walkforward"]
+__all__ = [
+    "AGGREGATE_METRICS",
+    "Fold",
+    "WalkForwardResult",
+    "aggregate",
+    "fold_config",
+    "plan_folds",
+    "run_walkforward",
+]
 
 AGGREGATE_METRICS: tuple[str, ...] = ("sharpe", "total_return", "max_drawdown", "ic", "hit_rate")
 """Leaderboard values averaged across folds."""

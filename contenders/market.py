@@ -16,6 +16,8 @@ import numpy as np
 if TYPE_CHECKING:  # pandas is imported only when a contender asks for it (fast actor start-up)
     import pandas as pd
 
+__all__ = ["Bar", "Bars", "History"]
+
 _FIELDS = ("open", "high", "low", "close", "volume")
 
 

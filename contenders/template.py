@@ -12,6 +12,8 @@ import numpy as np
 
 from contenders import Bars, Contender, Contribution, Decision, History, Portfolio
 
+__all__ = ["MyContender"]
+
 
 class MyContender(Contender):
     """One line on what it does; then its rule, its params with units, and what it explains."""

@@ -10,6 +10,8 @@ import ray
 from arena.risk import RiskLimits
 from arena.risk.authority import AuditItem, Control, GuardianAuthority
 
+__all__ = ["RiskGuardianActor"]
+
 
 @ray.remote(num_cpus=0, max_restarts=0)
 class RiskGuardianActor:

@@ -47,6 +47,19 @@ import pandas as pd
 from arena.data._parsing import parse_numbers, parse_symbols, parse_timestamps
 from arena.data.schema import COLUMNS, PRICE_COLUMNS, SYMBOL, TIMESTAMP, VOLUME, canonical_frame
 
+__all__ = [
+    "MAX_PROBLEMS",
+    "ROW_LABELS",
+    "BarCheck",
+    "BarProblem",
+    "BarValidationError",
+    "Finding",
+    "check_bars",
+    "require_columns",
+    "to_canonical",
+    "validate_bars",
+]
+
 MAX_PROBLEMS = 20
 """How many problems a :class:`BarValidationError` message lists in full."""
 

@@ -13,6 +13,8 @@ from redis.retry import Retry
 
 from arena.live.schema import encode_entry, redact_url, stream_key, validate_events_url
 
+__all__ = ["DEFAULT_MAXLEN", "RedisEventStream"]
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MAXLEN = 100_000

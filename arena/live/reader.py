@@ -13,6 +13,8 @@ import redis.asyncio as aioredis
 
 from arena.live.schema import RUN_FINISHED, decode_entry, stream_key
 
+__all__ = ["START", "LiveEvent", "check_stream_id", "connect", "follow", "latest_id", "stream_exists"]
+
 _STREAM_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
 START = "0-0"
 """Read a stream from its first entry."""

@@ -36,6 +36,17 @@ from arena.metrics.relative import (
 )
 from arena.metrics.significance import DEFAULT_REPS, Significance, significance_tests
 
+__all__ = [
+    "EXTRA_KEYS",
+    "RANK_KEYS",
+    "STATUSES",
+    "ContenderResult",
+    "build_leaderboard",
+    "leaderboard_and_stats",
+    "returns_matrix",
+    "run_stats",
+]
+
 STATUSES: frozenset[str] = frozenset({"ok", "halted"})
 """Allowed :attr:`ContenderResult.status` values."""
 

@@ -24,6 +24,8 @@ import pandas as pd
 
 from arena.metrics._checks import json_float
 
+__all__ = ["DEFAULT_REPS", "DEFAULT_SIZE", "MIN_BARS", "Significance", "significance_tests"]
+
 MIN_BARS = 20
 """Fewest bars the tests are run on; fewer leave every result None, with a reason."""
 

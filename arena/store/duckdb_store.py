@@ -50,6 +50,8 @@ from arena.store.schema import (
     get_table,
 )
 
+__all__ = ["DUCKDB_TYPES", "DuckDBStore", "duckdb_ddl"]
+
 DUCKDB_TYPES: Mapping[ColumnType, str] = {
     ColumnType.STRING: "VARCHAR",
     ColumnType.INT: "BIGINT",

@@ -8,6 +8,8 @@ import numpy as np
 
 from contenders.base import Bars, ChunkPreparer, Contender, Contribution, Decision, History, Portfolio
 
+__all__ = ["BuyAndHold"]
+
 
 class BuyAndHold(Contender, ChunkPreparer):
     """Goes long once, on the first bar, and never trades again.

@@ -9,6 +9,8 @@ import numpy as np
 
 from contenders.base import Bars, ChunkPreparer, Contender, Contribution, Decision, History, Portfolio
 
+__all__ = ["Momentum"]
+
 
 class Momentum(Contender, ChunkPreparer):
     """Time-series momentum (Moskowitz, Ooi & Pedersen, "Time series momentum",

@@ -8,6 +8,8 @@ import numpy as np
 
 from contenders.base import Bars, Contender, Contribution, Decision, Portfolio
 
+__all__ = ["RsiMeanReversion"]
+
 
 class RsiMeanReversion(Contender):
     """Buys oversold symbols and sells them once they recover.

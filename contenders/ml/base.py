@@ -49,6 +49,7 @@ __all__ = [
     "LearnedContender",
     "Prediction",
     "TrainingSet",
+    "shorts_off",
     "weights_from_predictions",
 ]
 

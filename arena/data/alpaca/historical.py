@@ -29,7 +29,7 @@ from arena.data.alpaca.request import BarsRequest
 from arena.data.schema import COLUMNS, canonical_frame
 from arena.data.validate import to_canonical
 
-__all__ = ["AlpacaDataError", "bars_path", "fetch_bars", "raw_bars_frame"]
+__all__ = ["SESSION_TZ", "AlpacaDataError", "Progress", "bars_path", "fetch_bars", "raw_bars_frame"]
 
 _TIMEFRAMES = {
     "1Min": TimeFrame(1, TimeFrameUnit.Minute),
