@@ -398,6 +398,7 @@ class Ledger:
         """
         if self._working:
             raise ValueError("Ledger.mark: orders are working; they need the whole bar (on_bar)")
+        # no working order: on_bar reads only the close
         self.on_bar(ts_ns, None, None, None, close, None, checked=checked)  # type: ignore[arg-type]
 
     def project_marks(

@@ -164,6 +164,7 @@ class PPOContender(LearnedContender):
         self._std = np.ones(0, np.float32)
 
     def _execution(self) -> ExecutionConfig:
+        # fill_price and sizing are str params (a config's YAML); ExecutionConfig checks their values
         return ExecutionConfig(
             fill_price=self.fill_price,  # type: ignore[arg-type]
             commission_bps=self.commission_bps,
