@@ -52,7 +52,7 @@ OrderMeta = Mapping[str, tuple[str | None, OrderRequest]]  # client_order_id →
 _NO_META: tuple[None, None] = (None, None)
 
 
-class Columns(dict):
+class Columns(dict[str, Any]):
     """Column name → equal-length array; ``len()`` is the number of rows."""
 
     def __len__(self) -> int:

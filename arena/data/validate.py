@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -115,7 +116,7 @@ class BarValidationError(ValueError):
             lines.append(f"  ... and {self.total - len(self.problems)} more problem(s)")
         super().__init__("\n".join(lines))
 
-    def __reduce__(self):  # picklable, so the error crosses process (Ray actor) boundaries intact
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable, so the error crosses process (Ray actor) boundaries intact
         return (type(self), (self.origin, self.problems, self.total))
 
 

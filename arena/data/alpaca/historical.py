@@ -15,6 +15,7 @@ Daily stock bars, which Alpaca stamps at midnight New York time, carry the sessi
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import requests
@@ -122,7 +123,7 @@ def fetch_bars(
     return to_canonical(frame, f"Alpaca bars {where}")
 
 
-def raw_bars_frame(bars: list[dict], symbol: str) -> pd.DataFrame:
+def raw_bars_frame(bars: list[dict[str, Any]], symbol: str) -> pd.DataFrame:
     """Alpaca bar objects (``{"t", "o", "h", "l", "c", "v", "n", "vw"}``) of one symbol as an
     unvalidated ``DataFrame[timestamp, symbol, open, high, low, close, volume]`` (``n`` and
     ``vw``, trade count and volume-weighted price, are left out)."""
