@@ -51,9 +51,11 @@ browser:
 web:
 	scripts/build_web.sh
 
-## test: lint, then the whole test suite against real servers (Ray, DuckDB, QuestDB, Redis) and a real browser
+## test: lint, type-check (mypy: strict on ledger/, contenders/, arena/risk/), then the whole test suite
+## against real servers (Ray, DuckDB, QuestDB, Redis) and a real browser
 test: setup services browser
 	.venv/bin/ruff check .
+	.venv/bin/mypy
 	.venv/bin/pytest
 
 ## bench: replay throughput, start-up, latency and memory figures, per-component costs,
@@ -71,4 +73,4 @@ samples: setup
 	.venv/bin/python scripts/build_samples.py
 
 clean:
-	rm -rf .venv .pytest_cache runs
+	rm -rf .venv .pytest_cache .mypy_cache runs

@@ -28,11 +28,31 @@ from ledger.types import Contribution, Decision, Fill, OrderEvent, OrderRequest
 from arena.records import DecisionRecord, EventRecord, FillRecord, OrderRecord, VerdictRecord
 from arena.risk import RiskVerdict
 
+__all__ = [
+    "Columns",
+    "OrderMeta",
+    "by_size",
+    "cancel_rejected_record",
+    "decision_record",
+    "decision_symbols",
+    "equity_columns",
+    "failure_event_record",
+    "fill_records",
+    "flatten_event_record",
+    "num",
+    "order_event_records",
+    "request_dict",
+    "result_fill_dict",
+    "rollback_event_record",
+    "trade_dict",
+    "verdict_record",
+]
+
 OrderMeta = Mapping[str, tuple[str | None, OrderRequest]]  # client_order_id → (decision_id, approved request)
 _NO_META: tuple[None, None] = (None, None)
 
 
-class Columns(dict):
+class Columns(dict[str, Any]):
     """Column name → equal-length array; ``len()`` is the number of rows."""
 
     def __len__(self) -> int:

@@ -43,6 +43,27 @@ from arena.report.columns import (
     significance_lines,
 )
 
+__all__ = [
+    "DEFAULT_STORE",
+    "LOG_LEVELS",
+    "JsonOpt",
+    "StoreOpt",
+    "app",
+    "data_app",
+    "data_list",
+    "data_validate",
+    "down",
+    "err",
+    "leaderboard",
+    "out",
+    "run",
+    "runs",
+    "serve",
+    "up",
+    "walkforward",
+    "why",
+]
+
 _HELP = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
     help="model-arena: trading models compete on real market data.",

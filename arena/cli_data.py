@@ -17,6 +17,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from arena.cli import JsonOpt, _fail, data_app, err, out
 
+__all__ = ["data_fetch"]
+
 
 @data_app.command("fetch")
 def data_fetch(

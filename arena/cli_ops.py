@@ -14,6 +14,8 @@ import typer
 
 from arena.cli import _fail, app, out
 
+__all__ = ["AddressOpt", "AllOpt", "RunOpt", "kill_switch", "release", "stop"]
+
 RunOpt = Annotated[Optional[str], typer.Option("--run", "--run-id", help="the running arena (see `arena runs`)")]
 AllOpt = Annotated[bool, typer.Option("--all", help="every running arena registered on this machine")]
 AddressOpt = Annotated[

@@ -19,6 +19,20 @@ from rich.table import Table
 
 from arena.cli import DEFAULT_STORE, JsonOpt, StoreOpt, _fail, _fmt, _known_run, _open_store, app, err, out
 
+__all__ = [
+    "ContenderOpt",
+    "ContendersOpt",
+    "CsvOpt",
+    "ParquetOpt",
+    "decisions",
+    "equity",
+    "fills",
+    "plot",
+    "report",
+    "trades",
+    "trials_command",
+]
+
 
 @app.command()
 def decisions(
@@ -157,7 +171,7 @@ def _plot_sweep(store: str, run_id: str, sweep: str, metric: str, x: str | None,
     finally:
         st.close()
     try:
-        grid = sweep_grid(found.get("config") or {}, rows, sweep, metric, None if x is None else (y, x))
+        grid = sweep_grid(found.get("config") or {}, rows, sweep, metric, None if x is None or y is None else (y, x))
     except ValueError as exc:
         _fail(f"--sweep: {exc}")
     save_figure(sweep_figure(grid, metric, title=f"{sweep}: {metric} — {run_id}"), out_path, dpi=dpi)

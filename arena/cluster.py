@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HeadError", "down", "running", "state_file", "up"]
+__all__ = ["HeadError", "arena_home", "down", "running", "state_file", "up"]
 
 DEFAULT_PORT = 6390  # GCS port; Ray's own default 6379 is Redis's
 _STARTED = re.compile(r"ray start --address='([^']+)'")

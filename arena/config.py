@@ -34,6 +34,28 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from arena.sweep import DEFAULT_MAX_CONTENDERS, SweepError, expand_sweeps
 
+__all__ = [
+    "AlpacaData",
+    "ArenaConfig",
+    "BrokerSettings",
+    "ConfigError",
+    "ContenderSpec",
+    "DataConfig",
+    "ExecutionSettings",
+    "FileData",
+    "RaySettings",
+    "RecoverySettings",
+    "ReplaySettings",
+    "Resources",
+    "RiskSettings",
+    "SampleData",
+    "SyntheticData",
+    "auto_chunk_bars",
+    "config_warnings",
+    "load_config",
+    "parse_config",
+]
+
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 
 

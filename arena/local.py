@@ -10,7 +10,10 @@ from typing import Any
 
 from arena.runner import ContenderRunner, RunnerSettings, chunk_of
 from contenders.base import Contender
+from contenders.signals import Signal
 from ledger import ExecutionConfig
+
+__all__ = ["replay_local", "replay_local_arena"]
 
 
 def replay_local(
@@ -118,7 +121,7 @@ def replay_local_arena(
         runners[name] = ContenderRunner(model, settings, GuardianReplica(guardian))
     for part in panel.chunks(chunk_bars):
         chunk = chunk_of(part)
-        signals: dict[str, list] = {}
+        signals: dict[str, list[Signal]] = {}
         for name, runner in runners.items():
             if name not in consumers:
                 runner.on_chunk(chunk)

@@ -6,6 +6,8 @@ import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+__all__ = ["code_version"]
+
 _ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -50,7 +50,7 @@ def record_type(table: Table, type_name: str) -> type:
     fields = [c.name for c in table.columns if not c.internal]
     cls = namedtuple(type_name, fields, defaults=[None] * len(fields))  # type: ignore[misc]  # noqa: PYI024
     cls.__doc__ = f"One row of table {table.name!r}: {', '.join(fields)} (see arena.store.schema)."
-    cls.table = table
+    cls.table = table  # type: ignore[attr-defined]  # the record type's table, set on the type made here
     return cls
 
 
@@ -62,7 +62,8 @@ EventRecord = record_type(TABLES["events"], "EventRecord")
 ReconciliationRecord = record_type(TABLES["reconciliation"], "ReconciliationRecord")
 
 RECORD_TYPES: Mapping[str, type] = {
-    t.table.name: t for t in (DecisionRecord, VerdictRecord, OrderRecord, FillRecord, EventRecord)
+    t.table.name: t  # type: ignore[attr-defined]  # set by record_type
+    for t in (DecisionRecord, VerdictRecord, OrderRecord, FillRecord, EventRecord)
 }
 """Table name → record type, for the tables the bar loop writes row by row."""
 

@@ -58,6 +58,8 @@ from arena.risk import Action, PortfolioState, RiskVerdict
 from arena.risk.authority import GuardianReplica
 from arena.store.schema import TABLES
 
+__all__ = ["SIGNAL_REASONS", "ContenderRunner", "DecisionTimeout", "RunnerSettings", "chunk_of"]
+
 _FIELDS = ("open", "high", "low", "close", "volume")
 _NS_PER_DAY = 86_400 * 1_000_000_000
 SIGNAL_REASONS = 3  # explanation lines a Signal carries to a meta-model

@@ -184,9 +184,9 @@ def _random_points(i: int, sweep: Mapping[str, Any], params: Sequence[str]) -> l
         elif isinstance(spec, Mapping):
             low, high = _bounds(where, spec)
             if isinstance(low, int) and isinstance(high, int):
-                draws.append(lambda low=low, high=high: rng.randint(low, high))
+                draws.append(lambda low=low, high=high: rng.randint(low, high))  # type: ignore[misc]  # mypy cannot infer a lambda with default arguments
             else:
-                draws.append(lambda low=low, high=high: rng.uniform(float(low), float(high)))
+                draws.append(lambda low=low, high=high: rng.uniform(float(low), float(high)))  # type: ignore[misc]  # mypy cannot infer a lambda with default arguments
         else:
             raise SweepError(f"{where}: expected a list of values or {{low, high}}, got {spec!r}")
     points: dict[tuple[Any, ...], None] = {}

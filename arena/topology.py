@@ -48,6 +48,23 @@ from arena.scoring import score_run, store_rows
 from arena.runner import RunnerSettings
 from ledger import ExecutionConfig
 
+__all__ = [
+    "HEAD_RESOURCE",
+    "Progress",
+    "RunResult",
+    "check_inputs",
+    "connect_ray_for_serve",
+    "contender_hosts",
+    "ensure_ray",
+    "failed_rows",
+    "fit_gpus",
+    "head_pin",
+    "new_run_id",
+    "run_arena",
+    "run_status",
+    "signal_consumers",
+]
+
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
@@ -288,6 +305,7 @@ def run_arena(
         spawned["broker"] = broker
     created: Any = None
     keep_snapshots = False  # a stopped run's, until it is resumed
+    stream_done = threading.Event()  # ends the watcher of ``stop``
     decided = point.bars if point is not None else 0  # bars every contender has processed (n_bars of a failed run)
     try:
         try:
@@ -383,9 +401,9 @@ def run_arena(
         start_bar = point.bars if point is not None else 0
         if progress is not None:
             progress(start_bar, info["n_bars"])
-        ended = threading.Event()
         if stop is not None:
-            threading.Thread(target=_stop_when, args=(stop, ended, market), name="arena-stop", daemon=True).start()
+            threading.Thread(target=_stop_when, args=(stop, stream_done, market), name="arena-stop",
+                             daemon=True).start()
         stream_args = dict(
             recorder=recorder, run_id=run_id, consumers=tuple(k for k in hosts if hosts[k][0].name in consumers),
             live_settings=cfg.replay.model_dump() if live_mode else None,
@@ -418,7 +436,7 @@ def run_arena(
                     rec.restart_timeout_s, run_id, market_restarts, exc, session_from)
                 if stop is not None and stop.is_set():
                     market.stop.remote()  # asked before the crash: the new stream stops at once
-        ended.set()
+        stream_done.set()
         if state.get("stopped"):
             stopped = _stopped(cfg, run_id, state, info, failed, actors, guardian, recorder, point, t0)
             keep_snapshots = stopped.status == "stopped"
@@ -499,6 +517,7 @@ def run_arena(
                 pass
         raise
     finally:
+        stream_done.set()
         control.unregister(run_id)
         for a in spawned.values():
             ray.kill(a, no_restart=True)

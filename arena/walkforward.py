@@ -41,7 +41,15 @@ import pandas as pd
 
 from arena.config import ArenaConfig
 
-__all__ = ["AGGREGATE_METRICS", "Fold", "WalkForwardResult", "aggregate", "plan_folds", "run_walkforward"]
+__all__ = [
+    "AGGREGATE_METRICS",
+    "Fold",
+    "WalkForwardResult",
+    "aggregate",
+    "fold_config",
+    "plan_folds",
+    "run_walkforward",
+]
 
 AGGREGATE_METRICS: tuple[str, ...] = ("sharpe", "total_return", "max_drawdown", "ic", "hit_rate")
 """Leaderboard values averaged across folds."""
@@ -215,13 +223,13 @@ def aggregate(fold_leaderboards: Sequence[Sequence[dict[str, Any]]]) -> list[dic
     won: dict[str, int] = {}
     present: dict[str, int] = {}
     for rows in fold_leaderboards:
-        for row in rows:
-            name = str(row["contender"])
+        for fold_row in rows:
+            name = str(fold_row["contender"])
             present[name] = present.get(name, 0) + 1
-            won[name] = won.get(name, 0) + (row.get("rank") == 1)
+            won[name] = won.get(name, 0) + (fold_row.get("rank") == 1)
             per = values.setdefault(name, {m: [] for m in AGGREGATE_METRICS})
             for m in AGGREGATE_METRICS:
-                v = row.get(m)
+                v = fold_row.get(m)
                 if isinstance(v, (int, float)) and math.isfinite(v):
                     per[m].append(float(v))
     out = []

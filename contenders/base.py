@@ -170,12 +170,17 @@ class ChunkPreparer:
     with the portfolio as it is then.
     """
 
-    def prepare_chunk(self, history: History, first_bar: int) -> None:
+    def prepare_chunk(self, history: History, first_bar: int) -> np.ndarray | None:
         """Prepare bars ``first_bar .. len(history) - 1`` (0-based bar indices).
 
         Args:
             history: past bars up to and including the chunk's last bar.
             first_bar: index of the chunk's first bar.
+
+        Returns:
+            None (``on_bars`` is called on every bar), or one bool per bar of the chunk
+            [len(history) - first_bar]: the bars on which ``on_bars`` may decide (it is
+            not called on the others).
 
         An exception halts the contender with the reason, as one from ``on_bars`` does.
         """

@@ -16,6 +16,8 @@ import numpy as np
 if TYPE_CHECKING:  # pandas is imported only when a contender asks for it (fast actor start-up)
     import pandas as pd
 
+__all__ = ["Bar", "Bars", "History"]
+
 _FIELDS = ("open", "high", "low", "close", "volume")
 
 
@@ -142,6 +144,7 @@ class Bars:
     index: int
     symbols: tuple[str, ...]
     history: History
+    _row: tuple[np.ndarray, ...] | None  # open, high, low, close, volume; None until first read
 
     def __init__(
         self,
@@ -181,7 +184,7 @@ class Bars:
         return f"Bars(ts_ns={self.ts_ns}, index={self.index}, symbols={self.symbols})"
 
     def _field(self, k: int) -> np.ndarray:
-        row = self._row
+        row: tuple[np.ndarray, ...] | None = self._row
         if row is None:
             h = self.history
             last = len(h) - 1

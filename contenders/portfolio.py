@@ -8,6 +8,8 @@ import numpy as np
 
 from ledger.types import WorkingOrder
 
+__all__ = ["Portfolio"]
+
 
 class _LedgerLike(Protocol):
     symbols: tuple[str, ...]

@@ -17,6 +17,8 @@ from importlib.metadata import entry_points
 
 from contenders.base import Contender
 
+__all__ = ["BUILTINS", "ENTRY_POINT_GROUP", "UnknownContenderError", "available", "resolve"]
+
 ENTRY_POINT_GROUP = "arena.contenders"
 
 BUILTINS: dict[str, str] = {

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from contenders import Bars, Contender, Contribution, Decision, Portfolio
+from contenders import Bars, Contender, Contribution, Decision, History, Portfolio
+
+__all__ = ["MyContender"]
 
 
 class MyContender(Contender):
@@ -23,7 +25,7 @@ class MyContender(Contender):
         if self.lookback < 2:
             raise ValueError(f"lookback must be >= 2 bars, got {self.lookback}")
 
-    def fit(self, history) -> None:
+    def fit(self, history: History) -> None:
         """Optional: learn from the warm-up bars (``warmup_bars`` in the config)."""
 
     def on_bars(self, bars: Bars, portfolio: Portfolio) -> Decision | None:
@@ -38,7 +40,7 @@ class MyContender(Contender):
         return Decision(
             weights=weights,
             confidence=float(min(1.0, np.nanmean(np.abs(ret)) * 10)),
-            explanation=[
+            explanation=tuple(
                 Contribution("lookback_return", float(r), float(r), "rule", s) for s, r in zip(bars.symbols, ret)
-            ],
+            ),
         )

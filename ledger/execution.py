@@ -33,6 +33,18 @@ from typing import Literal
 
 from ledger.types import OrderType, Side
 
+__all__ = [
+    "BPS",
+    "ExecutionConfig",
+    "affordable_quantity",
+    "cash_delta_usd",
+    "commission_usd",
+    "slipped_price",
+    "target_quantity",
+    "trigger_price",
+    "validate_bar",
+]
+
 BPS = 1e4  # basis points per unit fraction: 1 bp = 1e-4
 
 

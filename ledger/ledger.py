@@ -38,10 +38,12 @@ from ledger.execution import (
     ExecutionConfig, affordable_quantity, cash_delta_usd, commission_usd, slipped_price, target_quantity,
     trigger_price, validate_bar,
 )
-from ledger.orders import NS_PER_DAY, Order, OrderState, Reason
+from ledger.orders import NS_PER_DAY, Order, _OrderState, Reason
 from ledger.positions import ClosedTrade, Position, PositionBook, unrealized_usd
 from ledger.snapshot import restore_from, snapshot_of
 from ledger.types import Fill, OrderEvent, OrderRequest, OrderStatus, OrderType, Side, TimeInForce, WorkingOrder
+
+__all__ = ["Ledger", "closes_ok"]
 
 _INF = math.inf
 
@@ -114,7 +116,7 @@ class Ledger:
         self._fees = 0.0
         self._last_ts: int | None = None
         self._next_number = 1
-        self._working: dict[str, OrderState] = {}
+        self._working: dict[str, _OrderState] = {}
         self._events: list[OrderEvent] = []
 
     # ------------------------------------------------------------------ state
@@ -240,7 +242,7 @@ class Ledger:
         if reason is not None:
             self._events.append(OrderEvent(oid, request.symbol, OrderStatus.REJECTED, ts, 0.0, reason.value))
             return oid
-        state = OrderState(oid, self._index[request.symbol], request, ts, 1 + self.execution.latency_bars)
+        state = _OrderState(oid, self._index[request.symbol], request, ts, 1 + self.execution.latency_bars)
         self._working[oid] = state
         self._events.append(OrderEvent(oid, request.symbol, OrderStatus.ACCEPTED, ts))
         return oid
@@ -317,7 +319,7 @@ class Ledger:
         self._end(o, OrderStatus.CANCELLED, Reason.CANCEL_REQUESTED, int(ts_ns))
         return True
 
-    def _end(self, o: OrderState, status: OrderStatus, reason: Reason, ts: int) -> None:
+    def _end(self, o: _OrderState, status: OrderStatus, reason: Reason, ts: int) -> None:
         o.status = status
         del self._working[o.client_order_id]
         self._events.append(OrderEvent(o.client_order_id, o.request.symbol, status, ts, o.filled, reason.value))
@@ -352,8 +354,10 @@ class Ledger:
         ts = int(ts_ns)
         if self._last_ts is not None and ts <= self._last_ts:
             raise ValueError(f"Ledger.on_bar: ts_ns={ts} must be after the previous bar's ts_ns={self._last_ts}")
+        c: np.ndarray
         if checked:
-            c = close
+            # the caller guarantees float64 [S] ndarrays (``checked``), which ArrayLike cannot say
+            c = close  # type: ignore[assignment]
             has_bar = c == c
         else:
             c = self._row(close, "close", ts)
@@ -367,7 +371,7 @@ class Ledger:
         fills: list[Fill] = []
         if self._working:
             if checked:
-                fills = self._trade(ts, has_bar, open, high, low, c, volume)  # type: ignore[arg-type]
+                fills = self._trade(ts, has_bar, open, high, low, c, volume)  # type: ignore[arg-type]  # ndarrays, as above
             else:
                 fills = self._trade(ts, has_bar, self._row(open, "open", ts), self._row(high, "high", ts),
                                     self._row(low, "low", ts), c, self._row(volume, "volume", ts))
@@ -394,6 +398,7 @@ class Ledger:
         """
         if self._working:
             raise ValueError("Ledger.mark: orders are working; they need the whole bar (on_bar)")
+        # no working order: on_bar reads only the close
         self.on_bar(ts_ns, None, None, None, close, None, checked=checked)  # type: ignore[arg-type]
 
     def project_marks(
@@ -469,7 +474,7 @@ class Ledger:
         for w in list(self._working.values()):
             if w.expiry_day is not None and day > w.expiry_day:
                 self._end(w, OrderStatus.EXPIRED, Reason.DAY_END, ts)
-        eligible: list[OrderState] = []
+        eligible: list[_OrderState] = []
         for w in self._working.values():
             if has_bar[w.index]:
                 if w.wait_bars > 0:
@@ -480,8 +485,8 @@ class Ledger:
             return []
         ref = o if self.execution.fill_price == "next_open" else c
         marks = np.where(has_bar, ref, self._last)  # prices at which a target weight sees equity
-        sells: list[tuple[OrderState, Side]] = []
-        buys: list[tuple[OrderState, Side]] = []
+        sells: list[tuple[_OrderState, Side]] = []
+        buys: list[tuple[_OrderState, Side]] = []
         for w in eligible:
             side = w.side if w.side is not None else self._target_direction(w, marks)
             (sells if side is Side.SELL else buys).append((w, side))
@@ -494,7 +499,7 @@ class Ledger:
                 fills.append(fill)
         return fills
 
-    def _target_direction(self, w: OrderState, marks: np.ndarray) -> Side:
+    def _target_direction(self, w: _OrderState, marks: np.ndarray) -> Side:
         """BUY/SELL for a target-weight order without a side, at the bar's reference prices."""
         i = w.index
         weight = w.request.target_weight
@@ -502,7 +507,7 @@ class Ledger:
         equity = self._cash + float(self._qty.dot(marks))
         return Side.SELL if weight * equity - float(self._qty[i]) * float(marks[i]) < 0.0 else Side.BUY
 
-    def _resolve_target(self, w: OrderState, side: Side, price: float, marks: np.ndarray) -> float:
+    def _resolve_target(self, w: _OrderState, side: Side, price: float, marks: np.ndarray) -> float:
         """Units a target-weight order trades at ``price`` (before slippage), per
         :func:`~ledger.execution.target_quantity`, with equity
         ``E = cash + Σ quantity × mark`` where the marks are this bar's
@@ -517,7 +522,7 @@ class Ledger:
         marks[i] = m
         return target_quantity(weight, side, price, float(self._qty[i]), equity, self.execution)
 
-    def _try(self, w: OrderState, side: Side, ts: int, day: int, o: float, h: float, lo: float, c: float, v: float,
+    def _try(self, w: _OrderState, side: Side, ts: int, day: int, o: float, h: float, lo: float, c: float, v: float,
              marks: np.ndarray) -> Fill | None:
         """Try one eligible order against its symbol's bar; at most one fill."""
         cfg = self.execution
@@ -561,7 +566,7 @@ class Ledger:
                 self._end(w, OrderStatus.CANCELLED, Reason.IOC_REMAINDER, ts)
         return fill
 
-    def _fill(self, w: OrderState, side: Side, q: float, price: float, fill_price: float, ts: int) -> Fill:
+    def _fill(self, w: _OrderState, side: Side, q: float, price: float, fill_price: float, ts: int) -> Fill:
         """Book ``q`` units (<= the order's remaining quantity) at ``fill_price``; emit the event."""
         cfg = self.execution
         commission = commission_usd(q, fill_price, cfg)

@@ -9,6 +9,8 @@ from typing import Any
 
 from ledger.types import OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 
+__all__ = ["NS_PER_DAY", "Order", "Reason", "request_from_dict", "request_to_dict"]
+
 NS_PER_DAY = 86_400 * 1_000_000_000  # nanoseconds in one UTC day
 
 
@@ -130,7 +132,7 @@ def request_from_dict(d: dict[str, Any]) -> OrderRequest:
     )
 
 
-class OrderState:
+class _OrderState:
     """The ledger's mutable record of one working order (internal to ``ledger``).
 
     ``remaining`` is kept directly (not as quantity − filled) so that the last
@@ -197,7 +199,7 @@ class OrderState:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> OrderState:
+    def from_dict(cls, d: dict[str, Any]) -> _OrderState:
         """Inverse of :meth:`to_dict`.
 
         Raises:

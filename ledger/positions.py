@@ -95,7 +95,8 @@ class ClosedTrade:
 
 
 class PositionBook:
-    """Per-symbol position arrays and the closed-trade log (internal to ``ledger``).
+    """Per-symbol position arrays and the closed-trade log: the ledger's, and the one
+    ``arena.report`` replays recorded fills through to rebuild the trades.
 
     Args:
         symbols: the ledger's symbols (array order).

@@ -23,12 +23,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ledger.execution import ExecutionConfig
-from ledger.orders import OrderState
+from ledger.orders import _OrderState
 from ledger.positions import PositionBook
 from ledger.types import OrderEvent, OrderStatus
 
 if TYPE_CHECKING:
     from ledger.ledger import Ledger
+
+__all__ = ["SNAPSHOT_FORMAT", "restore_from", "snapshot_of"]
 
 SNAPSHOT_FORMAT = "model-arena.ledger/1"
 
@@ -81,7 +83,7 @@ def restore_from(cls: type[Ledger], snapshot: dict[str, Any]) -> Ledger:
         led._last[:] = last
         led._set_book(PositionBook.from_dict(led.symbols, snapshot["positions"]))
         for d in snapshot["working_orders"]:
-            w = OrderState.from_dict(d)
+            w = _OrderState.from_dict(d)
             if not 0 <= w.index < len(led.symbols) or led.symbols[w.index] != w.request.symbol:
                 raise ValueError(f"working order {w.client_order_id!r}: index does not match its symbol")
             led._working[w.client_order_id] = w

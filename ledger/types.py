@@ -12,6 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+__all__ = [
+    "Contribution",
+    "Decision",
+    "Fill",
+    "OrderEvent",
+    "OrderRequest",
+    "OrderStatus",
+    "OrderType",
+    "Side",
+    "TimeInForce",
+    "WorkingOrder",
+]
+
 
 class Side(StrEnum):
     """Direction of an order or fill."""

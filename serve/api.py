@@ -70,6 +70,8 @@ from serve.models import (
     Why,
 )
 
+__all__ = ["KILL_SWITCH_TOKEN_ENV", "create_app", "token_digest"]
+
 log = logging.getLogger(__name__)
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {

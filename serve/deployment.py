@@ -25,6 +25,8 @@ from arena.live.schema import validate_events_url
 from arena.store import parse_store_url
 from serve.api import KILL_SWITCH_TOKEN_ENV, create_app, token_digest
 
+__all__ = ["APP_NAME", "ArenaAPI", "build", "run_serve"]
+
 APP_NAME = "arena"
 """Serve application name used by :func:`run_serve`."""
 

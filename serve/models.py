@@ -11,6 +11,39 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, model_validator
 
+__all__ = [
+    "LIVE_EVENTS_DOC",
+    "LIVE_EVENTS_RESPONSES",
+    "Bar",
+    "ContenderState",
+    "ContributionOut",
+    "DecisionOut",
+    "EquityPoint",
+    "ErrorBody",
+    "Event",
+    "FillOut",
+    "Health",
+    "IsoTimestamp",
+    "KillSwitchRequest",
+    "KillSwitchReset",
+    "KillSwitchResetResponse",
+    "KillSwitchResponse",
+    "LeaderboardRow",
+    "LiveRun",
+    "OrderEventOut",
+    "PositionPoint",
+    "ReconciliationOut",
+    "ReleaseResponse",
+    "Run",
+    "RunDetail",
+    "RunState",
+    "RunStatus",
+    "SweepGrid",
+    "TrialOut",
+    "Verdict",
+    "Why",
+]
+
 IsoTimestamp = Annotated[
     str,
     Field(

@@ -278,7 +278,8 @@ def router() -> APIRouter:
                 last = await client.xrevrange(key, count=1)
                 if not first or not last:
                     continue
-                found.append(_live_run(key.removeprefix(STREAM_KEY_PREFIX), first[0], last[0]))
+                # decode_responses=True: the entries hold str, which redis-py types as bytes | str
+                found.append(_live_run(key.removeprefix(STREAM_KEY_PREFIX), first[0], last[0]))  # type: ignore[arg-type]
         except RedisError as exc:
             raise HTTPException(
                 503, f"live events unavailable: cannot reach redis at {redact_url(url)} ({exc})"

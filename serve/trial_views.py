@@ -47,7 +47,7 @@ def router() -> APIRouter:
         chosen = metric or next((str(r["rank_by"]) for r in rows if r.get("rank_by")), "sharpe")
         if rows and not any(chosen in r for r in rows):
             raise HTTPException(422, f"no leaderboard column {chosen!r}")
-        out = []
+        out: list[dict[str, Any]] = []
         for group in sweep_groups(config):
             try:
                 grid = sweep_grid(config, rows, group, chosen)

@@ -12,6 +12,8 @@ import ray
 from arena.broker.keys import PaperKeys
 from arena.broker.types import InternalFill, MirrorOrder
 
+__all__ = ["BrokerMirrorActor"]
+
 
 @ray.remote(num_cpus=0, max_restarts=0)
 class BrokerMirrorActor:

@@ -18,6 +18,8 @@ from arena.risk.authority import Control, GuardianReplica
 from arena.runner import ContenderRunner, RunnerSettings
 from contenders.registry import resolve
 
+__all__ = ["SHIP_EVERY_S", "ContenderActor", "merge_batches"]
+
 log = logging.getLogger(__name__)
 
 _FIELDS = ("open", "high", "low", "close", "volume")

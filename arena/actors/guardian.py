@@ -13,6 +13,8 @@ import ray
 from arena.risk import RiskLimits
 from arena.risk.authority import AuditItem, Control, GuardianAuthority
 
+__all__ = ["GUARDIAN_KEY", "RiskGuardianActor"]
+
 GUARDIAN_KEY = "__guardian__"
 """The guardian's key at the recorder (incarnations, events acknowledged)."""
 _LIVE_FILE = "guardian-live.pkl"

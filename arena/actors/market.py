@@ -17,6 +17,7 @@ from ray.exceptions import ActorUnavailableError, RayActorError, RayTaskError
 from arena.data import data_sha256, source_from_spec, to_panel
 from arena.runner import chunk_of
 
+__all__ = ["BARS_SHIP_EVERY_S", "BARS_SHIP_ROWS", "MARKET_KEY", "PROGRESS_EVERY_S", "MarketDataActor"]
 
 PROGRESS_EVERY_S = 0.1  # seconds between progress reports to the driver
 MARKET_KEY = "__market__"

@@ -7,6 +7,8 @@ from typing import Any
 
 import ray
 
+__all__ = ["RecorderActor"]
+
 log = logging.getLogger(__name__)
 
 

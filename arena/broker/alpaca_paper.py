@@ -61,7 +61,7 @@ class _TimeoutAdapter(requests.adapters.HTTPAdapter):
         super().__init__()
         self._timeout_s = timeout_s
 
-    def send(self, request: Any, **kwargs: Any) -> Any:  # noqa: D102 - requests' own signature
+    def send(self, request: Any, **kwargs: Any) -> Any:  # type: ignore[override]  # noqa: D102 - forwards requests' own arguments
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout_s
         return super().send(request, **kwargs)
@@ -315,7 +315,7 @@ class PaperMirror:
     def _poll(self) -> None:
         for coid, broker_id in list(self._working.items()):
             try:
-                order = self._call(lambda b=broker_id: self._client.get_order_by_id(b))
+                order = self._call(lambda b=broker_id: self._client.get_order_by_id(b))  # type: ignore[misc]  # mypy cannot infer a lambda with default arguments
             except APIError as exc:
                 log.warning("paper mirror of %r: polling order %s failed (%s)", self.contender, coid, _message(exc))
                 continue
@@ -334,7 +334,8 @@ class PaperMirror:
             ),
             stop=tenacity.stop_when_event_set(self._stop),
             before_sleep=self._trouble,
-            sleep=self._stop.wait,  # returns at once when the run's end stops the retries
+            # returns at once when the run's end stops the retries (its bool, which tenacity's type forbids, is unused)
+            sleep=self._stop.wait,  # type: ignore[arg-type]
             reraise=True,
         )
         try:

@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+__all__ = ["KEY_ID_SUFFIX", "SECRET_KEY_SUFFIX", "PaperKeys", "read_keys"]
+
 KEY_ID_SUFFIX = "_API_KEY_ID"
 SECRET_KEY_SUFFIX = "_API_SECRET_KEY"
 

@@ -49,7 +49,10 @@ class TradeUpdatesListener:
     def __init__(self, keys: PaperKeys, on_order: Callable[[Any], None], url: str | None = None) -> None:
         from alpaca.trading.stream import TradingStream
 
-        self._stream = TradingStream(keys.key_id, keys.secret_key, paper=True, url_override=url)
+        # None = alpaca's own URL: TradingStream defaults url_override to None but types it str
+        self._stream = TradingStream(
+            keys.key_id, keys.secret_key, paper=True, url_override=url  # type: ignore[arg-type]
+        )
         self.updates = 0
         """Trade updates received."""
 

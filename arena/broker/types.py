@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+__all__ = ["MAX_CLIENT_ORDER_ID", "InternalFill", "MirrorOrder", "broker_client_order_id"]
+
 MAX_CLIENT_ORDER_ID = 128
 """Alpaca's limit on ``client_order_id`` (characters)."""
 

@@ -12,6 +12,8 @@ import re
 import numpy as np
 import pandas as pd
 
+__all__ = ["parse_numbers", "parse_symbols", "parse_timestamps"]
+
 # A UTC offset after a time of day ("...10:00Z", "...10:00:00.5+02:00"); a bare date's "-02" is not one.
 _OFFSET_RE = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
 _NAN_TEXT = frozenset({"nan", "-nan", "+nan"})

@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+__all__ = ["BarSource"]
+
 
 class BarSource(ABC):
     """A source of historical OHLCV bars.

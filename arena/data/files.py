@@ -30,6 +30,17 @@ from arena.data.base import BarSource
 from arena.data.schema import COLUMNS, SYMBOL, TIMESTAMP
 from arena.data.validate import BarProblem, BarValidationError, to_canonical
 
+__all__ = [
+    "TIMESTAMP_ALIASES",
+    "FileFormat",
+    "FileSource",
+    "RawBars",
+    "detect_format",
+    "match_columns",
+    "read_bar_file",
+    "read_header",
+]
+
 FileFormat = Literal["csv", "parquet"]
 
 TIMESTAMP_ALIASES: tuple[str, ...] = ("timestamp", "date", "datetime", "time")

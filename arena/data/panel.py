@@ -16,6 +16,8 @@ import pandas as pd
 
 from arena.data.schema import COLUMNS, PRICE_COLUMNS, SYMBOL, TIMESTAMP, TIMESTAMP_DTYPE, VOLUME
 
+__all__ = ["FIELDS", "Panel", "to_panel"]
+
 FIELDS: tuple[str, ...] = (*PRICE_COLUMNS, VOLUME)
 """Per-bar value arrays of a panel, in order."""
 

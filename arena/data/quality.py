@@ -51,6 +51,20 @@ from arena.data.holes import data_holes
 from arena.data.schema import SYMBOL, TIMESTAMP
 from arena.data.validate import MAX_PROBLEMS, check_bars
 
+__all__ = [
+    "LISTED",
+    "MAD_TO_SIGMA",
+    "METHOD",
+    "METHOD_CALENDAR",
+    "SPIKE_K",
+    "SPIKE_MIN_RETURNS",
+    "SPIKE_WINDOW",
+    "format_interval",
+    "quality_report",
+    "quality_report_for_file",
+    "render_quality_report",
+]
+
 SPIKE_K = 8.0
 SPIKE_WINDOW = 50
 SPIKE_MIN_RETURNS = 20

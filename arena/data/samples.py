@@ -23,6 +23,16 @@ from arena.data.base import BarSource
 from arena.data.schema import SYMBOL, TIMESTAMP, data_sha256
 from arena.data.validate import to_canonical
 
+__all__ = [
+    "MANIFEST_KEYS",
+    "SampleIntegrityError",
+    "SampleSource",
+    "file_sha256",
+    "list_samples",
+    "sample_names",
+    "samples_dir",
+]
+
 MANIFEST_KEYS: tuple[str, ...] = (
     "name",
     "description",

@@ -24,6 +24,17 @@ import hashlib
 import numpy as np
 import pandas as pd
 
+__all__ = [
+    "COLUMNS",
+    "PRICE_COLUMNS",
+    "SYMBOL",
+    "TIMESTAMP",
+    "TIMESTAMP_DTYPE",
+    "VOLUME",
+    "canonical_frame",
+    "data_sha256",
+]
+
 TIMESTAMP = "timestamp"
 SYMBOL = "symbol"
 PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close")

@@ -30,6 +30,8 @@ from arena.data.samples import SampleSource
 from arena.data.synthetic import SyntheticSource
 from arena.data.window import WINDOW_KEYS, WindowedSource, parse_bound
 
+__all__ = ["SOURCE_KINDS", "SourceFactory", "SourceKind", "register_source_kind", "resolve_path", "source_from_spec"]
+
 SourceFactory = Callable[[Mapping[str, Any], "Path | None"], BarSource]
 
 

@@ -13,6 +13,8 @@ from arena.data.base import BarSource
 from arena.data.schema import COLUMNS
 from arena.data.validate import to_canonical
 
+__all__ = ["SyntheticSource"]
+
 
 class SyntheticSource(BarSource):
     """Seeded GBM bars: same arguments, same bars, on any machine.

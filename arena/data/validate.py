@@ -40,12 +40,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from arena.data._parsing import parse_numbers, parse_symbols, parse_timestamps
 from arena.data.schema import COLUMNS, PRICE_COLUMNS, SYMBOL, TIMESTAMP, VOLUME, canonical_frame
+
+__all__ = [
+    "MAX_PROBLEMS",
+    "ROW_LABELS",
+    "BarCheck",
+    "BarProblem",
+    "BarValidationError",
+    "Finding",
+    "check_bars",
+    "require_columns",
+    "to_canonical",
+    "validate_bars",
+]
 
 MAX_PROBLEMS = 20
 """How many problems a :class:`BarValidationError` message lists in full."""
@@ -102,7 +116,7 @@ class BarValidationError(ValueError):
             lines.append(f"  ... and {self.total - len(self.problems)} more problem(s)")
         super().__init__("\n".join(lines))
 
-    def __reduce__(self):  # picklable, so the error crosses process (Ray actor) boundaries intact
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable, so the error crosses process (Ray actor) boundaries intact
         return (type(self), (self.origin, self.problems, self.total))
 
 
@@ -251,20 +265,21 @@ def check_bars(df: pd.DataFrame, origin: str, *, timestamp_format: str | None = 
     sym_missing = symbols.isna().to_numpy()
     add("symbol_missing", SYMBOL, sym_missing, lambda i: "missing symbol; expected a non-empty name")
 
+    # (the ignores on lambdas with default arguments: mypy cannot infer their types)
     values: dict[str, np.ndarray] = {}
     for col in (*PRICE_COLUMNS, VOLUME):
         vals, not_number = parse_numbers(raw[col])
         values[col] = vals
-        add("not_a_number", col, not_number, lambda i, c=col: f"{_cell(raw[c].iat[i])} is not a number")
+        add("not_a_number", col, not_number, lambda i, c=col: f"{_cell(raw[c].iat[i])} is not a number")  # type: ignore[misc]
         nan = np.isnan(vals) & ~not_number
         if col == VOLUME:
             add("volume_nan", col, nan, lambda i: "volume is missing or NaN; expected a number >= 0")
             bad = ~np.isnan(vals) & ((vals < 0) | np.isinf(vals))
             add("volume_negative", col, bad, lambda i: f"volume {_num(values[VOLUME][i])}; expected >= 0")
         else:
-            add("price_nan", col, nan, lambda i, c=col: f"{c} is missing or NaN; expected a price > 0")
+            add("price_nan", col, nan, lambda i, c=col: f"{c} is missing or NaN; expected a price > 0")  # type: ignore[misc]
             bad = ~np.isnan(vals) & ((vals <= 0) | np.isinf(vals))
-            add("price_not_positive", col, bad, lambda i, c=col: f"{c} {_num(values[c][i])}; expected a price > 0")
+            add("price_not_positive", col, bad, lambda i, c=col: f"{c} {_num(values[c][i])}; expected a price > 0")  # type: ignore[misc, arg-type]
 
     ok = {c: np.isfinite(values[c]) & (values[c] > 0) for c in PRICE_COLUMNS}
     o, h, lo, c = (values[k] for k in PRICE_COLUMNS)
@@ -282,7 +297,7 @@ def check_bars(df: pd.DataFrame, origin: str, *, timestamp_format: str | None = 
             f"{name}_outside_range",
             name,
             outside,
-            lambda i, v=v, name=name: f"{name} {_num(v[i])} outside [low {_num(lo[i])}, high {_num(h[i])}]; "
+            lambda i, v=v, name=name: f"{name} {_num(v[i])} outside [low {_num(lo[i])}, high {_num(h[i])}]; "  # type: ignore[misc, arg-type]
             f"expected low <= {name} <= high",
         )
 

@@ -65,6 +65,8 @@ from arena.live.schema import (
 )
 from arena.live.snapshot import LiveLeaderboard
 
+__all__ = ["Event", "RunEventFeed", "row_payload"]
+
 log = logging.getLogger(__name__)
 
 _STATUS_OF_EVENT = {

@@ -13,6 +13,8 @@ from redis.retry import Retry
 
 from arena.live.schema import encode_entry, redact_url, stream_key, validate_events_url
 
+__all__ = ["DEFAULT_MAXLEN", "RedisEventStream"]
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MAXLEN = 100_000
@@ -132,7 +134,8 @@ class RedisEventStream:
             for lo in range(0, len(entries), self.batch_size):
                 pipe = client.pipeline(transaction=False)
                 for fields in entries[lo : lo + self.batch_size]:
-                    pipe.xadd(self.key, fields, maxlen=self.maxlen, approximate=True)
+                    # a dict[str, str] is a valid field map; redis-py's invariant dict type says otherwise
+                    pipe.xadd(self.key, fields, maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
                 pipe.execute()
                 sent += min(self.batch_size, len(entries) - lo)
         except (redis.RedisError, OSError) as exc:

@@ -13,6 +13,8 @@ import redis.asyncio as aioredis
 
 from arena.live.schema import RUN_FINISHED, decode_entry, stream_key
 
+__all__ = ["START", "LiveEvent", "check_stream_id", "connect", "follow", "latest_id", "stream_exists"]
+
 _STREAM_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
 START = "0-0"
 """Read a stream from its first entry."""
@@ -50,7 +52,7 @@ async def stream_exists(client: aioredis.Redis, run_id: str) -> bool:
 async def latest_id(client: aioredis.Redis, run_id: str) -> str:
     """Id of the stream's newest entry (``0-0`` when empty): follow from there to get only new events."""
     newest = await client.xrevrange(stream_key(run_id), count=1)
-    return newest[0][0] if newest else START
+    return newest[0][0] if newest else START  # type: ignore[return-value]  # decode_responses=True: redis-py types replies as bytes | str
 
 
 def _id_key(stream_id: str) -> tuple[int, int]:
@@ -94,7 +96,8 @@ async def follow(
     key = stream_key(run_id)
     last = check_stream_id(after_id, "after_id")
     newest = await client.xrevrange(key, count=1)
-    if newest and _id_key(newest[0][0]) <= _id_key(last) and decode_entry(newest[0][1])[0] == RUN_FINISHED:
+    # decode_responses=True: the ids and fields are str, which redis-py types as bytes | str
+    if newest and _id_key(newest[0][0]) <= _id_key(last) and decode_entry(newest[0][1])[0] == RUN_FINISHED:  # type: ignore[arg-type]
         return  # the run has finished and the caller has seen everything
     while True:
         reply = await client.xread({key: last}, count=count, block=block_ms)

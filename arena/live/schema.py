@@ -23,6 +23,28 @@ from urllib.parse import urlsplit
 
 from arena.secrets import redact_url  # noqa: F401 - re-exported: log messages of the live stream
 
+__all__ = [
+    "BROKER",
+    "EVENTS_URL_ENV",
+    "EVENT_KINDS",
+    "FILL",
+    "HALT",
+    "KILL_SWITCH",
+    "LEADERBOARD",
+    "RECONCILIATION",
+    "RISK_VERDICT",
+    "RUN_FINISHED",
+    "RUN_STARTED",
+    "STREAM_KEY_PREFIX",
+    "decode_entry",
+    "encode_entry",
+    "jsonable",
+    "redact_url",
+    "stream_key",
+    "ts_fields",
+    "validate_events_url",
+]
+
 STREAM_KEY_PREFIX = "arena:events:"
 """A run's stream key is ``STREAM_KEY_PREFIX + run_id``."""
 

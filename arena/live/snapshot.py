@@ -12,6 +12,8 @@ import numpy as np
 from arena.live.schema import ts_fields
 from arena.metrics import max_drawdown
 
+__all__ = ["LiveLeaderboard"]
+
 
 @dataclass
 class _Standing:

@@ -13,6 +13,7 @@ arena once a run has finished (or on demand for a live leaderboard).
   :func:`run_stats`, both in one pass :func:`leaderboard_and_stats`.
 """
 
+from arena.data.holes import data_holes
 from arena.metrics._checks import CLOSED_TRADE_COLUMNS, FILL_COLUMNS
 from arena.metrics.leaderboard import (
     EXTRA_KEYS,
@@ -39,7 +40,6 @@ from arena.metrics.performance import (
     max_drawdown,
     max_drawdown_duration_bars,
     per_bar_risk_free,
-    data_holes,
     periods_per_year,
 )
 from arena.metrics.prediction import QUALITY_KEYS, forward_log_returns, prediction_quality

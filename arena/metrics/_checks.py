@@ -12,6 +12,19 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+__all__ = [
+    "CLOSED_TRADE_COLUMNS",
+    "FILL_COLUMNS",
+    "check_closed_trades",
+    "check_equity",
+    "check_fills",
+    "check_gross_exposure",
+    "check_periods_per_year",
+    "finite_floats",
+    "json_float",
+    "require_columns",
+]
+
 FILL_COLUMNS: tuple[str, ...] = ("ts", "symbol", "side", "quantity", "price", "commission")
 CLOSED_TRADE_COLUMNS: tuple[str, ...] = (
     "symbol",

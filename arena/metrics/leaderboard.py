@@ -36,6 +36,17 @@ from arena.metrics.relative import (
 )
 from arena.metrics.significance import DEFAULT_REPS, Significance, significance_tests
 
+__all__ = [
+    "EXTRA_KEYS",
+    "RANK_KEYS",
+    "STATUSES",
+    "ContenderResult",
+    "build_leaderboard",
+    "leaderboard_and_stats",
+    "returns_matrix",
+    "run_stats",
+]
+
 STATUSES: frozenset[str] = frozenset({"ok", "halted"})
 """Allowed :attr:`ContenderResult.status` values."""
 
@@ -130,11 +141,11 @@ class ContenderResult:
         ``hit_rate``): from ``prediction_quality`` when given, else computed from
         ``predictions`` and ``close``; all None for a contender that does not predict."""
         q = self.prediction_quality
-        if q is None and self.predictions is not None:
+        if q is None and self.predictions is not None and self.close is not None:  # both or neither
             q = prediction_quality(self.predictions, self.close, self.horizon_bars)
         if q is None:
             return dict.fromkeys(QUALITY_KEYS)
-        return {k: json_float(q.get(k)) for k in QUALITY_KEYS}
+        return {k: json_float(q.get(k)) for k in QUALITY_KEYS}  # type: ignore[arg-type]  # numbers or None
 
 
 def returns_matrix(

@@ -34,6 +34,19 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+__all__ = [
+    "EULER_MASCHERONI",
+    "PBOResult",
+    "choose_partitions",
+    "deflated_sharpe_ratio",
+    "expected_max_sharpe",
+    "probabilistic_sharpe_ratio",
+    "probability_of_backtest_overfitting",
+    "psr_from_moments",
+    "sharpe_by_column",
+    "sharpe_per_bar",
+]
+
 EULER_MASCHERONI: float = 0.5772156649015329
 """γ, the Euler–Mascheroni constant used in the expected maximum of N normals."""
 

@@ -29,6 +29,17 @@ from arena.metrics._checks import (
 )
 from arena.metrics.overfitting import probabilistic_sharpe_ratio, sharpe_per_bar
 
+__all__ = [
+    "METRIC_KEYS",
+    "SECONDS_PER_YEAR",
+    "bar_returns",
+    "contender_metrics",
+    "max_drawdown",
+    "max_drawdown_duration_bars",
+    "per_bar_risk_free",
+    "periods_per_year",
+]
+
 SECONDS_PER_YEAR: float = 365.25 * 24 * 3600
 """Length of the year used to infer bars per year (Julian year, s)."""
 

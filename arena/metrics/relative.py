@@ -19,6 +19,17 @@ import pandas as pd
 
 from arena.metrics._checks import json_float
 
+__all__ = [
+    "RELATIVE_KEYS",
+    "TAIL_CUTOFF",
+    "TAIL_KEYS",
+    "TRADE_KEYS",
+    "benchmark_relative",
+    "calendar_returns",
+    "tail_risk",
+    "trade_stats",
+]
+
 RELATIVE_KEYS: tuple[str, ...] = (
     "excess_return",
     "alpha",

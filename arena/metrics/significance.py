@@ -18,10 +18,13 @@ Lunde & Nason (2011) "The Model Confidence Set", Econometrica 79(2).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
 from arena.metrics._checks import json_float
+
+__all__ = ["DEFAULT_REPS", "DEFAULT_SIZE", "MIN_BARS", "Significance", "significance_tests"]
 
 MIN_BARS = 20
 """Fewest bars the tests are run on; fewer leave every result None, with a reason."""
@@ -104,7 +107,7 @@ def significance_tests(
         )
     if returns.isna().to_numpy().any():
         raise ValueError("significance_tests: returns hold NaN; fill bars without a mark with 0 first")
-    base = {"size": size, "reps": reps, "n_bars": len(returns)}
+    base: dict[str, Any] = {"size": size, "reps": reps, "n_bars": len(returns)}
     if len(returns) < MIN_BARS:
         return Significance(**base, reason=f"{len(returns)} bars; the tests need at least {MIN_BARS}")
     from arch.bootstrap import MCS, SPA, StepM

@@ -16,7 +16,6 @@ __all__ = [
     "COLUMN_GROUPS",
     "IC_COLUMNS",
     "LEADERBOARD_COLUMNS",
-    "RANKED_BY",
     "RANK_NAMES",
     "STATISTIC_HELP",
     "Column",
@@ -138,9 +137,6 @@ RANK_NAMES: dict[str, str] = {
 }
 """``rank_by`` → its name in words (the keys of ``arena.metrics.RANK_KEYS``; kept here so the
 CLI need not import pandas to print a caption; a test holds the two equal)."""
-
-RANKED_BY = "ranked by annualized Sharpe ratio (highest first)"
-
 
 def ranked_by(rows: list[dict[str, Any]]) -> str:
     """"ranked by <metric> (highest first)" for leaderboard rows: their ``rank_by`` (rows of a

@@ -12,6 +12,7 @@ import io
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import matplotlib.dates as mdates
@@ -21,6 +22,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from arena.report.data import drawdowns
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 __all__ = ["FORMATS", "MAX_POINTS", "downsample", "equity_figure", "figure_svg", "returns_figure", "save_figure"]
 
@@ -59,7 +63,7 @@ def downsample(series: pd.Series, max_points: int = MAX_POINTS) -> pd.Series:
     keep = MinMaxDownsampler().downsample(np.ascontiguousarray(s.to_numpy(dtype=np.float64)), n_out=n_out)
     return s.iloc[np.unique(np.concatenate(([0], keep, [len(s) - 1])))]
 
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",  # text stays text in an SVG (searchable, small)
     "svg.hashsalt": "model-arena",  # stable element ids: the same run gives the same file
     "axes.spines.top": False,

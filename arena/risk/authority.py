@@ -361,6 +361,7 @@ class GuardianAuthority:
                 self.applied[contender] = v
                 continue
             state = item.state
+            assert state is not None, f"audit {contender!r}: a {item.kind!r} item carries the replica's state"
             if item.kind == "observe":
                 shadow.observe(state)
             elif item.kind == "vet":

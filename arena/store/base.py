@@ -30,6 +30,20 @@ if TYPE_CHECKING:
     import pyarrow as pa
 from arena.store.schema import FINAL_RUN_STATUSES, RUN_STATUSES
 
+__all__ = [
+    "VERDICT_ACTIONS",
+    "RowsRejectedError",
+    "RunRecord",
+    "Store",
+    "StoreBusyError",
+    "check_actions",
+    "check_finish",
+    "check_reopen",
+    "check_limit",
+    "check_page",
+    "time_bounds",
+]
+
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 

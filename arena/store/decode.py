@@ -18,6 +18,8 @@ import pandas as pd
 
 from arena.store.schema import ColumnType, Table
 
+__all__ = ["decode_row", "iso_utc", "json_safe", "utc_datetime"]
+
 
 def decode_row(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
     """Turn a stored row of ``table`` into a JSON-ready dict.

@@ -51,6 +51,8 @@ from arena.store.schema import (
     get_table,
 )
 
+__all__ = ["DUCKDB_TYPES", "DuckDBStore", "duckdb_ddl"]
+
 DUCKDB_TYPES: Mapping[ColumnType, str] = {
     ColumnType.STRING: "VARCHAR",
     ColumnType.INT: "BIGINT",
@@ -276,6 +278,7 @@ class DuckDBStore(Store):
             found = con.execute("SELECT status FROM runs WHERE run_id = ?", [run_id]).fetchall()
             check_reopen(run_id, found[0][0] if found else None)
             before = self.get_run(run_id)
+            assert before is not None  # its status was just read
             con.execute("UPDATE runs SET ended_at = NULL, status = 'running' WHERE run_id = ?", [run_id])
         return before
 

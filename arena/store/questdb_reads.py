@@ -24,6 +24,8 @@ from arena.store.decode import decode_row
 from arena.store.questdb_wire import from_questdb, questdb_type
 from arena.store.schema import KILL_SWITCH_EVENT_PREFIX, TABLES, Table
 
+__all__ = ["QuestDBReads", "select_list", "wait_wal_applied"]
+
 _verified: set[tuple[str, int, str]] = set()  # (host, pg_port, prefix) whose schema was checked
 
 

@@ -71,6 +71,8 @@ from arena.store.questdb_wire import DEFAULT_PREFIX, ilp_frame, questdb_ddl
 from arena.store.questdb_wire import questdb_type as questdb_type  # re-exported: callers import it from here
 from arena.store.spool import Spool, leftover_spools
 
+__all__ = ["DEFAULT_HTTP_PORT", "DEFAULT_PG_PORT", "QuestDBStore", "default_spool_root", "open_questdb", "questdb_type"]
+
 log = logging.getLogger("arena.store.questdb")
 
 DEFAULT_HTTP_PORT = 9000

@@ -15,6 +15,8 @@ import pyarrow as pa
 
 from arena.store.schema import Column, ColumnType, Table
 
+__all__ = ["DEFAULT_PREFIX", "QUESTDB_TYPES", "from_questdb", "ilp_frame", "questdb_ddl", "questdb_type"]
+
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 DEFAULT_PREFIX = "arena_"
 

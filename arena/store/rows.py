@@ -37,6 +37,8 @@ import pyarrow.compute as pc
 from arena.store.arrow import ARROW_TYPES, arrow_schema, dumps
 from arena.store.schema import Column, ColumnType, Table
 
+__all__ = ["Rows", "SeqClock", "decision_symbols", "to_arrow"]
+
 _EXPLANATION_KEYS = ("feature", "value", "contribution", "method", "symbol")
 
 Rows: TypeAlias = Sequence[Mapping[str, Any]] | pd.DataFrame | pa.Table

@@ -26,6 +26,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
+__all__ = [
+    "FINAL_RUN_STATUSES",
+    "KILL_SWITCH_EVENT_PREFIX",
+    "RUN_STATUSES",
+    "TABLES",
+    "Column",
+    "ColumnType",
+    "Table",
+    "get_table",
+]
+
 
 class ColumnType(StrEnum):
     """Backend-neutral column types; each backend maps them to its own SQL types."""

@@ -25,6 +25,8 @@ import pyarrow as pa
 from arena.store.arrow import arrow_schema
 from arena.store.schema import ColumnType, get_table
 
+__all__ = ["SendBatch", "Spool", "decode_batch", "encode_batch", "leftover_spools"]
+
 SendBatch = Callable[[str, pa.Table], None]
 """``send(table_name, batch)``; raises when the batch could not be delivered."""
 

@@ -21,6 +21,8 @@ from typing import Any
 from arena.store.base import Store
 from arena.store.duckdb_store import DuckDBStore
 
+__all__ = ["StoreOpener", "open_store", "parse_store_url", "register_store_scheme", "store_schemes"]
+
 StoreOpener = Callable[..., Store]
 """``opener(location: str, read_only: bool, **options) -> Store``; ``location`` is
 the URL after ``scheme://``."""

@@ -1,1 +1,3 @@
 """Built-in rule-based contenders."""
+
+__all__: list[str] = []

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from contenders.base import Bars, ChunkPreparer, Contender, Contribution, Decision, History, Portfolio
+
+__all__ = ["BuyAndHold"]
 
 
 class BuyAndHold(Contender, ChunkPreparer):
@@ -21,7 +25,7 @@ class BuyAndHold(Contender, ChunkPreparer):
         if not 0 < self.weight <= 1:
             raise ValueError(f"weight must be in (0, 1], got {self.weight}")
 
-    def __init__(self, **params):
+    def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self._bought = False
 

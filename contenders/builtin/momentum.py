@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from contenders.base import Bars, ChunkPreparer, Contender, Contribution, Decision, History, Portfolio
+
+__all__ = ["Momentum"]
 
 
 class Momentum(Contender, ChunkPreparer):
@@ -44,14 +47,15 @@ class Momentum(Contender, ChunkPreparer):
         if self.lookback < 1 or self.rebalance_bars < 1 or self.vol_window < 2:
             raise ValueError("lookback, rebalance_bars must be >= 1 and vol_window >= 2 bars")
 
-    def __init__(self, **params):
+    def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self._targets: np.ndarray | None = None
 
     def prepare_chunk(self, history: History, first_bar: int) -> np.ndarray:
         """The rebalance bars of the chunk (the only bars ``on_bars`` may decide on)."""
         t = np.arange(first_bar, len(history))
-        return (t + 1 > self.lookback) & ((t - self.lookback) % self.rebalance_bars == 0)
+        rebalance: np.ndarray = (t + 1 > self.lookback) & ((t - self.lookback) % self.rebalance_bars == 0)
+        return rebalance
 
     def on_bars(self, bars: Bars, portfolio: Portfolio) -> Decision | None:
         close = bars.history.close

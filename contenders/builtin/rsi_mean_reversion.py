@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from contenders.base import Bars, Contender, Contribution, Decision, Portfolio
+
+__all__ = ["RsiMeanReversion"]
 
 
 class RsiMeanReversion(Contender):
@@ -40,7 +44,7 @@ class RsiMeanReversion(Contender):
         if not 0 < self.oversold < self.exit_level < 100:
             raise ValueError(f"need 0 < oversold < exit_level < 100, got {self.oversold}, {self.exit_level}")
 
-    def __init__(self, **params):
+    def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self._gain: np.ndarray | None = None
         self._loss: np.ndarray | None = None

@@ -6,6 +6,8 @@ import numpy as np
 
 from contenders.base import Bars, ChunkPreparer, Contender, Contribution, Decision, History, Portfolio
 
+__all__ = ["SmaCrossover"]
+
 _TIE = 1e-9  # |fast − slow| within this fraction of slow: a near tie, left to on_bars to decide
 
 

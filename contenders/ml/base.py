@@ -49,6 +49,7 @@ __all__ = [
     "LearnedContender",
     "Prediction",
     "TrainingSet",
+    "shorts_off",
     "weights_from_predictions",
 ]
 
@@ -385,18 +386,20 @@ class LearnedContender(Contender, ChunkPreparer):
         self.explain_calls = 0
         self.deferred = 0
 
-    def _init_protocol(self, history: History) -> None:
+    def _feature_cache(self, history: History) -> FeatureCache:
+        """The feature cache of this contender's symbols, made on the first bars it sees."""
         if self._cache is None:
             self._cache = FeatureCache(len(history.symbols), capacity=4096)
+        return self._cache
 
     def _features(self, history: History) -> np.ndarray:
         """Feature rows ``[len(history), S, F]``: computed for the new bars, or, inside a chunk
         that :meth:`prepare_chunk` computed already, the first ``len(history)`` rows."""
-        self._init_protocol(history)
+        cache = self._feature_cache(history)
         n = len(history)
-        if self._chunk is not None and self._chunk[1] <= n <= len(self._cache):
-            return self._cache.rows(n)
-        return self._cache.update(history)
+        if self._chunk is not None and self._chunk[1] <= n <= len(cache):
+            return cache.rows(n)
+        return cache.update(history)
 
     def fit(self, history: History) -> None:
         """Train on the warm-up bars (never traded).
@@ -436,7 +439,7 @@ class LearnedContender(Contender, ChunkPreparer):
             symbol_idx=s_idx.astype(np.int64),
             bar_idx=rows[r_idx].astype(np.int64),
             ts_ns=history.timestamps[rows[r_idx]].astype(np.int64),
-            feature_names=self._cache.names,
+            feature_names=self._feature_cache(history).names,
             symbols=tuple(history.symbols),
             history=history,
             cutoff_bar=bar - self.embargo_bars,
@@ -451,7 +454,7 @@ class LearnedContender(Contender, ChunkPreparer):
             np.zeros(0, np.int64),
             np.zeros(0, np.int64),
             np.zeros(0, np.int64),
-            self._cache.names,
+            self._feature_cache(history).names,
             tuple(history.symbols),
             history,
             bar - self.embargo_bars,
@@ -564,8 +567,7 @@ class LearnedContender(Contender, ChunkPreparer):
             history: past bars up to and including the chunk's last bar.
             first_bar: index of the chunk's first bar.
         """
-        self._init_protocol(history)
-        self._cache.update(history)
+        self._feature_cache(history).update(history)
         self._chunk = (history, int(first_bar), len(history) - 1)
         self._prep = None
         due = self.retrain_every_bars and first_bar - self._last_train_bar >= self.retrain_every_bars
@@ -583,7 +585,7 @@ class LearnedContender(Contender, ChunkPreparer):
             end = min(end, self._last_train_bar + self.retrain_every_bars - 1)
         if not first <= start <= end or start - L + 1 < 0:
             return None
-        feats = self._cache.rows(end + 1)
+        feats = self._feature_cache(history).rows(end + 1)
         bars_idx = np.arange(start, end + 1)
         win = np.stack([feats[bars_idx - L + 1 + k] for k in range(L)], axis=2)  # [B, S, L, F]
         ok = np.isfinite(win).all(axis=(2, 3))  # [B, S]
@@ -597,7 +599,7 @@ class LearnedContender(Contender, ChunkPreparer):
             symbols=tuple(symbols[j] for j in s_idx),
             bar_idx=end,
             ts_ns=int(history.timestamps[end]),
-            feature_names=self._cache.names,
+            feature_names=self._feature_cache(history).names,
             history=_prefix(history, end + 1),
             portfolio=None,
             explain=False,
@@ -688,7 +690,7 @@ class LearnedContender(Contender, ChunkPreparer):
             symbols=syms,
             bar_idx=bar,
             ts_ns=int(bars.ts_ns),
-            feature_names=self._cache.names,
+            feature_names=self._feature_cache(history).names,
             history=history,
             portfolio=portfolio,
             explain=not self.defers_explanations,

@@ -307,6 +307,7 @@ def explain_recorded(folder: str | Path, bar: int) -> tuple[Contribution, ...]:
         ts_ns=int(rec["ts_ns"]),
         feature_names=tuple(layout["feature_names"]),
         history=None,
+        # the recorded weights stand in for the Portfolio (the learned contenders read only its .weights)
         portfolio=HeldWeights({s: float(w) for s, w in zip(symbols, rec["held"])}),  # type: ignore[arg-type]
         explain=True,
     )

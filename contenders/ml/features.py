@@ -72,8 +72,8 @@ def feature_names(n_symbols: int) -> tuple[str, ...]:
 def _ema_weights(span: int, length: int) -> np.ndarray:
     """Truncated EMA weights, oldest first, summing to 1 (α = 2 / (span + 1))."""
     alpha = 2.0 / (span + 1.0)
-    w = alpha * (1.0 - alpha) ** np.arange(length)[::-1]
-    return w / w.sum()
+    w: np.ndarray = alpha * (1.0 - alpha) ** np.arange(length)[::-1]
+    return w / float(w.sum())
 
 
 _EMA12 = _ema_weights(12, FEATURE_WINDOW_BARS)

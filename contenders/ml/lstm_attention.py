@@ -43,6 +43,12 @@ class AttentionLSTMNet(nn.Module):
         attention_size: width of the attention's hidden layer.
     """
 
+    # buffers (register_buffer): the standardization of the inputs and the label, saved with the weights
+    x_mean: torch.Tensor
+    x_std: torch.Tensor
+    y_mean: torch.Tensor
+    y_std: torch.Tensor
+
     def __init__(self, n_features: int, hidden_size: int, attention_size: int) -> None:
         super().__init__()
         self.lstm = nn.LSTM(n_features, hidden_size, num_layers=1, batch_first=True)

@@ -91,33 +91,36 @@ class MetaEnsemble(Contender):
             self._models = names
         self._latest = {k: v for k, v in signals.items() if k in self._models}
 
-    def _store(self, bar: int, symbols: tuple[str, ...]) -> None:
+    def _store(self, bar: int, symbols: tuple[str, ...]) -> np.ndarray:
+        """Store the latest signals at ``bar``; returns the signal array [T, S, K]."""
         k = len(self._models)
-        if self._sig is None:
-            self._sig = np.full((1024, len(symbols), k), np.nan)
-        if bar >= len(self._sig):
-            grown = np.full((max(bar + 1, 2 * len(self._sig)),) + self._sig.shape[1:], np.nan)
-            grown[: len(self._sig)] = self._sig
-            self._sig = grown
+        sig = self._sig
+        if sig is None:
+            sig = self._sig = np.full((1024, len(symbols), k), np.nan)
+        if bar >= len(sig):
+            grown = np.full((max(bar + 1, 2 * len(sig)),) + sig.shape[1:], np.nan)
+            grown[: len(sig)] = sig
+            sig = self._sig = grown
         for j, name in enumerate(self._models):
             s = self._latest.get(name)
             if s is None:
                 continue
             for i, sym in enumerate(symbols):
                 if sym in s.predictions:
-                    self._sig[bar, i, j] = s.predictions[sym]
+                    sig[bar, i, j] = s.predictions[sym]
                 else:
-                    self._sig[bar, i, j] = s.weights.get(sym, 0.0)
+                    sig[bar, i, j] = s.weights.get(sym, 0.0)
+        return sig
 
     # ---------------------------------------------------------------- training
-    def _train(self, bars: Bars) -> bool:
+    def _train(self, bars: Bars, sig: np.ndarray) -> bool:
         t = bars.index
         h = self.horizon_bars
         y = forward_log_returns(bars.history.close, h)
         last = t - h - self.embargo_bars
         if last < 0:
             return False
-        X = self._sig[: last + 1].reshape(-1, len(self._models))
+        X = sig[: last + 1].reshape(-1, len(self._models))
         yy = y[: last + 1].reshape(-1)
         ok = np.isfinite(X).all(axis=1) & np.isfinite(yy)
         if ok.sum() < self.min_train_samples:
@@ -150,12 +153,12 @@ class MetaEnsemble(Contender):
         """
         if not self._models:
             return None  # no signals routed yet
-        self._store(bars.index, bars.symbols)
+        stored = self._store(bars.index, bars.symbols)
         if self._coef is None or bars.index - self._last_train >= self.retrain_every_bars:
-            self._train(bars)
+            self._train(bars, stored)
         if self._coef is None:
             return None
-        z = self._sig[bars.index] / self._scale  # [S, K]
+        z = stored[bars.index] / self._scale  # [S, K]
         ok = np.isfinite(z).all(axis=1)
         if not ok.any():
             return None
@@ -179,7 +182,7 @@ class MetaEnsemble(Contender):
                 weights[sym] = float(w[i])
             expl.append(Contribution("conviction", float(er[i]), float(conv[i] * np.sign(er[i])), "stacking", sym))
             for j, name in enumerate(self._models):
-                value = float(self._sig[bars.index, i, j])
+                value = float(stored[bars.index, i, j])
                 expl.append(Contribution(name, value, float(contrib[i, j]), "stacking", sym))
                 sig = self._latest.get(name)
                 if sig is None or self._coef[j] == 0:

@@ -25,7 +25,7 @@ known before the decision bar.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -54,7 +54,13 @@ class _ActionMean(nn.Module):
         self.policy = policy
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.policy.get_distribution(obs).distribution.mean
+        return _gaussian(self.policy, obs).mean
+
+
+def _gaussian(policy: ActorCriticPolicy, obs: torch.Tensor) -> torch.distributions.Normal:
+    """The policy's action distribution at ``obs``: one diagonal Gaussian for the Box action space
+    (SB3 types it as a distribution or a list of them, the list being for multi-categorical spaces)."""
+    return cast(torch.distributions.Normal, policy.get_distribution(obs).distribution)
 
 
 class PPOContender(LearnedContender):
@@ -158,6 +164,7 @@ class PPOContender(LearnedContender):
         self._std = np.ones(0, np.float32)
 
     def _execution(self) -> ExecutionConfig:
+        # fill_price and sizing are str params (a config's YAML); ExecutionConfig checks their values
         return ExecutionConfig(
             fill_price=self.fill_price,  # type: ignore[arg-type]
             commission_bps=self.commission_bps,
@@ -219,7 +226,8 @@ class PPOContender(LearnedContender):
             ent_coef=self.ent_coef, policy_kwargs=self._policy_kwargs(), seed=int(data.seed), device=self.device,
             verbose=0,
         )
-        model.learn(total_timesteps=self.total_timesteps, log_interval=None)  # keep the last train/* values
+        # None: no logging, which keeps the last train/* values (SB3 handles None but types it int)
+        model.learn(total_timesteps=self.total_timesteps, log_interval=None)  # type: ignore[arg-type]
         episodes = [float(ep["r"]) for ep in model.ep_info_buffer] if model.ep_info_buffer else []
         value_loss = model.logger.name_to_value.get("train/value_loss", math.nan)
         self._policy = model.policy
@@ -296,7 +304,7 @@ class PPOContender(LearnedContender):
         if not batch.explain:
             x = torch.as_tensor(obs[None], device=policy.device)
             with torch.no_grad():
-                mean = policy.get_distribution(x).distribution.mean[0].cpu().numpy().astype(np.float64)
+                mean = _gaussian(policy, x).mean[0].cpu().numpy().astype(np.float64)
             tw = action_to_weights(mean, self.max_weight, self.long_only)[rows]
             return Prediction(expected_return=None, explanation=(), target_weights=tw,
                               confidence=np.abs(tw) / self.max_weight)
@@ -343,7 +351,7 @@ class PPOContender(LearnedContender):
         policy = self._require_policy()
         x = torch.as_tensor(np.asarray(obs, dtype=np.float32)[None], device=policy.device)
         with torch.no_grad():
-            dist = policy.get_distribution(x).distribution
+            dist = _gaussian(policy, x)
             mean = dist.mean[0].cpu().numpy()
             std = dist.stddev[0].cpu().numpy()
             value = float(policy.predict_values(x)[0, 0])

@@ -72,7 +72,7 @@ def _quiet() -> Iterator[None]:
 def _portable_parameters(dataset: TimeSeriesDataSet) -> dict[str, Any]:
     """``dataset.get_parameters()`` without the encoder of the thousands of throw-away sample ids
     (the model YAML-dumps its hyperparameters: seconds; ``from_parameters`` refits group ids anyway)."""
-    params = dataset.get_parameters()
+    params: dict[str, Any] = dataset.get_parameters()
     params["categorical_encoders"] = {
         k: v for k, v in params["categorical_encoders"].items() if not k.startswith("__group_id__")
     }
@@ -194,8 +194,10 @@ class TFT(LearnedContender):
             return {k: v[idx] for k, v in x.items()}, (target[idx], None)
 
         shuffle = torch.Generator().manual_seed(seed)
-        loader = torch.utils.data.DataLoader(
-            range(len(target)), batch_size=self.batch_size, shuffle=True, generator=shuffle, collate_fn=batch_of
+        # the sample indices: a range is a map-style dataset (len, getitem), which torch types as Dataset only
+        loader: torch.utils.data.DataLoader[int] = torch.utils.data.DataLoader(
+            range(len(target)),  # type: ignore[arg-type]
+            batch_size=self.batch_size, shuffle=True, generator=shuffle, collate_fn=batch_of,
         )
         on_cpu = self.device == "cpu"
         deterministic = torch.are_deterministic_algorithms_enabled()

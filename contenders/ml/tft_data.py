@@ -49,7 +49,9 @@ def sample_frame(
     return frame
 
 
-def dataset_kwargs(lookback_bars: int, feature_names: Sequence[str], symbols: Sequence[str], y: np.ndarray) -> dict:
+def dataset_kwargs(
+    lookback_bars: int, feature_names: Sequence[str], symbols: Sequence[str], y: np.ndarray
+) -> dict[str, Any]:
     """``TimeSeriesDataSet`` arguments for :func:`sample_frame` frames. The target normalizer is
     fitted on the labels ``y`` alone (mean / std; the frame's encoder targets are placeholders), the
     symbol encoder on every symbol of the contender."""

@@ -197,9 +197,10 @@ class LedgerTradingEnv(gym.Env):
             t: bar index.
             weights: position weights ``[S]`` (signed fraction of equity).
         """
-        return np.concatenate([self._features[t].reshape(-1), np.asarray(weights, dtype=np.float32)]).astype(
-            np.float32, copy=False
-        )
+        obs: np.ndarray = np.concatenate(
+            [self._features[t].reshape(-1), np.asarray(weights, dtype=np.float32)]
+        ).astype(np.float32, copy=False)
+        return obs
 
     def target_weights(self, action: np.ndarray) -> np.ndarray:
         """Target weights ``[S]`` (fraction of equity) for an action ``[S]``, clipped to ``[−1, 1]``:
@@ -220,7 +221,9 @@ class LedgerTradingEnv(gym.Env):
         return np.where(np.isfinite(w), w, 0.0)
 
     # -------------------------------------------------------------- gym API
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         """Start an episode from flat at a (seeded) random or fixed decision bar.
 
         Args:
@@ -247,7 +250,7 @@ class LedgerTradingEnv(gym.Env):
         return self.observation(t0, self._weights()), {"bar": t0, "ts_ns": int(self._ts[t0]),
                                                        "equity_usd": self.ledger.equity}
 
-    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Submit the action's target weights at this bar's close and trade the next bar.
 
         Returns:

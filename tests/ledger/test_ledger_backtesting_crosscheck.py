@@ -42,8 +42,6 @@ SAMPLE = Path(__file__).resolve().parents[2] / "arena" / "data" / "samples" / "u
 
 def _sample_msft() -> pd.DataFrame:
     """MSFT from the arena's bundled sample (long table ``[timestamp, symbol, open, …]``)."""
-    if not SAMPLE.exists():
-        pytest.skip(f"bundled sample {SAMPLE} is not there (yet)")
     long = pd.read_parquet(SAMPLE)
     one = long[long["symbol"] == "MSFT"].sort_values("timestamp")
     df = one[["open", "high", "low", "close", "volume"]].rename(columns=str.title).astype(float)

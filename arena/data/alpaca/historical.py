@@ -15,6 +15,7 @@ Daily stock bars, which Alpaca stamps at midnight New York time, carry the sessi
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import requests
@@ -29,7 +30,7 @@ from arena.data.alpaca.request import BarsRequest
 from arena.data.schema import COLUMNS, canonical_frame
 from arena.data.validate import to_canonical
 
-__all__ = ["AlpacaDataError", "bars_path", "fetch_bars", "raw_bars_frame"]
+__all__ = ["SESSION_TZ", "AlpacaDataError", "Progress", "bars_path", "fetch_bars", "raw_bars_frame"]
 
 _TIMEFRAMES = {
     "1Min": TimeFrame(1, TimeFrameUnit.Minute),
@@ -109,7 +110,8 @@ def fetch_bars(
             raise AlpacaDataError(f"{where}: HTTP {status} for {symbol}: {_message(exc)}") from None
         except requests.RequestException as exc:
             raise AlpacaDataError(f"{where}: cannot reach Alpaca's market-data API ({type(exc).__name__})") from None
-        parts.extend(raw_bars_frame(raw.get(s, []), s) for s in group)
+        # raw_data=True: a dict of symbol → bars, which alpaca-py types as BarSet | dict
+        parts.extend(raw_bars_frame(raw.get(s, []), s) for s in group)  # type: ignore[union-attr]
         if progress is not None:
             progress(symbol, i + 1, len(groups))
     frame = pd.concat(parts, ignore_index=True) if parts else raw_bars_frame([], "")
@@ -121,7 +123,7 @@ def fetch_bars(
     return to_canonical(frame, f"Alpaca bars {where}")
 
 
-def raw_bars_frame(bars: list[dict], symbol: str) -> pd.DataFrame:
+def raw_bars_frame(bars: list[dict[str, Any]], symbol: str) -> pd.DataFrame:
     """Alpaca bar objects (``{"t", "o", "h", "l", "c", "v", "n", "vw"}``) of one symbol as an
     unvalidated ``DataFrame[timestamp, symbol, open, high, low, close, volume]`` (``n`` and
     ``vw``, trade count and volume-weighted price, are left out)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 
@@ -23,7 +23,6 @@ __all__ = [
     "timeframe_ns",
 ]
 
-Timeframe = Literal["1Min", "5Min", "15Min", "1Hour", "1Day"]
 TIMEFRAMES: dict[str, int] = {
     "1Min": 60 * 10**9,
     "5Min": 5 * 60 * 10**9,

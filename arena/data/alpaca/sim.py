@@ -144,13 +144,13 @@ class AlpacaMarketSim:
         """Start serving (returns once the port is bound); sets :attr:`url` (``http://127.0.0.1:PORT``)
         and :attr:`stream_url` (``ws://127.0.0.1:PORT``)."""
         ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
+        loop = self._loop = asyncio.new_event_loop()
 
         def serve() -> None:
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(self._serve())
+            asyncio.set_event_loop(loop)
+            loop.run_until_complete(self._serve())
             ready.set()
-            self._loop.run_forever()
+            loop.run_forever()
 
         self._thread = threading.Thread(target=serve, name="alpaca-sim", daemon=True)
         self._thread.start()

@@ -30,7 +30,7 @@ from arena.data.alpaca.request import DEFAULT_DATA_URL, BarsRequest, timeframe_n
 from arena.data.base import BarSource
 from arena.data.window import parse_bound
 
-__all__ = ["ALPACA_KEYS", "DEFAULT_CACHE_DIR", "AlpacaSource", "request_from_spec"]
+__all__ = ["ALPACA_KEYS", "DEFAULT_CACHE_DIR", "AlpacaSource", "request_from_spec", "source_from_alpaca_spec"]
 
 DEFAULT_CACHE_DIR = "runs/alpaca_cache"
 ALPACA_KEYS = frozenset(

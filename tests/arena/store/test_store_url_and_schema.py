@@ -20,7 +20,8 @@ from arena.store import (
     store_schemes,
 )
 from arena.store.duckdb_store import DUCKDB_TYPES, duckdb_ddl
-from arena.store.rows import arrow_schema, to_arrow
+from arena.store.arrow import arrow_schema
+from arena.store.rows import to_arrow
 
 
 def test_absolute_duckdb_url(tmp_path: Path) -> None:
