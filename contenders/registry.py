@@ -76,9 +76,16 @@ def _missing_extra(name: str, path: str, missing: list[str]) -> MissingExtraErro
     )
 
 
+def _installed(module: str) -> bool:
+    # find_spec looks without importing (torch takes seconds to import)
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a finder that refuses it; a module object without a spec
+        return False
+
+
 def _check_ml_requirements(name: str, path: str) -> None:
-    # find_spec looks without importing (torch takes seconds); ML_REQUIREMENTS names built-ins only
-    missing = [m for m in ML_REQUIREMENTS.get(name, ()) if importlib.util.find_spec(m) is None]
+    missing = [m for m in ML_REQUIREMENTS.get(name, ()) if not _installed(m)]  # names built-ins only
     if missing:
         raise _missing_extra(name, path, missing)
 
