@@ -41,6 +41,21 @@ def test_the_wheel_carries_the_licence_configs_data_and_page(wheel):
     assert "License-File: LICENSE" in metadata
 
 
+
+def test_the_wheel_requires_the_ml_stack_only_with_the_ml_extra(wheel):
+    from packaging.requirements import Requirement
+
+    metadata = wheel.read("model_arena-0.1.0.dist-info/METADATA").decode().splitlines()
+    assert "Provides-Extra: ml" in metadata
+    requires = [Requirement(line.split(":", 1)[1]) for line in metadata if line.startswith("Requires-Dist:")]
+    ml_stack = {"torch", "lightgbm", "shap", "captum", "pytorch-forecasting", "stable-baselines3", "gymnasium"}
+    core = {r.name for r in requires if r.marker is None}
+    with_ml = {r.name for r in requires if r.marker is not None and r.marker.evaluate({"extra": "ml"})}
+    assert core and not core & ml_stack
+    assert ml_stack <= with_ml
+    assert {"ray", "pandas", "duckdb", "questdb", "fastapi"} <= core
+
+
 # --- the core installs and runs without the `ml` extra -----------------------------------
 
 # every module of the `ml` extra a core module could reach (contenders.registry.ML_MODULES)
