@@ -47,8 +47,8 @@ ML_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "tft": ("torch", "lightning", "pytorch_forecasting", "sklearn"),
 }
 
-# The top-level modules the ``ml`` extra installs (with its dependencies' own), for the
-# error when a ``module:Class`` contender fails to import one of them.
+# The top-level modules of the ``ml`` extra's distributions (pyproject.toml; a test holds the
+# two together), for the error when a ``module:Class`` contender fails to import one of them.
 ML_MODULES = frozenset(
     {"torch", "lightgbm", "shap", "captum", "pytorch_forecasting", "lightning", "stable_baselines3", "gymnasium",
      "sklearn", "numba"}

@@ -135,6 +135,23 @@ def test_the_registry_names_modules_the_ml_extra_installs():
             assert importlib.util.find_spec(module) is not None, (short, module)
 
 
+def test_the_registry_knows_a_module_of_every_distribution_of_the_ml_extra():
+    """pyproject's `ml` extra and contenders.registry.ML_MODULES name the same libraries: a
+    library added to the extra is blocked by the import test above once it is listed there."""
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    extra = {canonicalize_name(Requirement(r).name)
+             for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["ml"]}
+    provided_by = {m: {canonicalize_name(d) for d in dists} for m, dists in packages_distributions().items()}
+    covered = {dist for m in ML_MODULES for dist in provided_by.get(m, ())}
+    assert extra - covered == set(), "add a top-level module of these to contenders.registry.ML_MODULES"
+    assert covered - extra == set(), "ML_MODULES names modules of distributions the extra does not declare"
+
+
 @pytest.mark.slow
 def test_a_core_install_runs_an_arena_without_torch(tmp_path):
     """The locked core (no extra, no dev group) synced offline into a fresh virtualenv runs
