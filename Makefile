@@ -9,7 +9,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 # Tools run straight from .venv (not through `uv run`): Ray would otherwise start
 # every worker process through uv as well.
 
-.PHONY: setup ml-setup run ml live-demo test bench samples services services-stop browser web clean
+.PHONY: setup ml-setup run ml live-demo test compat bench samples services services-stop browser web clean
 
 # The interpreter uv builds .venv with: a version (found on PATH, never downloaded) or a path,
 # e.g. `make clean test PYTHON=/root/.pyenv/versions/3.13.0/bin/python3` (3.11 to 3.13).
@@ -80,6 +80,19 @@ test: ml-setup services browser
 	.venv/bin/ruff check .
 	.venv/bin/pytest
 
+## compat: the packaging and contender tests (the core without the extra, the learned contenders with it)
+## on each other supported Python found here (3.12, 3.13: through uv, else pyenv's builds), each in
+## its own .venv-3.1X with the ml extra; a version not found is skipped with a line saying so
+COMPAT_TESTS := tests/test_packaging.py tests/contenders
+compat:
+	@for v in 3.12 3.13; do \
+	  py=$$($(UV) python find $$v 2>/dev/null || ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v.*/bin/python$$v 2>/dev/null | tail -n 1); \
+	  if [ -z "$$py" ]; then echo "compat: no Python $$v found here: skipped"; continue; fi; \
+	  echo "compat: Python $$v ($$py)"; \
+	  UV_PROJECT_ENVIRONMENT=.venv-$$v $(UV) sync --frozen --extra ml --python $$py --quiet && \
+	  .venv-$$v/bin/pytest -q -p no:cacheprovider $(COMPAT_TESTS) || exit 1; \
+	done
+
 ## bench: replay throughput, start-up, latency and memory figures, per-component costs,
 ## learned contenders' training/inference costs, QuestDB ingestion and endpoint latency (JSON)
 bench: ml-setup services
@@ -95,4 +108,4 @@ samples: ml-setup
 	.venv/bin/python scripts/build_samples.py
 
 clean:
-	rm -rf .venv .pytest_cache runs
+	rm -rf .venv .venv-3.* .pytest_cache runs
