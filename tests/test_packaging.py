@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from contenders.registry import BUILTINS, ML_MODULES, ML_REQUIREMENTS
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -41,7 +43,6 @@ def test_the_wheel_carries_the_licence_configs_data_and_page(wheel):
     assert "License-File: LICENSE" in metadata
 
 
-
 def test_the_wheel_requires_the_ml_stack_only_with_the_ml_extra(wheel):
     from packaging.requirements import Requirement
 
@@ -57,9 +58,6 @@ def test_the_wheel_requires_the_ml_stack_only_with_the_ml_extra(wheel):
 
 
 # --- the core installs and runs without the `ml` extra -----------------------------------
-
-# every module of the `ml` extra a core module could reach (contenders.registry.ML_MODULES)
-from contenders.registry import BUILTINS, ML_MODULES, ML_REQUIREMENTS  # noqa: E402
 
 CORE_PACKAGES = ("arena", "contenders", "ledger", "serve")
 
