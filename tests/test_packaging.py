@@ -152,8 +152,10 @@ def test_the_registry_knows_a_module_of_every_distribution_of_the_ml_extra():
 
 @pytest.mark.slow
 def test_a_core_install_runs_an_arena_without_torch(tmp_path):
-    """The locked core (no extra, no dev group) synced offline into a fresh virtualenv runs
-    `arena run` on two rule contenders, imports the API, and has no torch."""
+    """The locked core (no extra, no dev group) synced offline into a fresh virtualenv has
+    neither the ML stack nor the test tools, imports every module but the learned
+    contenders' own, runs `arena run` on two rule contenders and refuses a learned one
+    with the install hint."""
     uv = [shutil.which("uv")] if shutil.which("uv") else [sys.executable, "-m", "uv"]
     venv = tmp_path / "core-venv"
     # no compiling at install (half a minute on two cores): the first imports (the probe's) write
@@ -168,14 +170,25 @@ def test_a_core_install_runs_an_arena_without_torch(tmp_path):
     )
     assert synced.returncode == 0, f"core sync (offline, from uv's cache) failed:\n{synced.stderr}"
     python = venv / "bin" / "python"
+    # every module of the four packages, there: none may need the extra or a dev-group tool
     probe = subprocess.run(
-        [str(python), "-c",
-         "import importlib.util, json, serve.api, serve.deployment, arena.cli, arena.explanations\n"
-         "print(json.dumps({m: importlib.util.find_spec(m) is not None for m in " + repr(sorted(ML_MODULES)) + "}))"],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env,
+        [str(python), "-c", _IMPORT_ALL_WITHOUT_ML, ",".join(sorted(ML_MODULES)), ",".join(CORE_PACKAGES)],
+        capture_output=True, text=True, timeout=180, cwd=tmp_path, env=env,
     )
     assert probe.returncode == 0, probe.stderr
-    assert not any(json.loads(probe.stdout.strip().splitlines()[-1]).values()), probe.stdout
+    found = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert {m: e for m, e in found["failed"].items() if not m.startswith("contenders.ml.")} == {}
+    assert set(found["failed"].values()) <= ML_MODULES
+    assert {s for s, answer in found["resolved"].items() if answer != "ok"} == set(ML_REQUIREMENTS)
+    has = subprocess.run(
+        [str(python), "-c", "import importlib.util, json, sys\n"
+         "print(json.dumps([m for m in sys.argv[1:] if importlib.util.find_spec(m) is not None]))",
+         *sorted(ML_MODULES), "pytest", "hypothesis", "ruff", "playwright"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env,
+    )
+    assert has.returncode == 0, has.stderr
+    assert json.loads(has.stdout) == [], "the core install holds these, from the extra or the dev group"
+
     def config(second: dict) -> str:
         path = tmp_path / "core.yaml"
         path.write_text(yaml.safe_dump({
