@@ -24,6 +24,7 @@ from typing import Any
 from arena.audit_rows import by_size, num
 from arena.store import Store, StoreBusyError, open_store
 from contenders.ml.deferred import DEFERRED_METHOD, explain_recorded, is_deferred
+from contenders.registry import ML_INSTALL_HINT, ML_MODULES
 
 __all__ = ["ExplanationUnavailable", "cache", "contender_folder", "is_deferred", "resolve"]
 
@@ -32,8 +33,9 @@ ARTIFACTS_ENV = "ARENA_ARTIFACTS"
 
 
 class ExplanationUnavailable(LookupError):
-    """A deferred explanation cannot be computed: the run kept no artifacts, or the contender's
-    recorded inputs or checkpoint are gone (the message names the folder)."""
+    """A deferred explanation cannot be computed: the run kept no artifacts, the contender's
+    recorded inputs or checkpoint are gone (the message names the folder), or the model's
+    libraries (the ``ml`` extra) are not installed (the message says how to install them)."""
 
 
 def contender_folder(store: Store, decision: Mapping[str, Any], artifacts: str | Path | None = None) -> Path:
@@ -76,7 +78,8 @@ def resolve(
         decision was not deferred or the store had it already.
 
     Raises:
-        ExplanationUnavailable: the recorded inputs or the checkpoint cannot be found.
+        ExplanationUnavailable: the recorded inputs or the checkpoint cannot be found, or
+            the model's libraries (the ``ml`` extra) are not installed.
     """
     lines = decision.get("explanation") or []
     if not is_deferred(lines):
@@ -93,6 +96,14 @@ def resolve(
         except (FileNotFoundError, KeyError) as exc:
             raise ExplanationUnavailable(
                 f"decision {decision['decision_id']!r}: its explanation was deferred and cannot be computed: {exc}"
+            ) from None
+        except ImportError as exc:  # the model's own libraries: a core install reads a learned contender's run
+            if (exc.name or "").partition(".")[0] not in ML_MODULES:
+                raise
+            raise ExplanationUnavailable(
+                f"decision {decision['decision_id']!r}: its explanation was deferred and is computed by the "
+                f"contender's model, which needs the optional ML dependencies (no module {exc.name!r}): "
+                f"{ML_INSTALL_HINT}"
             ) from None
         computed = [
             {"feature": e.feature, "value": num(e.value), "contribution": num(e.contribution), "method": e.method,

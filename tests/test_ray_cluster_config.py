@@ -72,6 +72,8 @@ def test_project_dir_is_mounted_and_installed(raw_config: dict[str, Any]) -> Non
         "cd ~/model-arena" in c and ("uv sync --frozen" in c or "pip install -e ." in c)
         for c in commands
     ), commands
+    # the GPU workers run the learned contenders: the nodes get the ml extra, not the core only
+    assert any("uv sync --frozen" in c and "--extra ml" in c for c in commands), commands
 
 
 def test_start_commands_stop_then_start_ray_with_ports(raw_config: dict[str, Any]) -> None:

@@ -47,3 +47,45 @@ def test_entry_point_group_is_discovered(tmp_path, monkeypatch):
     assert available()["third"] == "thirdparty_models:Third"
     assert resolve("third").__name__ == "Third"
     sys.modules.pop("thirdparty_models", None)
+
+
+class _Refuse:
+    """A finder first on sys.meta_path that refuses some top-level modules, as if not installed."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = set(names)
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+def _without(monkeypatch, *names: str) -> None:
+    for name in names:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setattr(sys, "meta_path", [_Refuse(*names), *sys.meta_path])
+
+
+def test_a_learned_builtin_without_the_ml_extra_names_the_class_and_the_install_command(monkeypatch):
+    from contenders.registry import ML_INSTALL_HINT, MissingExtraError
+
+    _without(monkeypatch, "lightgbm")  # the module imports lightgbm only when it trains: checked up front
+    with pytest.raises(MissingExtraError) as caught:
+        resolve("lightgbm")
+    message = str(caught.value)
+    assert "'lightgbm'" in message and "LightGBMContender" in message and ML_INSTALL_HINT in message
+    assert "pip install 'model-arena[ml]'" in message and "make ml-setup" in message
+    assert isinstance(caught.value, UnknownContenderError)  # a config error like any unknown class
+    assert issubclass(resolve("meta_ensemble"), Contender)  # needs numpy and scipy only
+
+
+def test_a_module_class_that_needs_torch_says_how_to_install_it(monkeypatch, tmp_path):
+    from contenders.registry import MissingExtraError
+
+    (tmp_path / "torch_model_mod.py").write_text("import torch\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _without(monkeypatch, "torch")
+    with pytest.raises(MissingExtraError, match=r"torch_model_mod:Net.*no module 'torch'.*model-arena\[ml\]"):
+        resolve("torch_model_mod:Net")
+    sys.modules.pop("torch_model_mod", None)

@@ -114,3 +114,23 @@ def test_missing_artifacts_answer_503_naming_the_folder(deferred_run, tmp_path) 
     with TestClient(create_app(url, artifacts=str(tmp_path / "nowhere"))) as client:
         r = client.get(f"/decisions/{did}/why")
     assert r.status_code == 503 and "nowhere" in r.json()["detail"]
+
+
+def test_a_deferred_explanation_without_the_ml_extra_answers_503_with_the_install_hint(
+    deferred_run, monkeypatch
+) -> None:
+    """A core install (no lightgbm) reading a learned contender's run: the model's library
+    is missing when the checkpoint loads; the answer says how to install it, not a 500."""
+    import arena.explanations
+
+    def no_lightgbm(folder, bar):
+        raise ModuleNotFoundError("No module named 'lightgbm'", name="lightgbm")
+
+    monkeypatch.setattr(arena.explanations, "explain_recorded", no_lightgbm)
+    did = deferred_run["deferred"][2]
+    with TestClient(create_app(f"duckdb://{deferred_run['untouched']}")) as client:
+        r = client.get(f"/decisions/{did}/why")
+    assert r.status_code == 503, r.text
+    assert "'lightgbm'" in r.json()["detail"] and "pip install 'model-arena[ml]'" in r.json()["detail"]
+    out = CliRunner().invoke(cli_app, ["why", did, "--store", f"duckdb://{deferred_run['untouched']}"])
+    assert out.exit_code == 2 and "pip install 'model-arena[ml]'" in " ".join(out.output.split())
