@@ -305,7 +305,7 @@ def run(
     from arena.config import config_warnings
 
     for warning in config_warnings(cfg):
-        err.print(f"[bold yellow]warning:[/] {config}: {warning}", highlight=False, markup=True)
+        err.print(f"[bold yellow]warning:[/] {escape(f'{config}: {warning}')}", highlight=False, markup=True)
     from arena.topology import check_inputs, ensure_ray, run_arena
 
     try:
