@@ -197,9 +197,12 @@ def test_a_killed_market_data_actor_is_restarted_and_the_run_ends_as_an_uninterr
     what it lacks; a replay's chunks in flight were lost with their owner, a paced run's were
     not); the bars it had recorded are not recorded twice."""
     cfg, path, clean, _, _ = clean_and_crashed
-    if mode == "replay":
-        cfg = cfg.model_copy(update={"replay": cfg.replay.model_copy(update={"mode": "replay", "chunk_bars": 16,
-                                                                              "max_inflight_chunks": 2})})
+    if mode == "replay":  # 10 ms a bar for flip (the same decisions): the replay lasts past bar 120
+        slow = cfg.contenders[0].model_copy(update={"class_": "arena_test_contenders:SlowFlip",
+                                                    "params": {**cfg.contenders[0].params, "sleep_s": 0.01}})
+        cfg = cfg.model_copy(update={"contenders": [slow, *cfg.contenders[1:]],
+                                     "replay": cfg.replay.model_copy(update={"mode": "replay", "chunk_bars": 16,
+                                                                             "max_inflight_chunks": 2})})
     run_id = f"t-recovery-market-{mode}"
     killed: list[int] = []
 
@@ -210,7 +213,8 @@ def test_a_killed_market_data_actor_is_restarted_and_the_run_ends_as_an_uninterr
             killed.append(done)
 
     result = run_arena(cfg, run_id=run_id, progress=progress)
-    assert killed and result.status == "finished" and result.market_restarts == 1
+    assert killed and killed[0] < N_BARS, "killed mid-stream"
+    assert result.status == "finished" and result.market_restarts == 1
     assert result.restarts == {"flip": 0, "sma": 0}
     for name in ("flip", "sma"):
         a, b = clean.contenders[name], result.contenders[name]

@@ -91,3 +91,16 @@ class FollowsTheOthers(Contender):
         if not self._mean:
             return None
         return Decision(weights=dict(self._mean), explanation=[Contribution("mean of the others", 1.0, 1.0)])
+
+
+class SlowFlip(FlipEveryBar):
+    """:class:`FlipEveryBar` taking ``sleep_s`` seconds a bar (a slow model): the same decisions,
+    so that a fast replay still lasts long enough to be interrupted mid-way."""
+
+    sleep_s: float = 0.01
+
+    def on_bars(self, bars, portfolio):
+        import time
+
+        time.sleep(self.sleep_s)
+        return super().on_bars(bars, portfolio)
