@@ -16,7 +16,7 @@ Example (``configs/local.yaml``)::
       - {name: bench, class: buy_and_hold}
     benchmark: bench          # default: the first buy_and_hold contender
     risk_free_rate: 0.0       # annual fraction
-    rank_by: sharpe           # sortino, calmar, total_return, dsr, ... (arena.metrics.RANK_KEYS)
+    rank_by: sharpe           # sortino, calmar, total_return, dsr, ... (arena.ranking.RANK_KEYS)
 
 A contender entry may carry ``sweep: {param: [values], ...}`` to become one contender per
 point (:mod:`arena.sweep`).
@@ -418,7 +418,7 @@ class ArenaConfig(_Strict):
     @field_validator("rank_by")
     @classmethod
     def _valid_rank_by(cls, v: str) -> str:
-        from arena.metrics.leaderboard import RANK_KEYS
+        from arena.ranking import RANK_KEYS
 
         if v not in RANK_KEYS:
             hint = difflib.get_close_matches(v, RANK_KEYS, n=1)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from arena.ranking import RANK_KEYS
 import pandas as pd
 
 from arena.metrics._checks import json_float
@@ -49,21 +51,6 @@ __all__ = [
 
 STATUSES: frozenset[str] = frozenset({"ok", "halted"})
 """Allowed :attr:`ContenderResult.status` values."""
-
-RANK_KEYS: Mapping[str, str] = {
-    "sharpe": "annualized Sharpe ratio",
-    "sortino": "annualized Sortino ratio",
-    "calmar": "Calmar ratio",
-    "total_return": "total return",
-    "cagr": "compound annual growth rate",
-    "psr": "probabilistic Sharpe ratio",
-    "dsr": "deflated Sharpe ratio (N = contenders)",
-    "dsr_all": "deflated Sharpe ratio (N = every trial on this data)",
-    "information_ratio": "information ratio against the benchmark",
-    "alpha": "alpha against the benchmark",
-    "excess_return": "return in excess of the benchmark's",
-}
-"""Metrics a leaderboard can rank by (``rank_by``), each highest first, with its name in words."""
 
 EXTRA_KEYS: tuple[str, ...] = (
     "dsr_all", "n_trials", "n_trials_all", "rank_by", "benchmark",

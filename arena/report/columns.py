@@ -10,13 +10,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from arena.ranking import RANK_KEYS
+
 __all__ = [
     "BENCHMARK_CLASSES",
     "BENCHMARK_NOTE",
     "COLUMN_GROUPS",
     "IC_COLUMNS",
     "LEADERBOARD_COLUMNS",
-    "RANK_NAMES",
     "STATISTIC_HELP",
     "Column",
     "benchmark_names",
@@ -122,27 +123,11 @@ IC_COLUMNS: tuple[Column, ...] = (
 )
 """Prediction-quality columns, shown when some contender predicts returns."""
 
-RANK_NAMES: dict[str, str] = {
-    "sharpe": "annualized Sharpe ratio",
-    "sortino": "annualized Sortino ratio",
-    "calmar": "Calmar ratio",
-    "total_return": "total return",
-    "cagr": "compound annual growth rate",
-    "psr": "probabilistic Sharpe ratio",
-    "dsr": "deflated Sharpe ratio (N = contenders)",
-    "dsr_all": "deflated Sharpe ratio (N = every trial on this data)",
-    "information_ratio": "information ratio against the benchmark",
-    "alpha": "alpha against the benchmark",
-    "excess_return": "return in excess of the benchmark's",
-}
-"""``rank_by`` → its name in words (the keys of ``arena.metrics.RANK_KEYS``; kept here so the
-CLI need not import pandas to print a caption; a test holds the two equal)."""
-
 def ranked_by(rows: list[dict[str, Any]]) -> str:
     """"ranked by <metric> (highest first)" for leaderboard rows: their ``rank_by`` (rows of a
     run recorded before ``rank_by`` existed are ranked by Sharpe)."""
     key = next((r.get("rank_by") for r in rows if r.get("rank_by")), None) or "sharpe"
-    return f"ranked by {RANK_NAMES.get(str(key), str(key))} (highest first)"
+    return f"ranked by {RANK_KEYS.get(str(key), str(key))} (highest first)"
 
 
 def significance_lines(rows: list[dict[str, Any]]) -> list[str]:

@@ -7,8 +7,6 @@ from pathlib import Path
 import pytest
 
 from arena.config import ConfigError, load_config, parse_config
-from arena.metrics import RANK_KEYS
-from arena.report.columns import RANK_NAMES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -80,10 +78,6 @@ def test_a_benchmark_that_is_not_a_contender_or_an_unknown_ranking_is_refused() 
         _cfg({"name": "hold", "class": "buy_and_hold"}, rank_by="sortin")
     with pytest.raises(ConfigError, match="risk_free_rate"):
         _cfg({"name": "hold", "class": "buy_and_hold"}, risk_free_rate=-2)
-
-
-def test_every_ranking_has_a_name_for_the_captions() -> None:
-    assert RANK_NAMES == dict(RANK_KEYS)
 
 
 def test_the_shipped_sma_sweep_expands_its_grid() -> None:
