@@ -38,6 +38,7 @@ from contenders.portfolio import Portfolio
 from contenders.signals import Signal
 from ledger import ExecutionConfig, Ledger
 from ledger.ledger import closes_ok
+from ledger.orders import NS_PER_DAY
 from ledger.types import Contribution, Decision, Fill, OrderRequest
 
 from arena.audit_rows import (
@@ -61,7 +62,6 @@ from arena.store.schema import TABLES
 __all__ = ["SIGNAL_REASONS", "ContenderRunner", "DecisionTimeout", "RunnerSettings", "chunk_of"]
 
 _FIELDS = ("open", "high", "low", "close", "volume")
-_NS_PER_DAY = 86_400 * 1_000_000_000
 SIGNAL_REASONS = 3  # explanation lines a Signal carries to a meta-model
 
 
@@ -302,7 +302,7 @@ class ContenderRunner:
         led = self.ledger
         equity, gross, last = led.project_marks(ts_run, close_run, gaps=gaps)
         k = j - i
-        days = ts_run // _NS_PER_DAY
+        days = ts_run // NS_PER_DAY
         d0, d1 = int(days[0]), int(days[-1])
         if d0 == d1 == self._day:  # all within the current day: its start stays
             day_start = np.full(k, self._day_start)
@@ -396,7 +396,7 @@ class ContenderRunner:
         led = self.ledger
         vetting = self.vetting
         vetting.apply_pending(ts)
-        day = ts // _NS_PER_DAY
+        day = ts // NS_PER_DAY
         if day != self._day:
             if self._day is not None:
                 self._day_start = float(self._equity[n - 1])

@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.orders import NS_PER_DAY
+
 __all__ = ["NS_PER_DAY", "PortfolioState"]
 
-NS_PER_DAY = 86_400 * 1_000_000_000
 """Nanoseconds in one UTC day (timestamps are ns since the Unix epoch, UTC)."""
 
 
