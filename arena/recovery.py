@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SnapshotFolder", "snapshots_root"]
+__all__ = ["SnapshotFolder", "snapshots_root", "write_atomic"]
 
 _SNAP = re.compile(r"^bars-(\d{10})\.pkl$")
 SNAPSHOT_FORMAT = "model-arena.contender-actor/1"
@@ -28,6 +28,25 @@ def snapshots_root(run_id: str) -> Path:
     from arena.cluster import arena_home
 
     return arena_home() / "snapshots" / run_id
+
+
+def write_atomic(path: Path, data: bytes, *, fsync: bool = True) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder (created if need
+    be) and a rename: a reader sees the whole file or the one before. ``fsync`` flushes it to
+    the disk first (a power loss; a crashed process alone leaves the page cache).
+
+    Returns:
+        ``path``.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        if fsync:
+            fh.flush()
+            os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return path
 
 
 class SnapshotFolder:
@@ -46,15 +65,7 @@ class SnapshotFolder:
         return cls(snapshots_root(run_id) / re.sub(r"[^A-Za-z0-9_.-]", "_", key))
 
     def _write(self, name: str, data: bytes) -> Path:
-        self.path.mkdir(parents=True, exist_ok=True)
-        final = self.path / name
-        tmp = self.path / f".{name}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-        return final
+        return write_atomic(self.path / name, data)
 
     def write_setup(self, data: bytes) -> Path:
         """Keep what the actor was set up with (bytes pickled by the actor: they hold Ray handles)."""

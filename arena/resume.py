@@ -25,13 +25,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arena.recovery import SnapshotFolder, snapshots_root
+from arena.recovery import SnapshotFolder, snapshots_root, write_atomic
 
 __all__ = ["MAY_DIFFER", "StopPoint", "check_resumable", "config_differences", "guardian_file", "read_stop",
            "write_stop"]
@@ -82,27 +81,17 @@ def guardian_file(run_id: str) -> Path:
     return snapshots_root(run_id) / "guardian.pkl"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def write_stop(point: StopPoint, guardian_state: bytes) -> Path:
     """Write the guardian's snapshot, then ``stop.json`` (last: a stop point names a whole stop).
 
     Returns:
         The path of ``stop.json``.
     """
-    _write_atomic(guardian_file(point.run_id), guardian_state)
+    write_atomic(guardian_file(point.run_id), guardian_state)
     stamped = point if point.stopped_at else StopPoint(**{**asdict(point),
                                                           "stopped_at": dt.datetime.now(dt.UTC).isoformat()})
     path = _stop_file(point.run_id)
-    _write_atomic(path, json.dumps({"format": STOP_FORMAT, **asdict(stamped)}, indent=1).encode())
+    write_atomic(path, json.dumps({"format": STOP_FORMAT, **asdict(stamped)}, indent=1).encode())
     return path
 
 

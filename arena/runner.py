@@ -59,7 +59,7 @@ from arena.risk import Action, PortfolioState, RiskVerdict
 from arena.risk.authority import GuardianReplica
 from arena.store.schema import TABLES
 
-__all__ = ["SIGNAL_REASONS", "ContenderRunner", "DecisionTimeout", "RunnerSettings", "chunk_of"]
+__all__ = ["SIGNAL_REASONS", "ContenderRunner", "DecisionTimeout", "RunnerSettings", "chunk_of", "chunk_tail"]
 
 _FIELDS = ("open", "high", "low", "close", "volume")
 SIGNAL_REASONS = 3  # explanation lines a Signal carries to a meta-model
@@ -834,6 +834,12 @@ def chunk_of(panel: Any) -> dict[str, Any]:
     ``ts_ns`` int64 [T] and ``open``, ``high``, ``low``, ``close``, ``volume`` float64 [T, S]
     (views, no copy)."""
     return {"ts_ns": panel.timestamps, **{f: getattr(panel, f) for f in _FIELDS}}
+
+
+def chunk_tail(chunk: dict[str, Any], skip: int) -> dict[str, Any]:
+    """A chunk without its first ``skip`` bars (each array's rows ``skip:``, views; other
+    values as they are): what is left of a chunk published again after a restart."""
+    return {k: v[skip:] if isinstance(v, np.ndarray) else v for k, v in chunk.items()}
 
 
 def _readonly_views(buffers: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import ray
 
+from arena.actors import when_back
 from arena.actors.contender import ContenderActor
 from arena.actors.guardian import RiskGuardianActor
 from arena.actors.market import MarketDataActor
@@ -465,8 +466,8 @@ def run_arena(
         failed = {spec.name: reason for key, reason in failed.items() for spec in hosts[key]}  # per contender
         restarts = {spec.name: restarts.get(key, 0) for key in hosts for spec in hosts[key]}
         back_s = rec.restart_timeout_s if recoverable else 0.0
-        _when_back(guardian.flush, back_s)  # every contender's audit is in (finish waits for it)
-        gstatus = _when_back(guardian.status, back_s)
+        when_back(guardian.flush, timeout_s=back_s)  # every contender's audit is in (finish waits for it)
+        gstatus = when_back(guardian.status, timeout_s=back_s)
         paper = {} if broker is None else ray.get(broker.finish.remote())  # waits at most broker.settle_s
         per_contender: dict[str, ContenderResult] = {}
         warmup = {spec.name: spec.warmup_bars for spec in cfg.contenders}
@@ -565,22 +566,15 @@ def _market_back(
     Raises:
         RuntimeError: it is not back in time, or its data has another sha256.
     """
-    import time
 
     from arena.actors.market import MARKET_KEY
 
-    deadline = time.monotonic() + timeout_s
-    while True:  # calls fail at once while Ray restarts it: ask again until it answers
-        try:
-            again = ray.get(market.info.remote(), timeout=max(deadline - time.monotonic(), 0.0))
-            break
-        except ray.exceptions.ActorUnavailableError:
-            if time.monotonic() >= deadline:
-                raise RuntimeError(f"the market-data actor died ({why}) and was not back within "
-                                   f"{timeout_s:g} s") from None
-            time.sleep(0.05)
-        except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError) as exc:
-            raise RuntimeError(f"the market-data actor died ({why}) and did not come back ({exc})") from None
+    try:
+        again = when_back(market.info, timeout_s=timeout_s)
+    except ray.exceptions.ActorUnavailableError:
+        raise RuntimeError(f"the market-data actor died ({why}) and was not back within {timeout_s:g} s") from None
+    except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError) as exc:
+        raise RuntimeError(f"the market-data actor died ({why}) and did not come back ({exc})") from None
     if again["data_sha256"] != info["data_sha256"]:
         raise RuntimeError("the restarted market-data actor loaded other data "
                            f"(sha256 {again['data_sha256'][:12]}…, the run's {info['data_sha256'][:12]}…)")
@@ -597,21 +591,6 @@ def _market_back(
         "details_json": {"restart": restart, "from_bar": start, "bars_recorded_through": bars_from},
     }]}))
     return start, bars_from, epoch
-
-
-def _when_back(method: Any, timeout_s: float) -> Any:
-    """``ray.get(method.remote())``, asked again while the actor is being restarted by Ray
-    (calls fail at once then), for at most ``timeout_s`` seconds."""
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            return ray.get(method.remote())
-        except ray.exceptions.ActorUnavailableError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.05)
 
 
 def _stop_when(stop: threading.Event, ended: threading.Event, market: Any) -> None:

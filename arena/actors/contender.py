@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 import ray
 
+from arena.actors import when_back
 from arena.risk import RiskGuardian, RiskLimits
 from arena.risk.authority import Control, GuardianReplica
-from arena.runner import ContenderRunner, RunnerSettings
+from arena.runner import ContenderRunner, RunnerSettings, chunk_tail
 from contenders.registry import resolve
 
 __all__ = ["SHIP_EVERY_S", "ContenderActor", "merge_batches"]
@@ -150,7 +151,8 @@ class ContenderActor:
 
         self._ship(wait=True)
         n = self._bars()
-        members = self._members_state()
+        members = {name: {"runner": r.snapshot(), "replica": self._replicas[name].snapshot()}
+                   for name, r in self._runners.items()}
         SnapshotFolder(folder).save(n, members)
         return n
 
@@ -286,7 +288,7 @@ class ContenderActor:
                         per_bar[at + i][name] = sig
             per_bar = per_bar[done:]
         if done:  # published again from an earlier bar (a restart): the bars not processed yet
-            chunk = {k: v[done:] if isinstance(v, np.ndarray) else v for k, v in chunk.items()}
+            chunk = chunk_tail(chunk, done)
         n = 0
         out: dict[str, Any] = {}
         for name, runner in self._runners.items():
@@ -309,27 +311,16 @@ class ContenderActor:
             self._last_ship = now
         return {"bars": n, "signals": out, "first_bar": start}
 
-    def _members_state(self) -> dict[str, dict[str, Any]]:
-        """Member name → ``{"runner": ContenderRunner.snapshot(), "replica": GuardianReplica.snapshot()}``."""
-        return {name: {"runner": r.snapshot(), "replica": self._replicas[name].snapshot()}
-                for name, r in self._runners.items()}
-
     def _snapshot_due(self, n: int, now: float) -> bool:
         every_s = self._recovery["every_s"]  # type: ignore[index]
         return n > self._snap_bar and (n - self._snap_bar >= self._recovery["every_bars"]  # type: ignore[index]
                                        or (every_s is not None and now - self._snap_t >= every_s))
 
     def _snapshot(self, n: int) -> None:
-        """Ship and wait until every record so far is written, then save every member's state
-        after bar ``n`` (:class:`arena.recovery.SnapshotFolder`)."""
-        from arena.recovery import SnapshotFolder
-
-        self._ship(wait=True)
-        self._last_ship = time.monotonic()
-        members = self._members_state()
-        self._snap_bar, self._snap_t = n, time.monotonic()
+        """The periodic snapshot of crash recovery, after bar ``n`` (the bars processed): a
+        :meth:`checkpoint` into the actor's recovery folder."""
         try:
-            SnapshotFolder(self._recovery["dir"]).save(n, members)  # type: ignore[index]
+            self.checkpoint(self._recovery["dir"])  # type: ignore[index]
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             # a contender that does not pickle: no more snapshots; a restart replays from the
             # last one written, or from bar 0 (slower, the same result)
@@ -337,6 +328,8 @@ class ContenderActor:
                         "goes on from an earlier one or from the first bar", self._recovery["key"],  # type: ignore[index]
                         n, type(exc).__name__, exc)
             self._recovery["every_bars"], self._recovery["every_s"] = 1 << 62, None  # type: ignore[index]
+        self._last_ship = self._snap_t = time.monotonic()
+        self._snap_bar = n
 
     def _to_broker(self) -> None:
         """Send the mirrored members' new approved orders and fills to the broker mirror actor
@@ -390,15 +383,8 @@ class ContenderActor:
         self._pending_write, self._pending_audit, self._audit_sent = None, [], []
 
     def _audit_again(self, name: str, items: list[Any]) -> None:
-        deadline = time.monotonic() + float(self._recovery.get("restart_timeout_s", 120.0))  # type: ignore[union-attr]
-        while True:  # a call to an actor being restarted fails at once: ask again until it is back
-            try:
-                ray.get(self._guardian.audit.remote(name, items))
-                return
-            except ray.exceptions.ActorUnavailableError:
-                if time.monotonic() >= deadline:
-                    raise
-                time.sleep(0.05)
+        timeout_s = float(self._recovery.get("restart_timeout_s", 120.0))  # type: ignore[union-attr]
+        when_back(self._guardian.audit, name, items, timeout_s=timeout_s)
 
     def finish(self) -> dict[str, dict[str, Any]]:
         """Ship the last records and audit items, wait until they are written and audited,

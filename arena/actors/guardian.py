@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 import time
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 import ray
 
 from arena.risk import RiskLimits
+from arena.recovery import write_atomic
 from arena.risk.authority import AuditItem, Control, GuardianAuthority
 
 __all__ = ["GUARDIAN_KEY", "RiskGuardianActor"]
@@ -69,13 +69,23 @@ class RiskGuardianActor:
         """Keep the state for a restart (see the class docstring)."""
         if self._dir is None:
             return
-        data = ray.cloudpickle.dumps({
-            "authority": self._authority, "audited_ns": self._audited_ns, "names": sorted(self._names),
-            "contenders": self._contenders, "audit_s": self._audit_s, "events_seq": self._events_seq})
-        self._dir.mkdir(parents=True, exist_ok=True)
-        tmp = self._dir / f".{_LIVE_FILE}.{os.getpid()}.tmp"
-        tmp.write_bytes(data)
-        os.replace(tmp, self._dir / _LIVE_FILE)
+        write_atomic(self._dir / _LIVE_FILE, ray.cloudpickle.dumps(self._state(handles=True)), fsync=False)
+
+    def _state(self, *, handles: bool) -> dict[str, Any]:
+        """What goes on after a restart or a resume: the authority, what was audited, the
+        contenders' names, the events forwarded, and (``handles``: a restart in the same run,
+        not a resume, whose contender actors are new) the contender actors' handles."""
+        state = {"authority": self._authority, "audited_ns": dict(self._audited_ns), "names": sorted(self._names),
+                 "audit_s": self._audit_s, "events_seq": self._events_seq}
+        return {**state, "contenders": dict(self._contenders)} if handles else state
+
+    def _load(self, state: dict[str, Any]) -> None:
+        self._authority = state["authority"]
+        self._audited_ns = dict(state["audited_ns"])
+        self._names.update(state["names"])
+        self._contenders.update(state.get("contenders", {}))
+        self._audit_s = float(state["audit_s"])
+        self._events_seq = int(state["events_seq"])
 
     def _reload(self) -> None:
         """In a restarted incarnation: go on from the state kept, open a new incarnation at the
@@ -85,12 +95,7 @@ class RiskGuardianActor:
         except FileNotFoundError:
             state = None  # died before its first save: nothing was audited or issued
         if state is not None:
-            self._authority = state["authority"]
-            self._audited_ns = dict(state["audited_ns"])
-            self._names.update(state["names"])
-            self._contenders.update(state["contenders"])
-            self._audit_s = float(state["audit_s"])
-            self._events_seq = int(state["events_seq"])
+            self._load(state)
         self._epoch, acked = ray.get(self._recorder.resume.remote(GUARDIAN_KEY))
         self._skip_events = max(0, int(acked.get(GUARDIAN_KEY, 0)) - self._events_seq)
         controls = self._authority.controls
@@ -182,19 +187,12 @@ class RiskGuardianActor:
         audited), pickled, after every event is written: what a stopped run resumes with."""
         self._forward_events()
         self.flush()
-        return pickle.dumps({"authority": self._authority, "audited_ns": dict(self._audited_ns),
-                             "names": sorted(self._names), "audit_s": self._audit_s,
-                             "events_seq": self._events_seq}, protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps(self._state(handles=False), protocol=pickle.HIGHEST_PROTOCOL)
 
     def restore(self, data: bytes) -> None:
         """Go on from a :meth:`snapshot` (before the contender actors register: the controls
         issued so far are pushed to them when they do)."""
-        state = pickle.loads(data)
-        self._authority = state["authority"]
-        self._audited_ns = dict(state["audited_ns"])
-        self._names.update(state["names"])
-        self._audit_s = float(state["audit_s"])
-        self._events_seq = int(state.get("events_seq", 0))
+        self._load(pickle.loads(data))
         self._save()
 
     def flush(self) -> None:

@@ -12,10 +12,11 @@ from typing import Any
 
 import numpy as np
 import ray
-from ray.exceptions import ActorUnavailableError, RayActorError, RayTaskError
+from ray.exceptions import RayActorError, RayTaskError
 
 from arena.data import data_sha256, source_from_spec, to_panel
-from arena.runner import chunk_of
+from arena.actors import when_back
+from arena.runner import chunk_of, chunk_tail
 
 __all__ = ["BARS_SHIP_EVERY_S", "BARS_SHIP_ROWS", "MARKET_KEY", "PROGRESS_EVERY_S", "MarketDataActor"]
 
@@ -366,19 +367,11 @@ class MarketDataActor:
                 ray.get(q.popleft())
             except (RayActorError, RayTaskError):
                 pass
-        deadline = time.monotonic() + (self._restart_timeout_s or 0.0)
-        while True:  # a call to an actor being restarted fails at once: ask again until it is back
-            try:
-                back = ray.get(handle.resume_bar.remote(), timeout=max(deadline - time.monotonic(), 0.0))
-                break
-            except ActorUnavailableError as exc:
-                if time.monotonic() >= deadline:
-                    self._fail(name, exc, live)
-                    return
-                time.sleep(0.05)
-            except (RayActorError, RayTaskError, ray.exceptions.GetTimeoutError) as exc:
-                self._fail(name, exc, live)  # dead for good (restarts exhausted), or not back in time
-                return
+        try:
+            back = when_back(handle.resume_bar, timeout_s=self._restart_timeout_s or 0.0)
+        except (RayActorError, RayTaskError, ray.exceptions.GetTimeoutError) as exc:
+            self._fail(name, exc, live)  # dead for good (restarts exhausted), or not back in time
+            return
         self.restarts[name] = int(back["restarts"])
         self._done[name] = bar = int(back["bars"])
         self._publish_again(name, bar, gen, live)
@@ -433,8 +426,7 @@ class _BarShipper:
         if first_bar + n <= self._skip_before:
             return
         if first_bar < self._skip_before:
-            cut = self._skip_before - first_bar
-            chunk = {k: v[cut:] for k, v in chunk.items() if isinstance(v, np.ndarray)}
+            chunk = chunk_tail(chunk, self._skip_before - first_bar)
         self._through = max(self._through, first_bar + n)
         t, s = np.nonzero(~np.isnan(chunk["close"]))
         if len(t):
